@@ -1,0 +1,38 @@
+// Runs every test with node's own test runner (TypeScript through tsx): unit tests next to the code
+// (`src-main/**/*.test.ts`, `src-renderer/**/*.test.ts`) and end-to-end tests in `test/`.
+// The renderer is built first when an end-to-end test needs it.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const roots = ['src-main', 'src-renderer/src', 'test'];
+const only = process.argv.slice(2);
+
+function collect(dir, out) {
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (name === 'node_modules' || name === 'fixtures') continue;
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) collect(full, out);
+    else if (name.endsWith('.test.ts')) out.push(full);
+  }
+  return out;
+}
+
+let files = roots.flatMap((r) => collect(r, [])).sort();
+if (only.length > 0) files = files.filter((f) => only.some((o) => f.includes(o)));
+if (files.some((f) => f.startsWith('test/e2e'))) {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--renderer'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
