@@ -1,0 +1,50 @@
+// Test support for engine tests: the golden tensors of test/fixtures/sd15-tiny and the comparison the fixture
+// README defines (max |a - b| / max |b|). Goldens are read through the project's own safetensors reader.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSafetensors } from '../../formats/safetensors.ts';
+import type { TensorFile } from '../../formats/tensor-file.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..', '..');
+export const fixtureDir = path.join(repoRoot, 'test', 'fixtures', 'sd15-tiny');
+export const fixture = (name: string) => path.join(fixtureDir, name);
+
+const opened = new Map<string, TensorFile>();
+export function fixtureFile(name: string): TensorFile {
+  let f = opened.get(name);
+  if (!f) {
+    f = openSafetensors(fixture(name));
+    opened.set(name, f);
+  }
+  return f;
+}
+
+export interface Golden {
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+export function golden(name: string, file = 'reference.safetensors'): Golden {
+  const f = fixtureFile(file);
+  const entry = f.tensors.get(name);
+  if (!entry) throw new Error(`no golden tensor '${name}' in ${file}`);
+  return { shape: entry.shape, data: f.readFloat32(name) };
+}
+
+/** max |a - b| / max |b|, the fixture README's tolerance measure. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  return maxDiff / maxRef;
+}
+
+export const MODULE_TOLERANCE = 1e-4;
+export const PIPELINE_TOLERANCE = 1e-3;
