@@ -41,7 +41,10 @@ function normalize(x: Node, axes: number[], eps: number): Node {
   const x32 = op.cast(x, 'float32');
   const mean = op.reduce('ReduceMean', x32, axes);
   const d = op.sub(x32, mean);
-  const variance = op.reduce('ReduceMean', op.pow(d, op.scalar(x.graph, 2)), axes);
+  // ORT fuses the Pow form into LayerNormalization, but mis-types the fusion when the input was cast up from
+  // fp16 ("T bound to different types"), so fp16 graphs use the equivalent d * d, which it leaves alone.
+  const squared = x.dtype === 'float32' ? op.pow(d, op.scalar(x.graph, 2)) : op.mul(d, d);
+  const variance = op.reduce('ReduceMean', squared, axes);
   const std = op.unary('Sqrt', op.add(variance, op.scalar(x.graph, eps)));
   return op.div(d, std);
 }

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { emitOnnx } from '../graph/emit-onnx.ts';
+import { ModelSession } from '../runtime/session.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { buildUnetGraph } from './unet.ts';
+import { detectUnet } from './unet-config.ts';
+
+test('UNet architecture is read from the weights', () => {
+  const cfg = detectUnet(fixtureFile('tiny-sd15.safetensors'));
+  assert.equal(cfg.modelChannels, 32);
+  assert.equal(cfg.contextDim, 32);
+  assert.equal(cfg.inChannels, 4);
+  assert.equal(cfg.inputBlocks.length, 12);
+  assert.equal(cfg.outputBlocks.length, 12);
+  assert.deepEqual(cfg.middle.map((l) => l.kind), ['res', 'transformer', 'res']);
+  assert.equal(cfg.diffusersNames.get('input_blocks.4.1'), 'down_blocks.1.attentions.0');
+  assert.equal(cfg.diffusersNames.get('output_blocks.5.2'), 'up_blocks.1.upsamplers.0');
+});
+
+export const unetFeeds = () => {
+  const x = golden('unet.x');
+  return {
+    sample: { dtype: 'float32' as const, shape: x.shape, data: x.data },
+    timestep: { dtype: 'float32' as const, shape: [2], data: golden('unet.t').data },
+    context: { dtype: 'float32' as const, shape: [2, 77, 32], data: golden('unet.context').data },
+  };
+};
+
+test('UNet reproduces unet.eps in float32, and in float16 within 1e-2', async () => {
+  for (const [compute, tolerance] of [['float32', MODULE_TOLERANCE], ['float16', 1e-2]] as const) {
+    const { eps } = buildUnetGraph(fixtureFile('tiny-sd15.safetensors'), { batch: 2, height: 32, width: 32, tokens: 77, compute });
+    const session = await ModelSession.create(emitOnnx({ eps }), { providers: ['cpu'] });
+    const out = await session.run(unetFeeds());
+    const err = relativeError(out.eps.data as Float32Array, golden('unet.eps').data);
+    assert.ok(err < tolerance, `${compute} unet.eps error ${err}`);
+    await session.release();
+  }
+});
