@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { JobInfo } from '../common/contract.ts';
+import { openLibraryDatabase } from '../library/database.ts';
+import { JobStore } from '../library/job-store.ts';
+import type { EngineSupervisor } from './engine-supervisor.ts';
+import { JobQueue, type JobRecordStore, type JobUpdate } from './job-queue.ts';
+import { testSupervisor, until } from './test-support.ts';
+
+/** A JobRecordStore in memory, to check what the queue writes. */
+class MemoryJobStore implements JobRecordStore {
+  readonly rows = new Map<string, JobInfo>();
+  insert(job: JobInfo) {
+    this.rows.set(job.id, { ...job });
+  }
+  update(job: JobInfo) {
+    if (!this.rows.has(job.id)) return false;
+    this.rows.set(job.id, { ...job });
+    return true;
+  }
+  list() {
+    return [...this.rows.values()].reverse();
+  }
+  markRunningAsFailed(reason: string) {
+    let n = 0;
+    for (const j of this.rows.values()) {
+      if (j.state === 'queued' || j.state === 'running') {
+        Object.assign(j, { state: 'failed', error: { kind: 'interrupted', message: reason } });
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+/** A main-lane job that takes `steps` ticks of `ms` and honours its signal. */
+function ticking(steps: number, ms: number, kind: 'scan' | 'probe' = 'scan') {
+  return {
+    kind,
+    title: `tick ${steps}`,
+    lane: 'main' as const,
+    async run(ctx: { signal: AbortSignal; progress(p: { step: number; total: number; message: string }): void }) {
+      for (let step = 1; step <= steps; step++) {
+        await new Promise((r) => setTimeout(r, ms));
+        ctx.signal.throwIfAborted();
+        ctx.progress({ step, total: steps, message: `tick ${step}` });
+      }
+      return steps;
+    },
+  };
+}
+
+describe('JobQueue', () => {
+  const supervisors: EngineSupervisor[] = [];
+  after(async () => {
+    await Promise.all(supervisors.map((s) => s.stop()));
+  });
+
+  it('runs a lane first in, first out, one at a time, and reports progress', async () => {
+    const queue = new JobQueue();
+    const order: string[] = [];
+    queue.onUpdate(({ job }) => {
+      if (job.state === 'running' && !order.includes(job.title)) order.push(job.title);
+    });
+    const a = queue.enqueue(ticking(3, 5));
+    const b = queue.enqueue(ticking(2, 5));
+    assert.equal(queue.get(b.id)!.state, 'queued');
+    const [ra, rb] = await Promise.all([queue.wait(a.id), queue.wait(b.id)]);
+    assert.deepEqual(order, ['tick 3', 'tick 2']);
+    assert.equal(ra.job.state, 'done');
+    assert.equal(ra.result, 3);
+    assert.deepEqual(rb.job.progress, { step: 2, total: 2, message: 'Done' });
+    assert.deepEqual(queue.list().map((j) => j.id), [b.id, a.id]);
+  });
+
+  it('cancels a queued job at once and a running one at its next step', async () => {
+    const queue = new JobQueue();
+    const running = queue.enqueue(ticking(100, 20));
+    const queued = queue.enqueue(ticking(1, 1));
+    assert.equal(queue.cancel(queued.id), true);
+    assert.equal(queue.get(queued.id)!.state, 'cancelled');
+    await until(() => queue.get(running.id)!.progress.step >= 1);
+    assert.equal(queue.cancel(running.id), true);
+    const { job } = await queue.wait(running.id);
+    assert.equal(job.state, 'cancelled');
+    assert.ok(job.progress.step < 4);
+    assert.equal(queue.cancel(running.id), false, 'a finished job cannot be cancelled');
+  });
+
+  it('runs a main-lane job alongside an engine job, and cancels the engine job within one step', async () => {
+    const supervisor = testSupervisor();
+    supervisors.push(supervisor);
+    supervisor.start();
+    const queue = new JobQueue({ supervisor });
+    const updates: JobUpdate[] = [];
+    queue.onUpdate((u) => updates.push(u));
+    const engineJob = queue.enqueueEngine({ kind: 'probe', title: 'sleep', task: 'sleep', payload: { steps: 50, stepMs: 200 } });
+    const scan = queue.enqueue(ticking(2, 5));
+    assert.equal((await queue.wait(scan.id)).job.state, 'done');
+    assert.equal(queue.get(engineJob.id)!.state, 'running', 'the scan did not wait for the engine job');
+    await until(() => queue.get(engineJob.id)!.progress.step >= 1);
+    const t0 = Date.now();
+    queue.cancel(engineJob.id);
+    const { job } = await queue.wait(engineJob.id);
+    assert.equal(job.state, 'cancelled');
+    assert.ok(Date.now() - t0 < 200, `ended within one 200 ms step (${Date.now() - t0} ms)`);
+    assert.ok(job.progress.step <= 2);
+    assert.ok(updates.some((u) => u.job.id === engineJob.id && u.job.progress.message === 'step 1 of 50'));
+  });
+
+  it('fails the engine job with engine-crashed when the engine dies, and the next job succeeds', async () => {
+    const supervisor = testSupervisor();
+    supervisors.push(supervisor);
+    supervisor.start();
+    await supervisor.whenReady();
+    const queue = new JobQueue({ supervisor, store: new MemoryJobStore() });
+    const doomed = queue.enqueueEngine({ kind: 'generate', title: 'doomed', task: 'sleep', payload: { steps: 100, stepMs: 50 } });
+    const next = queue.enqueueEngine({ kind: 'generate', title: 'next', task: 'sleep', payload: { steps: 2, stepMs: 5 } });
+    await until(() => queue.get(doomed.id)!.progress.step >= 1);
+    process.kill(supervisor.status().pid!, 'SIGKILL');
+    const failed = await queue.wait(doomed.id);
+    assert.equal(failed.job.state, 'failed');
+    assert.equal(failed.job.error?.kind, 'engine-crashed');
+    const ok = await queue.wait(next.id);
+    assert.equal(ok.job.state, 'done');
+    assert.equal(supervisor.status().restarts, 1);
+  });
+
+  it('persists jobs and, after a crash of the app, marks unfinished ones failed on start', async () => {
+    const store = new MemoryJobStore();
+    const first = new JobQueue({ store });
+    const done = first.enqueue(ticking(1, 1));
+    await first.wait(done.id);
+    const running = first.enqueue(ticking(1000, 50)); // the "crash": this queue is simply abandoned
+    const queued = first.enqueue(ticking(1, 1));
+    await until(() => store.rows.get(running.id)!.state === 'running');
+    assert.equal(store.rows.get(queued.id)!.state, 'queued');
+
+    const second = new JobQueue({ store });
+    for (const id of [running.id, queued.id]) {
+      const job = second.get(id)!;
+      assert.equal(job.state, 'failed');
+      assert.equal(job.error?.kind, 'interrupted');
+    }
+    assert.equal(second.get(done.id)!.state, 'done');
+    assert.equal(second.list().length, 3);
+    first.cancel(running.id);
+  });
+
+  it('works over the library JobStore (SQLite)', async () => {
+    const db = openLibraryDatabase(':memory:');
+    const queue = new JobQueue({ store: new JobStore(db) });
+    const job = queue.enqueue(ticking(2, 1));
+    const hanging = queue.enqueue({ kind: 'train', title: 'forever', lane: 'engine', run: () => new Promise(() => {}) });
+    await queue.wait(job.id);
+    const recovered = new JobQueue({ store: new JobStore(db) });
+    assert.equal(recovered.get(job.id)!.state, 'done');
+    assert.equal(recovered.get(hanging.id)!.state, 'failed');
+    assert.equal(recovered.get(hanging.id)!.error?.kind, 'interrupted');
+    db.close();
+  });
+});
