@@ -1,0 +1,11 @@
+// Every schema migration, in order. A later issue adds its tables (generation history, documents, layers) as
+// the next numbered file and one line here; `openLibraryDatabase` checks the list has no gaps.
+import type { Migration } from './migration.ts';
+import { migration as library } from './0001-library.ts';
+
+export type { Migration } from './migration.ts';
+
+export const migrations: readonly Migration[] = [library];
+
+/** The schema version this build of Hintbrush writes and understands. */
+export const SCHEMA_VERSION = migrations.length;
