@@ -55,7 +55,7 @@ function readLayer(file: TensorFile, prefix: string, path: string): UnetLayer | 
   return null;
 }
 
-function readBlock(file: TensorFile, prefix: string, path: string): UnetBlock {
+export function readBlock(file: TensorFile, prefix: string, path: string): UnetBlock {
   const layers: UnetLayer[] = [];
   for (let j = 0; ; j++) {
     const layer = readLayer(file, prefix, `${path}.${j}`);
@@ -65,7 +65,7 @@ function readBlock(file: TensorFile, prefix: string, path: string): UnetBlock {
   return { path, layers };
 }
 
-function blockCount(file: TensorFile, prefix: string, name: string): number {
+export function blockCount(file: TensorFile, prefix: string, name: string): number {
   let n = 0;
   const head = `${prefix}${name}.`;
   for (const k of file.tensors.keys()) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession } from '../runtime/session.ts';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
 import { buildUnetGraph } from './unet.ts';
 import { detectUnet } from './unet-config.ts';
 
@@ -18,13 +18,6 @@ test('UNet architecture is read from the weights', () => {
   assert.equal(cfg.diffusersNames.get('output_blocks.5.2'), 'up_blocks.1.upsamplers.0');
 });
 
-export const unetFeeds = () => {
-  const x = golden('unet.x');
-  return {
-    sample: { dtype: 'float32' as const, shape: x.shape, data: x.data },
-    timestep: { dtype: 'float32' as const, shape: [2], data: golden('unet.t').data },
-    context: { dtype: 'float32' as const, shape: [2, 77, 32], data: golden('unet.context').data },
-  };
 };
 
 test('UNet reproduces unet.eps in float32, and in float16 within 1e-2', async () => {

@@ -48,3 +48,13 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
 
 export const MODULE_TOLERANCE = 1e-4;
 export const PIPELINE_TOLERANCE = 1e-3;
+
+/** Feeds for a UNet (or ControlNet) graph from the `unet.*` goldens: batch 2, 32x32 latents, 77 tokens. */
+export function unetFeeds() {
+  const x = golden('unet.x');
+  return {
+    sample: { dtype: 'float32' as const, shape: x.shape, data: x.data },
+    timestep: { dtype: 'float32' as const, shape: [2], data: golden('unet.t').data },
+    context: { dtype: 'float32' as const, shape: [2, 77, 32], data: golden('unet.context').data },
+  };
+}
