@@ -18,8 +18,6 @@ test('UNet architecture is read from the weights', () => {
   assert.equal(cfg.diffusersNames.get('output_blocks.5.2'), 'up_blocks.1.upsamplers.0');
 });
 
-};
-
 test('UNet reproduces unet.eps in float32, and in float16 within 1e-2', async () => {
   for (const [compute, tolerance] of [['float32', MODULE_TOLERANCE], ['float16', 1e-2]] as const) {
     const { eps } = buildUnetGraph(fixtureFile('tiny-sd15.safetensors'), { batch: 2, height: 32, width: 32, tokens: 77, compute });
