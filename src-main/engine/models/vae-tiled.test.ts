@@ -74,12 +74,18 @@ test('stitching puts every tile back in its place (odd sizes, batch of two)', as
   assert.ok(worst < 1e-5, `stitched image differs from the whole by ${worst}`);
 });
 
-/** Mean |row r - row r-1| over channels and columns (or columns, with `vertical` false). */
-function jump(img: ArrayLike<number>, size: number, r: number, vertical: boolean): number {
+/**
+ * Mean over channels and columns of |e[r] - e[r-1]|, the step between neighbouring rows (or, with `vertical`
+ * false, columns) of the error field e = tiled - full. A seam is a jump in that field along a tile edge.
+ */
+function errorStep(tiled: ArrayLike<number>, full: ArrayLike<number>, size: number, r: number, vertical: boolean): number {
   let s = 0;
   for (let c = 0; c < 3; c++) {
     for (let i = 0; i < size; i++) {
-      const at = (k: number) => (vertical ? img[(c * size + k) * size + i] : img[(c * size + i) * size + k]);
+      const at = (k: number) => {
+        const j = vertical ? (c * size + k) * size + i : (c * size + i) * size + k;
+        return tiled[j] - full[j];
+      };
       s += Math.abs(at(r) - at(r - 1));
     }
   }
@@ -107,13 +113,16 @@ test('tiled decode of vae.z with 16x16 tiles stays close to the full decode, one
     console.log(`tiled 16/8 vs full decode: max-relative ${rel.toExponential(2)}, mean |error| / mean |pixel| ${(meanErr / meanRef).toExponential(2)}`);
     assert.ok(rel < 0.25, `tiled decode max-relative error ${rel}`);
     assert.ok(meanErr / meanRef < 0.2, `tiled decode mean error ratio ${meanErr / meanRef}`);
-    // Seams: where a tile starts or ends (pixels 64, 128, 192), the step between neighbouring rows (and columns)
-    // must be what the full decode has there, not a jump.
-    for (const edge of [64, 128, 192]) {
-      for (const vertical of [true, false]) {
-        const ratio = jump(image.data, 256, edge, vertical) / jump(full, 256, edge, vertical);
-        assert.ok(ratio < 1.25, `seam at ${vertical ? 'row' : 'column'} ${edge}: step ${ratio.toFixed(2)}x the full decode's`);
-      }
+    // Seams: the error may vary across the image but must not jump from one row (column) to the next. With
+    // feathering the largest step is 1.44x the median step (rows; 1.42x columns); butting tiles together
+    // without overlap gives 3.8x at the cut (pixel 128).
+    for (const vertical of [true, false]) {
+      const steps: number[] = [];
+      for (let r = 1; r < 256; r++) steps.push(errorStep(image.data, full, 256, r, vertical));
+      const median = [...steps].sort((a, b) => a - b)[127];
+      const worst = Math.max(...steps);
+      const where = steps.indexOf(worst) + 1;
+      assert.ok(worst < 2 * median, `seam at ${vertical ? 'row' : 'column'} ${where}: error step ${(worst / median).toFixed(2)}x the median`);
     }
   } finally {
     await decoder.release();
