@@ -103,3 +103,68 @@ test('a standalone VAE file (keys from encoder./decoder.) is detected and decode
 test('a file without a VAE is refused with the file named', () => {
   assert.throws(() => detectVae(fixtureFile('tiny-lora.safetensors')), /tiny-lora\.safetensors: no VAE/);
 });
+
+/** The tensor shapes of a real SD1.5 VAE (LDM config ch 128, ch_mult 1,2,4,4, 2 res blocks), without the bytes. */
+function sd15VaeShapes(): TensorFile {
+  const shapes = new Map<string, number[]>();
+  const put = (key: string, shape: number[]) => shapes.set(`first_stage_model.${key}`, shape);
+  const conv = (key: string, cout: number, cin: number, k = 3) => {
+    put(`${key}.weight`, [cout, cin, k, k]);
+    put(`${key}.bias`, [cout]);
+  };
+  const norm = (key: string, c: number) => {
+    put(`${key}.weight`, [c]);
+    put(`${key}.bias`, [c]);
+  };
+  const res = (key: string, cin: number, cout: number) => {
+    norm(`${key}.norm1`, cin);
+    conv(`${key}.conv1`, cout, cin);
+    norm(`${key}.norm2`, cout);
+    conv(`${key}.conv2`, cout, cout);
+    if (cin !== cout) conv(`${key}.nin_shortcut`, cout, cin, 1);
+  };
+  const mid = (key: string, c: number) => {
+    res(`${key}.block_1`, c, c);
+    res(`${key}.block_2`, c, c);
+    norm(`${key}.attn_1.norm`, c);
+    for (const p of ['q', 'k', 'v', 'proj_out']) conv(`${key}.attn_1.${p}`, c, c, 1);
+  };
+  const ch = [128, 256, 512, 512];
+  conv('encoder.conv_in', 128, 3);
+  let cin = 128;
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 2; j++) res(`encoder.down.${i}.block.${j}`, j === 0 ? cin : ch[i], ch[i]);
+    cin = ch[i];
+    if (i < 3) conv(`encoder.down.${i}.downsample.conv`, ch[i], ch[i]);
+  }
+  mid('encoder.mid', 512);
+  norm('encoder.norm_out', 512);
+  conv('encoder.conv_out', 8, 512); // 2 * z_channels: mean and log-variance
+  conv('quant_conv', 8, 8, 1);
+  conv('post_quant_conv', 4, 4, 1);
+  conv('decoder.conv_in', 512, 4);
+  mid('decoder.mid', 512);
+  for (let i = 3; i >= 0; i--) {
+    for (let j = 0; j < 3; j++) res(`decoder.up.${i}.block.${j}`, j === 0 ? cin : ch[i], ch[i]);
+    cin = ch[i];
+    if (i > 0) conv(`decoder.up.${i}.upsample.conv`, ch[i], ch[i]);
+  }
+  norm('decoder.norm_out', 128);
+  conv('decoder.conv_out', 3, 128);
+  const tensors = new Map([...shapes].map(([name, shape]) => [name, { name, dtype: 'F16' as const, shape, fileOffset: 0, byteLength: 2 * shape.reduce((a, b) => a * b, 1) }]));
+  const none = () => {
+    throw new Error('shapes only');
+  };
+  return { path: '/models/sd15-shapes.safetensors', format: 'safetensors', sizeBytes: 0, tensors, metadata: {}, readBytes: none, readFloat32: none, close: () => {} };
+}
+
+test('a real SD1.5 VAE is detected from its shapes and its graphs have the right sizes', () => {
+  const file = sd15VaeShapes();
+  const cfg = detectVae(file);
+  assert.deepEqual([cfg.channels, cfg.resBlocks, cfg.latentChannels, cfg.zChannels, cfg.midAttention, cfg.downFactor], [[128, 256, 512, 512], 2, 4, 4, true, 8]);
+  const dec = buildVaeDecoderGraph(file, { batch: 2, height: 64, width: 96, compute: 'float16' });
+  assert.deepEqual(dec.outputs.image.shape, [2, 3, 512, 768]);
+  const enc = buildVaeEncoderGraph(file, { batch: 1, height: 512, width: 768 });
+  assert.deepEqual(enc.outputs.latent.shape, [1, 4, 64, 96]);
+  assert.throws(() => buildVaeEncoderGraph(file, { batch: 1, height: 500, width: 512 }), /not a multiple of 8/);
+});
