@@ -100,7 +100,7 @@ export class Graph {
       const found = this.interned.get(key);
       if (found) return found;
     }
-    const attrs = hint ? { hint } : {};
+    const attrs: Attrs = hint ? { hint } : {};
     const made = new Node(this, this.nextId++, 'Constant', dtype, Object.freeze([...shape]), [], Object.freeze(attrs), null, data);
     if (small) this.interned.set(key, made);
     return made;

@@ -1,0 +1,193 @@
+// Everything a generation needs from the models, as plain Float32Array in/out: text encoding, one UNet
+// evaluation (with summed control residuals), ControlNet residuals, VAE encode/decode. Graphs are built on
+// first use for the sizes asked and kept in the SessionCache; LoRA strengths and control weights are inputs,
+// so sliders never rebuild anything.
+//
+// Ownership: the runtime owns the files it opens (FileCache) and its sessions; dispose() releases both.
+
+import { openTensorFile } from '../../formats/open-tensor-file.ts';
+import type { TensorFile } from '../../formats/tensor-file.ts';
+import type { DataType } from '../graph/dtype.ts';
+import type { Graph } from '../graph/node.ts';
+import { buildClipTextGraph, clipLoraName } from '../models/clip-text.ts';
+import { buildControlNetGraph } from '../models/controlnet.ts';
+import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../models/lora.ts';
+import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/unet.ts';
+import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
+import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig } from '../models/vae.ts';
+import { SessionCache } from '../runtime/session-cache.ts';
+import type { ProviderName, TensorData } from '../runtime/session.ts';
+
+export interface Tensor32 {
+  shape: number[];
+  data: Float32Array;
+}
+
+const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
+
+/** Opened weight files, shared by every graph that reads them. */
+export class FileCache {
+  private readonly files = new Map<string, TensorFile>();
+  private readonly loraIndex = new Map<string, Map<string, LoraModule>>();
+
+  open(path: string): TensorFile {
+    let f = this.files.get(path);
+    if (!f) {
+      f = openTensorFile(path);
+      this.files.set(path, f);
+    }
+    return f;
+  }
+
+  loraModules(path: string): Map<string, LoraModule> {
+    let m = this.loraIndex.get(path);
+    if (!m) {
+      m = indexLoraFile(this.open(path));
+      this.loraIndex.set(path, m);
+    }
+    return m;
+  }
+
+  closeAll(): void {
+    for (const f of this.files.values()) f.close();
+    this.files.clear();
+    this.loraIndex.clear();
+  }
+}
+
+export interface LoraUse {
+  path: string;
+  strength: number;
+}
+
+export class ModelRuntime {
+  readonly files = new FileCache();
+  readonly sessions: SessionCache;
+  private readonly configs = new Map<string, { unet: UnetConfig; vae: VaeConfig }>();
+
+  constructor(
+    readonly compute: DataType = 'float32',
+    providers?: ProviderName[],
+  ) {
+    this.sessions = new SessionCache(16, { providers });
+  }
+
+  config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {
+    let c = this.configs.get(checkpoint);
+    if (!c) {
+      const file = this.files.open(checkpoint);
+      c = { unet: detectUnet(file), vae: detectVae(file) };
+      this.configs.set(checkpoint, c);
+    }
+    return c;
+  }
+
+  private loraSet(g: Graph, loras: readonly LoraUse[], namer: LoraNamer): LoraSet | null {
+    if (loras.length === 0) return null;
+    const bindings = loras.map((l, i) => ({ file: this.files.open(l.path), modules: this.files.loraModules(l.path), strength: g.input(`lora_${i}`, 'float32', [1]) }));
+    return new LoraSet(g, this.compute, bindings, namer);
+  }
+
+  private loraFeeds(loras: readonly LoraUse[]): Record<string, TensorData> {
+    return Object.fromEntries(loras.map((l, i) => [`lora_${i}`, f32([1], Float32Array.of(l.strength))]));
+  }
+
+  /** Hidden states for token chunks: ids [n, 77] -> [n, 77, D]. */
+  async encodeText(checkpoint: string, ids: Int32Array, chunks: number, clipSkip: 1 | 2, loras: readonly LoraUse[]): Promise<Tensor32> {
+    const key = `text|${checkpoint}|${chunks}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
+    const session = await this.sessions.get(key, () => {
+      const built = buildClipTextGraph(this.files.open(checkpoint), {
+        batch: chunks,
+        compute: this.compute,
+        loras: (g, cfg) => this.loraSet(g, loras, clipLoraName(cfg)),
+      });
+      return { graph: built.graph, outputs: { hidden: built.outputs.hidden, skip2: built.outputs.hiddenSkip2 } };
+    });
+    const out = await session.run({ input_ids: { dtype: 'int64', shape: [chunks, ids.length / chunks], data: BigInt64Array.from(ids, (v) => BigInt(v)) }, ...this.loraFeeds(loras) });
+    const t = clipSkip === 2 ? out.skip2 : out.hidden;
+    return { shape: [...t.shape], data: t.data as Float32Array };
+  }
+
+  /** One UNet evaluation. `control` holds the 13 summed residuals or null. */
+  async unet(checkpoint: string, sample: Tensor32, timestep: Float32Array, context: Tensor32, control: Float32Array[] | null, loras: readonly LoraUse[]): Promise<Float32Array> {
+    const [b, , h, w] = sample.shape;
+    const tokens = context.shape[1];
+    const key = `unet|${checkpoint}|${b}x${h}x${w}|${tokens}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
+    const session = await this.sessions.get(key, () => {
+      const built = buildUnetGraph(this.files.open(checkpoint), {
+        batch: b,
+        height: h,
+        width: w,
+        tokens,
+        compute: this.compute,
+        withControl: control !== null,
+        loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
+      });
+      return { graph: built.graph, outputs: { eps: built.eps } };
+    });
+    const feeds: Record<string, TensorData> = {
+      sample: f32(sample.shape, sample.data),
+      timestep: f32([b], timestep),
+      context: f32(context.shape, context.data),
+      ...this.loraFeeds(loras),
+    };
+    if (control) {
+      const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);
+      CONTROL_INPUT_NAMES(shapes.length).forEach((name, i) => (feeds[name] = f32(shapes[i], control[i])));
+    }
+    const out = await session.run(feeds);
+    return out.eps.data as Float32Array;
+  }
+
+  /** The 13 residuals of one ControlNet, already multiplied by `strength`. */
+  async controlNet(path: string, sample: Tensor32, timestep: Float32Array, context: Tensor32, hint: Tensor32, strength: number): Promise<Float32Array[]> {
+    const [b, , h, w] = sample.shape;
+    const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
+    let names: string[] = [];
+    const session = await this.sessions.get(key, () => {
+      const built = buildControlNetGraph(this.files.open(path), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute });
+      names = CONTROL_INPUT_NAMES(built.residuals.length);
+      return { graph: built.graph, outputs: Object.fromEntries(built.residuals.map((r, i) => [names[i], r])) };
+    });
+    names = session.model.outputNames;
+    const out = await session.run({
+      sample: f32(sample.shape, sample.data),
+      timestep: f32([b], timestep),
+      context: f32(context.shape, context.data),
+      hint: f32(hint.shape, hint.data),
+      strength: f32([1], Float32Array.of(strength)),
+    });
+    return names.map((n) => out[n].data as Float32Array);
+  }
+
+  /** Scaled latent [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]. */
+  async vaeDecode(checkpoint: string, latent: Tensor32): Promise<Tensor32> {
+    const [b, , h, w] = latent.shape;
+    const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, () => {
+      const built = buildVaeDecoderGraph(this.files.open(checkpoint), { batch: b, height: h, width: w, compute: this.compute });
+      return { graph: built.graph, outputs: built.outputs };
+    });
+    const out = await session.run({ latent: f32(latent.shape, latent.data) });
+    return { shape: [...out.image.shape], data: out.image.data as Float32Array };
+  }
+
+  /** Image [B, 3, H, W] in [-1, 1] -> scaled latent mean [B, 4, H/8, W/8]. */
+  async vaeEncode(checkpoint: string, image: Tensor32): Promise<Tensor32> {
+    const [b, , h, w] = image.shape;
+    const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, () => {
+      const built = buildVaeEncoderGraph(this.files.open(checkpoint), { batch: b, height: h, width: w, compute: this.compute });
+      return { graph: built.graph, outputs: built.outputs };
+    });
+    const out = await session.run({ image: f32(image.shape, image.data) });
+    return { shape: [...out.latent.shape], data: out.latent.data as Float32Array };
+  }
+
+  get provider(): ProviderName | null {
+    return this.sessions.lastProvider;
+  }
+
+  async dispose(): Promise<void> {
+    await this.sessions.clear();
+    this.files.closeAll();
+  }
+}

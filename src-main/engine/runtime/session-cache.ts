@@ -1,0 +1,70 @@
+// Sessions are expensive to create (graph optimisation, weight mapping) and cheap to reuse, so the engine keeps
+// the recently used ones keyed by what shaped their graph (model files, sizes, LoRA files — not LoRA strengths
+// or control weights, which are inputs). Least recently used sessions are released past a count limit.
+//
+// Ownership: the cache owns every session it created; callers borrow them and must not release them.
+
+import type { Graph, Node } from '../graph/node.ts';
+import { emitOnnx } from '../graph/emit-onnx.ts';
+import { ModelSession, type ProviderName, type SessionOptions } from './session.ts';
+
+export interface BuiltGraph {
+  graph: Graph;
+  outputs: Record<string, Node>;
+}
+
+export class SessionCache {
+  private readonly entries = new Map<string, Promise<ModelSession>>();
+  /** Provider that the last created session ended up on, and the ones skipped on the way. */
+  lastProvider: ProviderName | null = null;
+
+  constructor(
+    private readonly limit = 12,
+    private readonly options: SessionOptions = {},
+  ) {}
+
+  /** Returns the cached session for `key`, building and creating it on first use. */
+  async get(key: string, build: () => BuiltGraph): Promise<ModelSession> {
+    const found = this.entries.get(key);
+    if (found) {
+      this.entries.delete(key);
+      this.entries.set(key, found); // most recently used last
+      return found;
+    }
+    const created = (async () => {
+      const { outputs } = build();
+      const session = await ModelSession.create(emitOnnx(outputs, { graphName: key.slice(0, 80) }), this.options);
+      this.lastProvider = session.provider;
+      return session;
+    })();
+    this.entries.set(key, created);
+    created.catch(() => this.entries.delete(key));
+    await this.evict();
+    return created;
+  }
+
+  private async evict(): Promise<void> {
+    while (this.entries.size > this.limit) {
+      const [oldest, session] = this.entries.entries().next().value as [string, Promise<ModelSession>];
+      this.entries.delete(oldest);
+      await session.then((s) => s.release()).catch(() => undefined);
+    }
+  }
+
+  /** Releases sessions whose key contains `fragment` (e.g. a model file that changed). */
+  async drop(fragment: string): Promise<void> {
+    for (const [key, session] of [...this.entries]) {
+      if (!key.includes(fragment)) continue;
+      this.entries.delete(key);
+      await session.then((s) => s.release()).catch(() => undefined);
+    }
+  }
+
+  async clear(): Promise<void> {
+    await this.drop('');
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
