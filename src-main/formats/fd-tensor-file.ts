@@ -108,10 +108,13 @@ export class FdTensorFile implements TensorFile {
     }
   }
 
+  /** The buffer owns its ArrayBuffer from offset 0 (never a pool slice), so typed-array views of it are aligned. */
   readBytes(name: string): Buffer {
     const entry = this.entry(name);
     this.checkReadable(entry);
-    return readExact(this.descriptor(), this.displayPath, entry.fileOffset, entry.byteLength) as Buffer;
+    const out = Buffer.allocUnsafeSlow(entry.byteLength);
+    readExact(this.descriptor(), this.displayPath, entry.fileOffset, entry.byteLength, out);
+    return out;
   }
 
   readFloat32(name: string): Float32Array {
