@@ -99,6 +99,10 @@ export interface Methods {
   'library.rescan': { in: Record<string, never>; out: { jobId: string } };
   'library.remove': { in: { id: number }; out: { ok: true } };
   'engine.status': { in: Record<string, never>; out: EngineStatus };
+  /** Re-probes the onnxruntime providers in the engine (a 'probe' job); the report arrives as engine.status. */
+  'engine.probe': { in: Record<string, never>; out: { jobId: string } };
+  /** Electron only: the native folder picker; browser mode answers kind 'unsupported'. Empty when dismissed. */
+  'dialog.chooseFolders': { in: Record<string, never>; out: { paths: string[] } };
   'jobs.list': { in: Record<string, never>; out: JobInfo[] };
   'jobs.cancel': { in: { id: string }; out: { ok: boolean } };
 }
@@ -181,6 +185,8 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'library.rescan': empty('library.rescan'),
   'library.remove': (input) => ({ id: positiveInt(record(input, 'library.remove').id, 'id') }),
   'engine.status': empty('engine.status'),
+  'engine.probe': empty('engine.probe'),
+  'dialog.chooseFolders': empty('dialog.chooseFolders'),
   'jobs.list': empty('jobs.list'),
   'jobs.cancel': (input) => ({ id: shortString(record(input, 'jobs.cancel').id, 'id') }),
 };

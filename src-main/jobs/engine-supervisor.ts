@@ -107,6 +107,13 @@ export class EngineSupervisor {
     return [...this.tasks];
   }
 
+  /** Takes a fresh provider report (the result of a 'probe' task) into the status. */
+  noteProviders(report: { provider: string; providers: ProviderReport[] }): void {
+    this.provider = report.provider;
+    this.providers = report.providers;
+    this.emit();
+  }
+
   onStatus(listener: (s: EngineStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

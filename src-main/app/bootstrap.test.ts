@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { EngineStatus, Events, JobInfo } from '../common/contract.ts';
+import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
+import { until } from '../jobs/test-support.ts';
+import { createServices, type Services } from './bootstrap.ts';
+import { toErrorInfo } from './errors.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixture = path.join(repo, 'test/fixtures/sd15-tiny/tiny-lora.safetensors');
+
+async function kindOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return toErrorInfo(err).kind;
+  }
+  return 'no error';
+}
+
+describe('createServices', () => {
+  let dataDir: string;
+  let modelsDir: string;
+  let services: Services;
+  const seen: { [E in keyof Events]: Events[E][] } = { 'library.changed': [], 'engine.status': [], 'job.updated': [] };
+
+  before(() => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-bootstrap-'));
+    dataDir = path.join(tmp, 'data');
+    modelsDir = path.join(tmp, 'models');
+    mkdirSync(modelsDir);
+    copyFileSync(fixture, path.join(modelsDir, 'tiny-lora.safetensors'));
+    services = createServices({
+      dataDir,
+      resourcesDir: path.join(repo, 'resources'),
+      engineLauncher: nodeEngineLauncher({ dataDir, resourcesDir: repo, env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1' } }),
+      supervisor: { heartbeatMs: 200, hangMs: 5_000, backoffInitialMs: 50 },
+    });
+    services.events.onAny((name, data) => (seen[name] as unknown[]).push(data));
+  });
+  after(async () => {
+    await services.dispose();
+    rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  });
+
+  it('rejects invalid input with kind bad-request before any handler runs', async () => {
+    assert.equal(await kindOf(services.call('library.add', { paths: 'not-a-list' })), 'bad-request');
+    assert.equal(await kindOf(services.call('library.add', { paths: [] })), 'bad-request');
+    assert.equal(await kindOf(services.call('library.remove', { id: -1 })), 'bad-request');
+    assert.equal(await kindOf(services.call('library.list', { extra: true })), 'bad-request');
+    assert.equal(await kindOf(services.call('jobs.cancel', { id: 7 })), 'bad-request');
+    assert.equal(await kindOf(services.call('no.such.method', {})), 'bad-request');
+    assert.equal(await kindOf(services.call('__proto__', {})), 'bad-request');
+    assert.equal(await kindOf(services.call('library.list', [1])), 'bad-request');
+    assert.deepEqual(await services.call('jobs.list', {}), [], 'nothing was queued by the bad requests');
+  });
+
+  it('answers app.info and refuses the folder picker in browser mode', async () => {
+    const info = await services.call('app.info', {});
+    assert.equal(info.mode, 'browser');
+    assert.equal(info.dataDir, dataDir);
+    assert.match(info.version, /^\d+\.\d+\.\d+/);
+    assert.equal(await kindOf(services.call('dialog.chooseFolders', {})), 'unsupported');
+  });
+
+  it('library.add runs a scan job with progress and announces the change', async () => {
+    const { jobId } = await services.call('library.add', { paths: [modelsDir] });
+    const { job } = await services.queue.wait(jobId);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.equal(job.kind, 'scan');
+    const items = await services.call('library.list', {});
+    assert.equal(items.length, 1);
+    assert.equal(items[0].kind, 'lora');
+    assert.deepEqual((await services.call('library.roots', {})).map((r) => r.path), [modelsDir]);
+    assert.ok(seen['library.changed'].some((e) => e.count === 1));
+    const updates = seen['job.updated'].filter((j: JobInfo) => j.id === jobId);
+    assert.deepEqual([...new Set(updates.map((j) => j.state))], ['queued', 'running', 'done']);
+    assert.ok((await services.call('jobs.list', {})).some((j) => j.id === jobId));
+  });
+
+  it('library.add of a missing folder fails its job with the library error kind', async () => {
+    const { jobId } = await services.call('library.add', { paths: [path.join(modelsDir, 'nope')] });
+    const { job } = await services.queue.wait(jobId);
+    assert.equal(job.state, 'failed');
+    assert.equal(job.error?.kind, 'not-found');
+  });
+
+  it('library.remove removes a model, and names a missing one', async () => {
+    const [item] = await services.call('library.list', {});
+    assert.deepEqual(await services.call('library.remove', { id: item.id }), { ok: true });
+    assert.equal((await services.call('library.list', {})).length, 0);
+    assert.equal(await kindOf(services.call('library.remove', { id: item.id })), 'not-found');
+  });
+
+  it('engine.probe runs a probe job in the engine and reports the providers in engine.status', async () => {
+    const { jobId } = await services.call('engine.probe', {});
+    const { job } = await services.queue.wait(jobId);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    await until(() => services.supervisor.status().providers.length > 1);
+    const status: EngineStatus = await services.call('engine.status', {});
+    const cpu = status.providers.find((p) => p.name === 'cpu');
+    assert.deepEqual(cpu, { name: 'cpu', available: true, reason: '' });
+    for (const p of status.providers) assert.ok(p.available || p.reason.length > 0, `${p.name} says why it is unavailable`);
+    assert.ok(seen['engine.status'].some((s) => s.state === 'ready'));
+  });
+
+  it('jobs.cancel answers ok:false for an unknown or finished job', async () => {
+    assert.deepEqual(await services.call('jobs.cancel', { id: 'nope' }), { ok: false });
+  });
+});
