@@ -1,0 +1,21 @@
+// The app's state objects, handed to components through Svelte context (set once in App.svelte).
+import { getContext, setContext } from 'svelte';
+import type { Library } from './library.svelte.ts';
+import type { Session } from './session.svelte.ts';
+
+export interface AppContext {
+  session: Session;
+  library: Library;
+}
+
+const KEY = Symbol('hintbrush');
+
+export function provideApp(ctx: AppContext): AppContext {
+  return setContext(KEY, ctx);
+}
+
+export function useApp(): AppContext {
+  const ctx = getContext<AppContext | undefined>(KEY);
+  if (!ctx) throw new Error('useApp() called outside of <App>');
+  return ctx;
+}

@@ -1,0 +1,33 @@
+// The workspaces the tool rail switches between. A view brings the component for the central workspace and,
+// optionally, one for the right side panel and tool buttons for the rail. The canvas, gallery and training
+// wizard register here as they arrive.
+import type { Component } from 'svelte';
+import type { IconName } from './components/ui/icons.ts';
+import LibraryView from './components/library/LibraryView.svelte';
+import LibraryPanel from './components/library/LibraryPanel.svelte';
+
+export interface ViewDef {
+  id: string;
+  label: string;
+  icon: IconName;
+  /** Shown in the tooltip of the rail button. */
+  hint: string;
+  workspace: Component;
+  /** Right side panel; null gives the workspace the full width. */
+  panel: Component | null;
+}
+
+export const VIEWS: readonly ViewDef[] = [
+  {
+    id: 'library',
+    label: 'Library',
+    icon: 'library',
+    hint: 'Models: checkpoints, ControlNets, LoRAs, VAEs',
+    workspace: LibraryView,
+    panel: LibraryPanel,
+  },
+];
+
+export function findView(id: string): ViewDef {
+  return VIEWS.find((v) => v.id === id) ?? VIEWS[0];
+}
