@@ -26,6 +26,11 @@ export interface TensorEntry {
   /** Absolute byte offset of the tensor's first byte in `TensorFile.path`. */
   readonly fileOffset: number;
   readonly byteLength: number;
+  /**
+   * Real path of the file holding the bytes when it differs from the TensorFile's own path: merged views
+   * (a CtrLoRA base with a condition LoRA's norms and zero convs) point entries into several files.
+   */
+  readonly sourcePath?: string;
 }
 
 /** One opened weights file. Owned by whoever opened it; `close()` releases the file handle. */

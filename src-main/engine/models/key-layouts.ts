@@ -78,3 +78,36 @@ export function diffusersControlNetToLdm(file: TensorFile): TensorFile {
     return key;
   });
 }
+
+/**
+ * `base` with some keys taken from `overlay` instead: entries keep pointing into their own file (sourcePath), so
+ * the graph reads each weight from where it lies. `takeFromOverlay(key)` says which base keys are replaced.
+ */
+export function overlayView(base: TensorFile, overlay: TensorFile, takeFromOverlay: (key: string) => boolean): TensorFile {
+  const tensors = new Map<string, TensorEntry>();
+  const owner = new Map<string, TensorFile>();
+  for (const [key, entry] of base.tensors) {
+    if (takeFromOverlay(key)) continue;
+    tensors.set(key, { ...entry, sourcePath: entry.sourcePath ?? base.path });
+    owner.set(key, base);
+  }
+  for (const [key, entry] of overlay.tensors) {
+    if (!takeFromOverlay(key)) continue;
+    tensors.set(key, { ...entry, sourcePath: entry.sourcePath ?? overlay.path });
+    owner.set(key, overlay);
+  }
+  const of = (name: string) => owner.get(name) ?? base;
+  return {
+    path: base.path,
+    format: base.format,
+    sizeBytes: base.sizeBytes + overlay.sizeBytes,
+    tensors,
+    metadata: base.metadata,
+    readBytes: (name) => of(name).readBytes(name),
+    readFloat32: (name) => of(name).readFloat32(name),
+    close: () => {
+      base.close();
+      overlay.close();
+    },
+  };
+}

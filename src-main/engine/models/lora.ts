@@ -95,7 +95,7 @@ export class LoraSet {
 
   private weight(b: LoraBinding, key: string): Node {
     const e = b.file.tensors.get(key)!;
-    const raw = this.g.weight({ file: b.file.path, offset: e.fileOffset, length: e.byteLength, key }, fromFileDType(e.dtype), e.shape);
+    const raw = this.g.weight({ file: e.sourcePath ?? b.file.path, offset: e.fileOffset, length: e.byteLength, key }, fromFileDType(e.dtype), e.shape);
     return op.cast(raw, this.compute);
   }
 

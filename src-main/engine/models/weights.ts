@@ -77,7 +77,7 @@ export class Weights {
     const entry = this.file.tensors.get(key);
     if (!entry) throw new MissingWeightError(this.file.path, key);
     const dtype = fromFileDType(entry.dtype);
-    return this.g.weight({ file: this.file.path, offset: entry.fileOffset, length: entry.byteLength, key }, dtype, entry.shape);
+    return this.g.weight({ file: entry.sourcePath ?? this.file.path, offset: entry.fileOffset, length: entry.byteLength, key }, dtype, entry.shape);
   }
 
   /** Key path without the trailing dot, as LoRA files address layers. */
