@@ -42,15 +42,10 @@ export function openLibraryDatabase(file: string, options: OpenOptions = {}): Da
   const supported = checkMigrations(file, migrations);
   const inMemory = file === ':memory:' || file === '';
 
-  // Look at an existing file read-only first, so that refusing it cannot change a byte of it (switching to
-  // WAL, which comes next, rewrites the header).
+  // Look at an existing file before opening it for writing, so that refusing it cannot change a byte of it
+  // (switching to WAL, which comes next, rewrites the header).
   if (!inMemory && fs.existsSync(file)) {
-    const probe = openOrThrow(file, { readonly: true, fileMustExist: true });
-    try {
-      refuseNewer(file, readUserVersion(probe, file), supported);
-    } finally {
-      probe.close();
-    }
+    refuseNewer(file, peekUserVersion(file), supported);
   } else if (!inMemory) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   }
@@ -119,6 +114,41 @@ function readUserVersion(db: Database, file: string): number {
   } catch (error) {
     throw new LibraryDatabaseError('corrupt-database', file, `not a readable SQLite database: ${(error as Error).message}`);
   }
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * The user_version of a database file without writing anything next to it: read from the 100-byte header
+ * (big-endian u32 at offset 60). A file with a -wal beside it may hold a newer header in the WAL, so it is
+ * asked through a read-only connection instead (the -wal and -shm files exist already then).
+ */
+function peekUserVersion(file: string): number {
+  if (fs.existsSync(`${file}-wal`)) {
+    const probe = openOrThrow(file, { readonly: true, fileMustExist: true });
+    try {
+      return readUserVersion(probe, file);
+    } finally {
+      probe.close();
+    }
+  }
+  const header = Buffer.alloc(100);
+  let read: number;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      read = fs.readSync(fd, header, 0, 100, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    throw new LibraryDatabaseError('corrupt-database', file, `cannot read the database: ${(error as Error).message}`);
+  }
+  if (read === 0) return 0; // SQLite takes an empty file for an empty database
+  if (read < 100 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
+    throw new LibraryDatabaseError('corrupt-database', file, 'not a SQLite database (its header is wrong)');
+  }
+  return header.readUInt32BE(60);
 }
 
 function openOrThrow(file: string, options: BetterSqlite3.Options): Database {
