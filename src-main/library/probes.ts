@@ -1,0 +1,100 @@
+// How the scanner learns what a file is, chosen by extension: weights files go through openTensorFile and
+// detectModel; ONNX files are only noted for now (a later issue replaces that probe with annotator detection).
+// A probe may throw: the scanner turns any error into a row with kind 'unknown' and the error as its problem.
+import path from 'node:path';
+import { openTensorFile } from '../formats/open-tensor-file.ts';
+import { TensorFileError } from '../formats/tensor-file.ts';
+import { DETECTOR_VERSION, detectModel, type Detection } from './detect.ts';
+import { triggerWords } from './trigger-words.ts';
+
+export interface ProbeResult extends Detection {
+  /** safetensors `__metadata__` (torch files: the scalar entries beside the state dict). */
+  metadata: Record<string, string>;
+  triggerWords: string[];
+}
+
+export interface FileProbe {
+  readonly name: string;
+  /** Bumped when the probe's answers change; the scanner re-probes rows an older version wrote. */
+  readonly version: number;
+  /** Lower-case extensions with their dot, e.g. '.safetensors'. */
+  readonly extensions: readonly string[];
+  probe(file: string): Promise<ProbeResult>;
+}
+
+export const tensorFileProbe: FileProbe = {
+  name: 'tensor-file',
+  version: DETECTOR_VERSION,
+  extensions: ['.safetensors', '.ckpt', '.pth', '.pt', '.bin'],
+  async probe(file) {
+    const opened = openTensorFile(file);
+    try {
+      const detection = detectModel(opened);
+      const metadata = { ...opened.metadata };
+      return { ...detection, metadata, triggerWords: triggerWords(metadata) };
+    } finally {
+      opened.close();
+    }
+  },
+};
+
+export const onnxPlaceholderProbe: FileProbe = {
+  name: 'onnx',
+  version: 1,
+  extensions: ['.onnx'],
+  async probe() {
+    return {
+      kind: 'unknown',
+      layout: 'onnx',
+      family: '',
+      problem: 'ONNX models are not recognised yet (annotator detection comes in a later version)',
+      details: { format: 'onnx', note: 'annotator detection pending' },
+      metadata: {},
+      triggerWords: [],
+    };
+  },
+};
+
+export const defaultProbes: readonly FileProbe[] = [tensorFileProbe, onnxPlaceholderProbe];
+
+/** The probe for `file`'s extension (case-insensitive), or undefined when the scanner should skip it. */
+export function probeFor(file: string, probes: readonly FileProbe[]): FileProbe | undefined {
+  const ext = path.extname(file).toLowerCase();
+  return probes.find((p) => p.extensions.includes(ext));
+}
+
+const FILE_ERROR_LABELS: Record<TensorFileError['kind'], string> = {
+  hostile: 'hostile file',
+  corrupt: 'corrupt file',
+  unsupported: 'unsupported file format',
+  io: 'cannot read the file',
+};
+
+/** A failed probe as a library row: kind 'unknown', the error named in `problem`. */
+export function failedProbe(file: string, error: unknown): ProbeResult {
+  let problem: string;
+  let errorKind: string;
+  if (error instanceof TensorFileError) {
+    errorKind = error.kind;
+    problem = `${FILE_ERROR_LABELS[error.kind] ?? error.kind}: ${withoutPath(error.message, error.file, file)}`;
+  } else {
+    const e = error as { code?: unknown; message?: unknown };
+    errorKind = typeof e?.code === 'string' ? e.code : 'error';
+    problem = `cannot read the file: ${withoutPath(String(e?.message ?? error), file, file)}`;
+  }
+  return {
+    kind: 'unknown',
+    layout: '',
+    family: '',
+    problem,
+    details: { error: errorKind },
+    metadata: {},
+    triggerWords: [],
+  };
+}
+
+/** The row already shows the path; drop the `<path>: ` the error message starts with. */
+function withoutPath(message: string, ...paths: string[]): string {
+  for (const p of paths) if (message.startsWith(`${p}: `)) return message.slice(p.length + 2);
+  return message;
+}
