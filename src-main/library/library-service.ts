@@ -1,0 +1,143 @@
+// The library as main's request handlers see it: contract objects out (LibraryItem, LibraryRoot), scans that
+// report progress and stop on an AbortSignal. main runs add() and rescan() inside a 'scan' job.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { JobProgress, LibraryItem, LibraryRoot } from '../common/contract.ts';
+import { ModelStore, isUnder, toLibraryItem } from './model-store.ts';
+import { defaultProbes, probeFor, type FileProbe } from './probes.ts';
+import { scanPaths, type ScanProgress, type ScanResult } from './scanner.ts';
+
+export type { ScanProgress, ScanResult } from './scanner.ts';
+
+/** A scan's progress as a job's: files as steps, the message naming the file being read. */
+export function scanJobProgress(p: ScanProgress): JobProgress {
+  const message =
+    p.phase === 'listing'
+      ? 'Looking for model files…'
+      : p.phase === 'done'
+        ? `Scanned ${p.filesTotal} file${p.filesTotal === 1 ? '' : 's'}`
+        : `Reading ${path.basename(p.currentFile)}` +
+          (p.bytesTotal > 0 ? ` (${Math.floor((100 * p.bytesDone) / p.bytesTotal)}%)` : '');
+  return { step: p.filesDone, total: p.filesTotal, message };
+}
+
+/** A path the user asked to add that cannot be added; names the path. */
+export class LibraryError extends Error {
+  constructor(
+    readonly kind: 'not-found' | 'not-a-model-file',
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'LibraryError';
+  }
+}
+
+export interface LibraryServiceOptions {
+  probes?: readonly FileProbe[];
+  now?: () => Date;
+  /** Called after anything changed the model list, with the new count (main emits 'library.changed'). */
+  onChanged?: (count: number) => void;
+}
+
+export class LibraryService {
+  private readonly store: ModelStore;
+  private readonly probes: readonly FileProbe[];
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: LibraryServiceOptions = {},
+  ) {
+    this.store = new ModelStore(db);
+    this.probes = options.probes ?? defaultProbes;
+  }
+
+  list(): LibraryItem[] {
+    return this.store.all().map(toLibraryItem);
+  }
+
+  get(id: number): LibraryItem | null {
+    const m = this.store.byId(id);
+    return m ? toLibraryItem(m) : null;
+  }
+
+  roots(): LibraryRoot[] {
+    return this.store.roots();
+  }
+
+  /**
+   * Adds folders or single model files as roots and scans them. Every path is checked first: nothing is added
+   * if one does not exist or is a file of a kind the library does not read (LibraryError).
+   */
+  async add(paths: readonly string[], onProgress?: (p: ScanProgress) => void, signal?: AbortSignal): Promise<ScanResult> {
+    const roots = [...new Set(paths.map((p) => path.resolve(p)))];
+    for (const root of roots) {
+      let stat: fs.Stats;
+      try {
+        stat = await fs.promises.stat(root);
+      } catch {
+        throw new LibraryError('not-found', root, 'does not exist or cannot be read');
+      }
+      if (!stat.isDirectory() && !(stat.isFile() && probeFor(root, this.probes))) {
+        const extensions = this.probes.flatMap((p) => p.extensions).join(' ');
+        throw new LibraryError('not-a-model-file', root, `is neither a folder nor a model file (${extensions})`);
+      }
+    }
+    const now = this.now();
+    this.db.transaction(() => {
+      for (const root of roots) {
+        this.store.addRoot(root, now);
+        this.store.unexclude(root); // adding a file again brings back what remove() hid
+      }
+    })();
+    return this.scan(roots, onProgress, signal);
+  }
+
+  /** Scans every root again: new and changed files are read, vanished ones forgotten. */
+  async rescan(onProgress?: (p: ScanProgress) => void, signal?: AbortSignal): Promise<ScanResult> {
+    return this.scan(
+      this.store.roots().map((r) => r.path),
+      onProgress,
+      signal,
+    );
+  }
+
+  /**
+   * Removes one model from the library (the file itself is never touched). A model added as a single file
+   * loses its root; one inside a folder root is remembered as excluded, so a rescan does not bring it back.
+   */
+  remove(id: number): boolean {
+    const model = this.store.byId(id);
+    if (!model) return false;
+    const now = this.now();
+    this.db.transaction(() => {
+      this.store.removeById(id);
+      const removedRoot = this.store.removeRoot(model.path);
+      const stillCovered = this.store.roots().some((r) => isUnder(model.path, r.path));
+      if (stillCovered || !removedRoot) this.store.exclude(model.path, now);
+    })();
+    this.changed();
+    return true;
+  }
+
+  private async scan(
+    roots: readonly string[],
+    onProgress: ((p: ScanProgress) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ScanResult> {
+    try {
+      return await scanPaths(this.db, roots, { onProgress, signal, probes: this.probes, now: this.options.now });
+    } finally {
+      this.changed(); // a cancelled scan may have written rows too
+    }
+  }
+
+  private changed(): void {
+    this.options.onChanged?.(this.store.count());
+  }
+
+  private now(): string {
+    return (this.options.now?.() ?? new Date()).toISOString();
+  }
+}
