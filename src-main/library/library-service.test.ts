@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LibraryItem } from '../common/contract.ts';
 import { openLibraryDatabase } from './database.ts';
-import { LibraryError, LibraryService, scanJobProgress } from './library-service.ts';
+import { LibraryError, LibraryService } from './library-service.ts';
 import { writeSafetensors } from './testing.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/sd15-tiny');
@@ -118,11 +118,4 @@ test('trigger words come from the LoRA metadata', async () => {
   assert.deepEqual(item.triggerWords, ['hb style', 'hbstyle', 'a cat', 'sky']);
   assert.equal(item.metadata['modelspec.trigger_phrase'], 'hb style');
   db.close();
-});
-
-test('scan progress reads as job progress', () => {
-  const base = { filesDone: 2, filesTotal: 5, currentFile: '/m/tiny-lora.safetensors', bytesDone: 50, bytesTotal: 200 };
-  assert.deepEqual(scanJobProgress({ phase: 'reading', ...base }), { step: 2, total: 5, message: 'Reading tiny-lora.safetensors (25%)' });
-  assert.deepEqual(scanJobProgress({ phase: 'done', ...base, filesDone: 5 }), { step: 5, total: 5, message: 'Scanned 5 files' });
-  assert.equal(scanJobProgress({ phase: 'listing', ...base }).message, 'Looking for model files…');
 });

@@ -3,24 +3,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { JobProgress, LibraryItem, LibraryRoot } from '../common/contract.ts';
+import type { LibraryItem, LibraryRoot } from '../common/contract.ts';
 import { ModelStore, isUnder, toLibraryItem } from './model-store.ts';
 import { defaultProbes, probeFor, type FileProbe } from './probes.ts';
 import { scanPaths, type ScanProgress, type ScanResult } from './scanner.ts';
 
 export type { ScanProgress, ScanResult } from './scanner.ts';
-
-/** A scan's progress as a job's: files as steps, the message naming the file being read. */
-export function scanJobProgress(p: ScanProgress): JobProgress {
-  const message =
-    p.phase === 'listing'
-      ? 'Looking for model files…'
-      : p.phase === 'done'
-        ? `Scanned ${p.filesTotal} file${p.filesTotal === 1 ? '' : 's'}`
-        : `Reading ${path.basename(p.currentFile)}` +
-          (p.bytesTotal > 0 ? ` (${Math.floor((100 * p.bytesDone) / p.bytesTotal)}%)` : '');
-  return { step: p.filesDone, total: p.filesTotal, message };
-}
 
 /** A path the user asked to add that cannot be added; names the path. */
 export class LibraryError extends Error {
