@@ -208,3 +208,14 @@ test('embeddings, empty files and unknown layouts are unknown with a reason', ()
   assert.equal(other.kind, 'unknown');
   assert.match(other.problem, /2 tensors/);
 });
+
+test('a wrapper prefix on every key (state_dict., module.) is looked through', () => {
+  const d = detect({
+    'module.lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': t(2, 4, 1, 1),
+    'module.lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight': t(4, 2, 1, 1),
+    'module.lora_unet_down_blocks_0_attentions_0_proj_in.alpha': f32Scalar(1.5),
+  });
+  assert.equal(d.kind, 'lora');
+  assert.equal(d.details.alpha, 1.5); // read through the key as stored
+  assert.equal(d.details.wrapper, 'module.');
+});
