@@ -8,6 +8,7 @@ import {
   formatInteger,
   formatPercent,
   formatRelativeTime,
+  humanizeKey,
   progressFraction,
   shortenPath,
 } from './format.ts';
@@ -78,4 +79,16 @@ test('fileExtension is lower case without the dot', () => {
   assert.equal(fileExtension('/a/b/Model.SafeTensors'), 'safetensors');
   assert.equal(fileExtension('/a/b.c/README'), '');
   assert.equal(fileExtension('/a/.hidden'), '');
+});
+
+test('humanizeKey turns detector keys into labels', () => {
+  assert.equal(humanizeKey('contextWidth'), 'Context width');
+  assert.equal(humanizeKey('unetDType'), 'UNet dtype');
+  assert.equal(humanizeKey('textEncoderModules'), 'Text encoder modules');
+  assert.equal(humanizeKey('unet_dtype'), 'UNet dtype');
+  assert.equal(humanizeKey('legacyHash'), 'Legacy hash');
+  assert.equal(humanizeKey('VAE'), 'VAE');
+  assert.equal(humanizeKey('parseVAEKeys'), 'Parse VAE keys');
+  assert.equal(humanizeKey('rank'), 'Rank');
+  assert.equal(humanizeKey('___'), '___');
 });

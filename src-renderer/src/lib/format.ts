@@ -87,3 +87,28 @@ export function fileExtension(path: string): string {
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
 }
+
+/** Words that keep their own spelling in labels. */
+const KEY_WORDS: Record<string, string> = { unet: 'UNet', vae: 'VAE', clip: 'CLIP', lora: 'LoRA', dtype: 'dtype', sha: 'SHA', te: 'TE' };
+
+/**
+ * A detail key from the detector as a label: "contextWidth" -> "Context width", "unetDType" -> "UNet dtype".
+ * Runs of capitals stay together ("parseVAEKeys" -> "Parse VAE keys").
+ */
+export function humanizeKey(key: string): string {
+  const words = key
+    .replace(/DType/g, 'Dtype')
+    .replace(/[_\-.]+/g, ' ')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0)
+    .map((w, i) => {
+      const known = KEY_WORDS[w.toLowerCase()];
+      if (known) return known;
+      if (w.length > 1 && /^[A-Z0-9]+$/.test(w)) return w; // acronym
+      return i === 0 ? w[0].toUpperCase() + w.slice(1).toLowerCase() : w.toLowerCase();
+    });
+  return words.join(' ') || key;
+}

@@ -5,7 +5,6 @@ import type { LibraryItem, LibraryRoot } from '../../../src-main/common/contract
 import { errorText } from '../transport/client.ts';
 import { countByKind, filterItems, groupByKind, totalBytes, type KindGroup, type LibraryQuery } from '../lib/library-filter.ts';
 import { isActiveJob } from '../lib/jobs.ts';
-import { countOf } from '../lib/format.ts';
 import type { Session } from './session.svelte.ts';
 
 const CHECKPOINT_KEY = 'hintbrush.checkpoint';
@@ -103,8 +102,7 @@ export class Library {
   async add(paths: string[]): Promise<boolean> {
     try {
       await this.session.client.call('library.add', { paths });
-      this.session.notify('info', `Scanning ${paths.length === 1 ? paths[0] : countOf(paths.length, 'path')}…`);
-      void this.reload(); // shows the new folder at once
+      void this.reload(); // shows the new folder at once; the scan's progress shows from its job events
       return true;
     } catch (err) {
       this.session.notify('error', `Could not add ${paths.join(', ')}: ${errorText(err)}`);

@@ -98,6 +98,15 @@ export class Session {
     }
   }
 
+  /** Re-tests the execution providers; the report comes back as an engine.status event. */
+  async probeEngine(): Promise<void> {
+    try {
+      await this.client.call('engine.probe', {});
+    } catch (err) {
+      this.notify('error', `Could not probe the engine: ${errorText(err)}`);
+    }
+  }
+
   notify(tone: Notice['tone'], text: string, ms = tone === 'error' ? 8000 : 4000): void {
     const id = this.nextNotice++;
     this.notices = [...this.notices.slice(-3), { id, tone, text }];
