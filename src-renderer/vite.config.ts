@@ -40,12 +40,33 @@ function cspMeta(): Plugin {
   };
 }
 
+/**
+ * Development against a running `hintbrush serve`: `HINTBRUSH_SERVE=http://127.0.0.1:7870 npx vite --config
+ * src-renderer/vite.config.ts`, then open `http://localhost:5173/?token=<the token serve printed>`. The dev
+ * server forwards /ws and presents itself to serve with serve's own Host and Origin, which serve checks.
+ */
+function serveProxy(target: string | undefined) {
+  if (!target) return undefined;
+  return {
+    '/ws': {
+      target,
+      ws: true,
+      changeOrigin: true,
+      configure: (proxy: { on(event: 'proxyReqWs', cb: (req: { setHeader(n: string, v: string): void }) => void): void }) =>
+        proxy.on('proxyReqWs', (proxyReq) => proxyReq.setHeader('origin', new URL(target).origin)),
+    },
+  };
+}
+
 export default defineConfig({
   root,
   base: './',
   plugins: [svelte({ configFile: false }), cspMeta()],
   // The renderer imports the pure contract from src-main/common/; allow the dev server to read it.
-  server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
+  server: {
+    fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] },
+    proxy: serveProxy(process.env.HINTBRUSH_SERVE),
+  },
   build: {
     outDir: '../build/renderer',
     emptyOutDir: true,

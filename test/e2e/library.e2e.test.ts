@@ -64,7 +64,7 @@ test('adding the fixtures folder lists the checkpoint, the ControlNets and the L
   await page.waitForFunction(
     (names) => {
       const shown = new Set(
-        [...document.querySelectorAll<HTMLElement>('[data-testid="library-row"]')].map((r) => r.dataset.name),
+        Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name),
       );
       return names.every((n) => shown.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
     },
