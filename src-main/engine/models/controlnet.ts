@@ -49,13 +49,7 @@ export function detectControlNet(view: TensorFile, layout: ControlNetConfig['lay
     if (m) hintIdx.push(Number(m[1]));
   }
   hintIdx.sort((a, b) => a - b);
-  // The hint encoder halves the resolution in each conv that widens the channels, except the first (image ->
-  // features) and the last (zero conv into the UNet width): 3 times for 8x latents in released models.
-  const hintConvs = hintIdx.map((index, i) => {
-    const [cout, cin] = view.tensors.get(`input_hint_block.${index}.weight`)!.shape;
-    const stride = i > 0 && i < hintIdx.length - 1 && cout !== cin ? 2 : 1;
-    return { index, stride };
-  });
+  const hintConvs = hintConvsOf(view, hintIdx, '');
   const count = blockCount(view, '', 'input_blocks');
   const inputBlocks = Array.from({ length: count }, (_, i) => (i === 0 ? { path: 'input_blocks.0', layers: [] } : readBlock(view, '', `input_blocks.${i}`)));
   const middle = readBlock(view, '', 'middle_block').layers;
@@ -75,6 +69,19 @@ export function detectControlNet(view: TensorFile, layout: ControlNetConfig['lay
   };
 }
 
+/**
+ * The hint encoder halves the resolution in each conv that widens the channels, except the first (image ->
+ * features) and the last (zero conv into the UNet width): 3 times for 8x latents in released models.
+ * Also ControlNet-XS's hint encoder (same layout, its last conv maps to the control stream's width).
+ */
+export function hintConvsOf(file: TensorFile, indices: readonly number[], prefix: string): ControlNetConfig['hintConvs'] {
+  return indices.map((index, i) => {
+    const [cout, cin] = file.tensors.get(`${prefix}input_hint_block.${index}.weight`)!.shape;
+    const stride = i > 0 && i < indices.length - 1 && cout !== cin ? 2 : 1;
+    return { index, stride };
+  });
+}
+
 export interface ControlNetInputs {
   sample: Node; // [B, 4, h, w] noisy latent (or CtrLoRA: the same, with the condition latent as `guide`)
   timestep: Node; // [B]
@@ -84,8 +91,8 @@ export interface ControlNetInputs {
   strength: Node; // [1] scalar multiplier of every residual
 }
 
-/** Hint encoder: convs with SiLU between, the last one without. */
-function hintEncoder(w: Weights, cfg: ControlNetConfig, hint: Node): Node {
+/** Hint encoder: convs with SiLU between, the last one without. `w` is the level holding `input_hint_block`. */
+export function hintEncoder(w: Weights, cfg: Pick<ControlNetConfig, 'hintConvs'>, hint: Node): Node {
   let h = op.cast(hint, w.compute);
   cfg.hintConvs.forEach(({ index, stride }, i) => {
     h = conv2d(w.sub('input_hint_block').sub(index), h, { stride, padding: 1 });

@@ -28,12 +28,16 @@ export function timeEmbed(w: Weights, t: Node, modelChannels: number): Node {
   return linear(w.sub('time_embed').sub(2), silu(linear(w.sub('time_embed').sub(0), emb)));
 }
 
+/** GroupNorm group count for a channel count: SD1.5 always uses 32. */
+export type GroupsFor = (channels: number) => number;
+const SD_GROUPS: GroupsFor = () => 32;
+
 /** LDM ResBlock: GN-SiLU-conv, + time embedding, GN-SiLU-conv, + (1x1 skip) input. */
-export function resBlock(w: Weights, x: Node, emb: Node): Node {
-  let h = conv2d(w.sub('in_layers').sub(2), silu(groupNorm(w.sub('in_layers').sub(0), x, 32, 1e-5)));
+export function resBlock(w: Weights, x: Node, emb: Node, groups: GroupsFor = SD_GROUPS): Node {
+  let h = conv2d(w.sub('in_layers').sub(2), silu(groupNorm(w.sub('in_layers').sub(0), x, groups(x.shape[1]), 1e-5)));
   const e = linear(w.sub('emb_layers').sub(1), silu(emb)); // [B, C]
   h = op.add(h, op.reshape(e, [e.shape[0], e.shape[1], 1, 1]));
-  h = conv2d(w.sub('out_layers').sub(3), silu(groupNorm(w.sub('out_layers').sub(0), h, 32, 1e-5)));
+  h = conv2d(w.sub('out_layers').sub(3), silu(groupNorm(w.sub('out_layers').sub(0), h, groups(h.shape[1]), 1e-5)));
   const skip = w.hasModule('skip_connection') ? conv2d(w.sub('skip_connection'), x, { padding: 0 }) : x;
   return op.add(skip, h);
 }
@@ -73,12 +77,12 @@ export function spatialTransformer(w: Weights, x: Node, context: Node, layer: Ex
   return op.add(out, x);
 }
 
-/** Runs one LDM block (a list of layers). */
-export function runLayers(w: Weights, layers: readonly UnetLayer[], x: Node, emb: Node, context: Node, heads: number): Node {
+/** Runs one LDM block (a list of layers). `groups` sets the ResBlock norms' group count (ControlNet-XS). */
+export function runLayers(w: Weights, layers: readonly UnetLayer[], x: Node, emb: Node, context: Node, heads: number, groups: GroupsFor = SD_GROUPS): Node {
   let h = x;
   for (const layer of layers) {
     const lw = w.sub(layer.path);
-    if (layer.kind === 'res') h = resBlock(lw, h, emb);
+    if (layer.kind === 'res') h = resBlock(lw, h, emb, groups);
     else if (layer.kind === 'transformer') h = spatialTransformer(lw, h, context, layer, heads);
     else if (layer.kind === 'down') h = conv2d(lw.sub('op'), h, { stride: 2, padding: 1 });
     else h = conv2d(lw.sub('conv'), upsampleNearest2x(h));
