@@ -1,6 +1,7 @@
 // Test support for engine tests: the golden tensors of test/fixtures/sd15-tiny and the comparison the fixture
 // README defines (max |a - b| / max |b|). Goldens are read through the project's own safetensors reader.
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSafetensors } from '../../formats/safetensors.ts';
@@ -57,4 +58,16 @@ export function unetFeeds() {
     timestep: { dtype: 'float32' as const, shape: [2], data: golden('unet.t').data },
     context: { dtype: 'float32' as const, shape: [2, 77, 32], data: golden('unet.context').data },
   };
+}
+
+export interface ReferenceJson {
+  pipeline: { prompt: string; negative: string; width: number; height: number; steps: number; cfg: number; seed: number };
+  tokens: Record<string, number[]>;
+  schedulers: Record<string, Record<string, unknown>>;
+}
+
+let reference: ReferenceJson | null = null;
+export function referenceJson(): ReferenceJson {
+  reference ??= JSON.parse(readFileSync(fixture('reference.json'), 'utf8')) as ReferenceJson;
+  return reference;
 }

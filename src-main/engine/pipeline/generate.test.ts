@@ -1,0 +1,68 @@
+// Whole text-to-image runs against diffusers' pipelines (pipe.* goldens), through `generate`, the same code path
+// the CLI and the engine's generation jobs use.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../testing/goldens.ts';
+import { generate, type GenerateRequest } from './generate.ts';
+import { ModelRuntime } from './model-runtime.ts';
+
+const runtime = new ModelRuntime('float32', ['cpu']);
+after(() => runtime.dispose());
+
+function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
+  const p = referenceJson().pipeline;
+  return {
+    checkpoint: fixture('tiny-sd15.safetensors'),
+    prompt: p.prompt,
+    negative: p.negative,
+    width: p.width,
+    height: p.height,
+    steps: p.steps,
+    cfg: p.cfg,
+    seed: p.seed,
+    sampler: 'ddim',
+    clipSkip: 1,
+    controls: [],
+    loras: [],
+    ...overrides,
+  };
+}
+
+for (const sampler of ['ddim', 'euler', 'euler_a', 'dpmpp_2m_karras'] as const) {
+  test(`txt2img with ${sampler} reproduces pipe.${sampler}.latents and .image`, async () => {
+    const result = await generate(runtime, request({ sampler }));
+    const e1 = relativeError(result.latents.data, golden(`pipe.${sampler}.latents`).data);
+    assert.ok(e1 < PIPELINE_TOLERANCE, `pipe.${sampler}.latents error ${e1}`);
+    const e2 = relativeError(result.image.data, golden(`pipe.${sampler}.image`).data);
+    assert.ok(e2 < PIPELINE_TOLERANCE, `pipe.${sampler}.image error ${e2}`);
+  });
+}
+
+test('two ControlNets (1.0 and 0.6) reproduce pipe.cn.latents', async () => {
+  const hint = golden('pipe.cn.hint');
+  const inverse = { shape: [...hint.shape], data: hint.data.map((v) => 1 - v) };
+  const result = await generate(
+    runtime,
+    request({
+      controls: [
+        { kind: 'controlnet', path: fixture('tiny-controlnet.safetensors'), image: { shape: [...hint.shape], data: hint.data }, weight: 1, start: 0, end: 1 },
+        { kind: 'controlnet', path: fixture('tiny-controlnet-b.safetensors'), image: inverse, weight: 0.6, start: 0, end: 1 },
+      ],
+    }),
+  );
+  const err = relativeError(result.latents.data, golden('pipe.cn.latents').data);
+  assert.ok(err < PIPELINE_TOLERANCE, `pipe.cn.latents error ${err}`);
+});
+
+test('img2img at strength 0.6 reproduces pipe.img2img.latents', async () => {
+  const image = golden('vae.image');
+  const result = await generate(runtime, request({ init: { image: { shape: [...image.shape], data: image.data }, strength: 0.6 } }));
+  const err = relativeError(result.latents.data, golden('pipe.img2img.latents').data);
+  assert.ok(err < PIPELINE_TOLERANCE, `pipe.img2img.latents error ${err}`);
+});
+
+test('a LoRA at 0.7 on UNet and text encoder reproduces pipe.lora.latents', async () => {
+  const result = await generate(runtime, request({ loras: [{ path: fixture('tiny-lora.safetensors'), strength: 0.7 }] }));
+  const err = relativeError(result.latents.data, golden('pipe.lora.latents').data);
+  assert.ok(err < PIPELINE_TOLERANCE, `pipe.lora.latents error ${err}`);
+});

@@ -1,0 +1,137 @@
+// One generation, as diffusers' StableDiffusion(ControlNet|Img2Img)Pipeline runs it, on the engine's graphs:
+// text conditioning (A1111 syntax), torch-compatible seeded noise, a sampler, classifier-free guidance with
+// [uncond, cond] in one UNet batch, ControlNets (each with weight and start/end fraction) summed into the
+// UNet's residual inputs, LoRA strengths as graph inputs, img2img strength, inpainting by masked latent
+// blending, and the VAE decode. The CLI and the engine's job handler both call `generate`.
+
+import type { SamplerKind } from '../../generation/samplers/sampler.ts';
+import { createSampler } from '../../generation/samplers/index.ts';
+import { TorchGenerator } from '../../generation/torch-rng.ts';
+import { batchOf, encodePromptPair } from './conditioning.ts';
+import { controlResiduals, type ControlUnit } from './control-units.ts';
+import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
+
+export interface GenerateRequest {
+  checkpoint: string;
+  prompt: string;
+  negative: string;
+  width: number; // pixels, multiple of 8
+  height: number;
+  steps: number;
+  cfg: number;
+  seed: number; // 0 .. 2^32-1, already resolved (random seeds are drawn by the caller and recorded)
+  sampler: SamplerKind;
+  clipSkip: 1 | 2;
+  controls: ControlUnit[];
+  loras: LoraUse[];
+  /** img2img: init image [1, 3, H, W] in [-1, 1] and the strength (fraction of the steps that run). */
+  init?: { image: Tensor32; strength: number };
+  /** Inpainting: [1, 1, H, W] in [0, 1], 1 where the image is repainted. Needs `init`. */
+  mask?: Tensor32;
+}
+
+export interface StepUpdate {
+  step: number;
+  total: number;
+  /** Current estimate of the clean latents [1, 4, h, w], for previews. */
+  predicted: Float32Array;
+}
+
+export interface GenerateResult {
+  latents: Tensor32; // [1, 4, h, w] final latents, before the VAE
+  image: Tensor32; // [1, 3, H, W] in [0, 1]
+}
+
+export class GenerateError extends Error {
+  constructor(
+    readonly kind: 'bad-request' | 'cancelled',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function validateSize(width: number, height: number): void {
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(v) || v % 8 !== 0 || v < 64 || v > 2048) {
+      throw new GenerateError('bad-request', `${name} ${v} must be a multiple of 8 between 64 and 2048`);
+    }
+  }
+}
+
+/** Downsamples a pixel mask [1, 1, H, W] to the latent grid by averaging 8x8 blocks. */
+function latentMask(mask: Tensor32, h: number, w: number): Float32Array {
+  const [, , H, W] = mask.shape;
+  const out = new Float32Array(h * w);
+  const fy = H / h;
+  const fx = W / w;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      let n = 0;
+      for (let yy = Math.floor(y * fy); yy < Math.floor((y + 1) * fy); yy++) {
+        for (let xx = Math.floor(x * fx); xx < Math.floor((x + 1) * fx); xx++) {
+          sum += mask.data[yy * W + xx];
+          n++;
+        }
+      }
+      out[y * w + x] = n ? sum / n : 0;
+    }
+  }
+  return out;
+}
+
+export async function generate(
+  runtime: ModelRuntime,
+  req: GenerateRequest,
+  hooks: { onStep?: (u: StepUpdate) => void | Promise<void>; signal?: AbortSignal } = {},
+): Promise<GenerateResult> {
+  validateSize(req.width, req.height);
+  const h = req.height / 8;
+  const w = req.width / 8;
+  const latentShape = [1, 4, h, w];
+  const { cond, uncond } = await encodePromptPair(runtime, req.checkpoint, req.prompt, req.negative, { clipSkip: req.clipSkip, loras: req.loras });
+  const context = batchOf([uncond, cond]); // [2, T, D]: CFG branches in one batch, as diffusers orders them
+  const sampler = createSampler(req.sampler, req.steps);
+  const generator = new TorchGenerator(req.seed);
+  const noise = generator.randn(latentShape);
+
+  let initLatents: Float32Array | undefined;
+  let startStep = 0;
+  if (req.init) {
+    const s = req.init.strength;
+    if (!(s > 0 && s <= 1)) throw new GenerateError('bad-request', `img2img strength ${s} must be in (0, 1]`);
+    initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image)).data;
+    // diffusers: init_timestep = int(steps * strength); t_start = steps - init_timestep.
+    startStep = Math.max(req.steps - Math.min(Math.floor(req.steps * s), req.steps), 0);
+    if (startStep >= req.steps) throw new GenerateError('bad-request', `img2img strength ${s} leaves no step to run at ${req.steps} steps`);
+  }
+  const mask = req.mask ? latentMask(req.mask, h, w) : null;
+  if (mask && !initLatents) throw new GenerateError('bad-request', 'inpainting needs an init image');
+
+  const hints = new Map<ControlUnit, Tensor32>();
+  for (const unit of req.controls) hints.set(unit, batchOf([unit.image, unit.image]));
+
+  const latents = await sampler.sample({
+    noise,
+    generator,
+    startStep,
+    initLatents,
+    signal: hooks.signal,
+    denoise: async (input, timestep, stepIndex, info) => {
+      const sample = batchOf([{ shape: latentShape, data: input }, { shape: latentShape, data: input }]);
+      const t = Float32Array.of(timestep, timestep);
+      const control = await controlResiduals(runtime, req.controls, hints, sample, t, context, stepIndex, info.evaluations);
+      const eps = await runtime.unet(req.checkpoint, sample, t, context, control, req.loras);
+      const n = input.length;
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = eps[i] + req.cfg * (eps[n + i] - eps[i]);
+      return out;
+    },
+    blend: mask && initLatents ? { mask, init: initLatents, noise } : undefined,
+    onStep: hooks.onStep ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal }) : undefined,
+  });
+  const decoded = await runtime.vaeDecode(req.checkpoint, { shape: latentShape, data: latents });
+  const image = decoded.data.map((v) => Math.min(1, Math.max(0, v / 2 + 0.5)));
+  return { latents: { shape: latentShape, data: latents }, image: { shape: decoded.shape, data: image } };
+}
