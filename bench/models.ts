@@ -1,0 +1,69 @@
+// The models the bench measures: the tiny fixture model, and a full-size SD1.5-architecture checkpoint and
+// ControlNet with random fp16 weights, generated once into a cache folder outside the repository (1.7 GB and
+// 0.7 GB; the timings do not depend on the values, only on the architecture and dtype).
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fixture } from '../src-main/engine/testing/goldens.ts';
+import { writeRandomCheckpoint } from '../src-main/engine/testing/random-checkpoint.ts';
+import { checkpointLayout, controlNetLayout, SD15_ARCH } from '../src-main/engine/testing/sd15-layout.ts';
+import type { BenchModel, ModelName } from './scenario.ts';
+
+export function cacheDir(): string {
+  return process.env.HINTBRUSH_BENCH_CACHE ?? path.join(os.tmpdir(), 'hintbrush-bench');
+}
+
+// The version in the names changes whenever the layout or the random init changes, so stale files are not reused.
+const FULL_CHECKPOINT = 'sd15-random-f16-v1.safetensors';
+const FULL_CONTROLNET = 'controlnet-sd15-random-f16-v1.safetensors';
+
+export function benchModel(name: ModelName): BenchModel {
+  if (name === 'tiny') {
+    return {
+      name,
+      title: 'tiny fixture (UNet 32, fp32 file)',
+      checkpoint: fixture('tiny-sd15.safetensors'),
+      controlNet: fixture('tiny-controlnet.safetensors'),
+      unetLatent: 32,
+      vaeLatent: 32,
+      contextDim: 32,
+    };
+  }
+  return {
+    name,
+    title: 'SD1.5 architecture (UNet 320, random fp16 file)',
+    checkpoint: path.join(cacheDir(), FULL_CHECKPOINT),
+    controlNet: path.join(cacheDir(), FULL_CONTROLNET),
+    unetLatent: 64,
+    vaeLatent: 64,
+    contextDim: SD15_ARCH.unet.contextDim,
+  };
+}
+
+function generate(file: string, what: string, write: (onProgress: (done: number, total: number) => void) => void): void {
+  if (fs.existsSync(file)) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const t0 = performance.now();
+  let shown = -1;
+  write((done, total) => {
+    const pct = Math.floor((100 * done) / total);
+    if (pct >= shown + 10) {
+      shown = pct;
+      process.stderr.write(`\r  writing ${what}: ${pct}%`);
+    }
+  });
+  const size = fs.statSync(file).size;
+  process.stderr.write(`\r  wrote ${what}: ${(size / 2 ** 30).toFixed(2)} GiB in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${file}\n`);
+}
+
+/** Creates the full-size files if the cache does not hold them yet. */
+export function ensureFullModels(): void {
+  const model = benchModel('full');
+  generate(model.checkpoint, 'full-size SD1.5 checkpoint (fp16)', (onProgress) =>
+    writeRandomCheckpoint(model.checkpoint, checkpointLayout(SD15_ARCH), 'F16', 1, { metadata: { format: 'pt' }, onProgress }),
+  );
+  generate(model.controlNet, 'full-size ControlNet (fp16)', (onProgress) =>
+    writeRandomCheckpoint(model.controlNet, controlNetLayout(SD15_ARCH.unet), 'F16', 2, { onProgress }),
+  );
+}

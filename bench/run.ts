@@ -1,0 +1,144 @@
+// `npm run bench`: every registered scenario on every model it names, each in a fresh child process (so peak
+// memory is per scenario), then a table and bench/results.json. The full-size random checkpoint and ControlNet
+// are generated on the first run into the cache folder (os.tmpdir()/hintbrush-bench, or $HINTBRUSH_BENCH_CACHE).
+//
+//   npm run bench -- [--model tiny|full]... [--only name,name] [--runs N] [--full-runs N] [--compute float32|float16]
+//                    [--timeout seconds] [--out file]
+
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { ChildReport } from './child.ts';
+import { benchModel, cacheDir, ensureFullModels } from './models.ts';
+import type { BenchOptions, ModelName, Scenario } from './scenario.ts';
+import { SCENARIOS } from './scenarios/index.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+
+interface Row extends ChildReport {
+  scenario: string;
+  title: string;
+  headline: string;
+  model: ModelName;
+  wallMs: number;
+}
+
+function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: number): Promise<Row> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = fork(path.join(here, 'child.ts'), [s.name, model, JSON.stringify(opts)], {
+      cwd: repoRoot,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      timeout: timeoutS * 1000,
+    });
+    let report: ChildReport | null = null;
+    child.on('message', (m) => (report = m as ChildReport));
+    child.on('exit', (code, signal) => {
+      const failed: ChildReport = {
+        ok: false,
+        metrics: {},
+        detail: '',
+        peakRssMiB: 0,
+        baselineRssMiB: 0,
+        error: signal ? `killed by ${signal}${signal === 'SIGTERM' ? ` (over ${timeoutS} s?)` : ''}` : `exited with code ${code}`,
+      };
+      resolve({ scenario: s.name, title: s.title, headline: s.headline, model, wallMs: performance.now() - t0, ...(report ?? failed) });
+    });
+  });
+}
+
+const seconds = (ms: number) => (ms >= 100 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+
+function table(rows: Row[]): string {
+  const header = ['scenario', 'model', 'headline', 'peak RSS', 'breakdown', 'measured'];
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.model,
+    r.ok ? seconds(r.metrics[r.headline]) : 'FAILED',
+    r.ok ? `${Math.round(r.peakRssMiB)} MiB` : '',
+    r.ok ? Object.entries(r.metrics).filter(([k]) => k !== r.headline).map(([k, v]) => `${k.replace(/_ms$/, '')} ${seconds(v)}`).join(', ') : (r.error ?? ''),
+    r.detail,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', multiple: true },
+      only: { type: 'string' },
+      runs: { type: 'string', default: '5' },
+      'full-runs': { type: 'string', default: '1' },
+      compute: { type: 'string', default: 'float32' },
+      timeout: { type: 'string', default: '1800' },
+      out: { type: 'string', default: path.join(here, 'results.json') },
+    },
+  });
+  const models = (values.model ?? ['tiny', 'full']) as ModelName[];
+  for (const m of models) if (m !== 'tiny' && m !== 'full') throw new Error(`--model takes tiny or full, not '${m}'`);
+  const only = values.only?.split(',').filter(Boolean);
+  const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.name));
+  if (scenarios.length === 0) throw new Error(`--only ${values.only}: no such scenario (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  const compute = values.compute as BenchOptions['compute'];
+  if (compute !== 'float32' && compute !== 'float16') throw new Error(`--compute takes float32 or float16, not '${compute}'`);
+  const opts: BenchOptions = { compute, runs: Number(values.runs), fullRuns: Number(values['full-runs']) };
+
+  if (models.includes('full')) {
+    process.stderr.write(`full-size models in ${cacheDir()}\n`);
+    ensureFullModels();
+  }
+  const rows: Row[] = [];
+  for (const model of models) {
+    for (const s of scenarios.filter((x) => x.models.includes(model))) {
+      process.stderr.write(`${s.name} on ${model}...`);
+      const row = await runChild(s, model, opts, Number(values.timeout));
+      process.stderr.write(row.ok ? ` ${seconds(row.metrics[row.headline])} (${seconds(row.wallMs)} in all)\n` : ` FAILED: ${row.error}\n`);
+      rows.push(row);
+    }
+  }
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    onnxruntime: JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version as string,
+  };
+  console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, CPU provider`);
+  for (const m of models) console.log(`  ${m}: ${benchModel(m).title}`);
+  console.log(`\n${table(rows)}\n`);
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    provider: 'cpu',
+    options: opts,
+    models: Object.fromEntries(models.map((m) => [m, benchModel(m).title])),
+    results: rows.map(({ scenario, title, model, ok, metrics, detail, peakRssMiB, baselineRssMiB, wallMs, error }) => ({
+      scenario,
+      title,
+      model,
+      ok,
+      metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      detail,
+      peakRssMiB: Math.round(peakRssMiB),
+      baselineRssMiB: Math.round(baselineRssMiB),
+      wallMs: Math.round(wallMs),
+      ...(error ? { error } : {}),
+    })),
+  };
+  fs.writeFileSync(values.out!, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results written to ${path.relative(process.cwd(), values.out!) || values.out}`);
+  if (rows.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error((error as Error).message);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+// What a benchmark scenario is, and the helpers every scenario shares. A scenario runs in a fresh child process
+// (bench/child.ts) so its peak memory is its own; it returns named timings in milliseconds, one of which is its
+// headline number, plus a line saying what exactly was measured.
+
+import { emitOnnx } from '../src-main/engine/graph/emit-onnx.ts';
+import type { Node } from '../src-main/engine/graph/node.ts';
+import type { DataType } from '../src-main/engine/graph/dtype.ts';
+import { ModelSession, type TensorData } from '../src-main/engine/runtime/session.ts';
+
+export type ModelName = 'tiny' | 'full';
+
+/** One model set to measure: a checkpoint, a ControlNet for it, and the sizes each scenario uses on it. */
+export interface BenchModel {
+  name: ModelName;
+  title: string;
+  checkpoint: string;
+  controlNet: string;
+  /** Latent side for UNet evaluations (batch 2). */
+  unetLatent: number;
+  /** Latent side for VAE decodes (image side = 8 x this). */
+  vaeLatent: number;
+  contextDim: number;
+}
+
+export interface BenchOptions {
+  compute: DataType;
+  /** Timed repetitions after the warm-up run (tiny models; full-size ones use `fullRuns`). */
+  runs: number;
+  fullRuns: number;
+}
+
+export interface ScenarioResult {
+  /** Timings in milliseconds. */
+  metrics: Record<string, number>;
+  /** What was measured, in words (sizes, batch). */
+  detail: string;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** The metric shown in the summary table. */
+  headline: string;
+  models: readonly ModelName[];
+  run(model: BenchModel, opts: BenchOptions): Promise<ScenarioResult>;
+}
+
+export function now(): number {
+  return performance.now();
+}
+
+/** Times one call. */
+export async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
+  const t0 = now();
+  const value = await fn();
+  return [value, now() - t0];
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function runsFor(model: BenchModel, opts: BenchOptions): number {
+  return model.name === 'full' ? opts.fullRuns : opts.runs;
+}
+
+/** Emits the graph and creates a CPU session, timing each step. */
+export async function cpuSession(outputs: Record<string, Node>): Promise<{ session: ModelSession; emitMs: number; sessionMs: number }> {
+  const [model, emitMs] = await timed(() => emitOnnx(outputs));
+  const [session, sessionMs] = await timed(() => ModelSession.create(model, { providers: ['cpu'] }));
+  return { session, emitMs, sessionMs };
+}
+
+/** A warm-up run, then `runs` timed runs: median and the warm-up time. */
+export async function steadyRuns(session: ModelSession, feeds: Record<string, TensorData>, runs: number): Promise<{ warmupMs: number; runMs: number }> {
+  const [, warmupMs] = await timed(() => session.run(feeds));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push((await timed(() => session.run(feeds)))[1]);
+  return { warmupMs, runMs: median(times) };
+}
+
+/** Deterministic values in [-scale, scale]. */
+export function pseudoRandom(shape: readonly number[], seed: number, scale = 1): TensorData {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return { dtype: 'float32', shape, data };
+}
+
+/** UNet feeds: batch 2 latents, two timesteps, a 77-token context. */
+export function unetFeeds(model: BenchModel, latent: number): Record<string, TensorData> {
+  return {
+    sample: pseudoRandom([2, 4, latent, latent], 1),
+    timestep: { dtype: 'float32', shape: [2], data: Float32Array.of(999, 500) },
+    context: pseudoRandom([2, 77, model.contextDim], 2),
+  };
+}

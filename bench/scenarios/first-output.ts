@@ -1,0 +1,26 @@
+// Checkpoint to first output: what an artist waits for after picking a model. Opens the file (header only),
+// builds the UNet graph from its weights, emits ONNX, creates the CPU session and runs one evaluation.
+
+import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
+import { buildUnetGraph } from '../../src-main/engine/models/unet.ts';
+import { cpuSession, type Scenario, timed, unetFeeds } from '../scenario.ts';
+
+export const firstOutput: Scenario = {
+  name: 'first-output',
+  title: 'checkpoint to first UNet output',
+  headline: 'total_ms',
+  models: ['tiny', 'full'],
+  async run(model, opts) {
+    const latent = model.unetLatent;
+    const [file, openMs] = await timed(() => openTensorFile(model.checkpoint));
+    const [built, buildMs] = await timed(() => buildUnetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, compute: opts.compute }));
+    const { session, emitMs, sessionMs } = await cpuSession({ eps: built.eps });
+    const [, runMs] = await timed(() => session.run(unetFeeds(model, latent)));
+    await session.release();
+    file.close();
+    return {
+      metrics: { open_ms: openMs, build_ms: buildMs, emit_ms: emitMs, session_ms: sessionMs, first_run_ms: runMs, total_ms: openMs + buildMs + emitMs + sessionMs + runMs },
+      detail: `UNet batch 2, ${latent}x${latent} latents, ${opts.compute}`,
+    };
+  },
+};

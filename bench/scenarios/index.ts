@@ -1,0 +1,18 @@
+// The scenario registry. A new scenario (20-step txt2img with or without a ControlNet, CtrLoRA, ControlNet-XS,
+// a LoRA training step) is one file exporting a Scenario, added to this list; bench/run.ts runs each in its own
+// process for each model it names.
+
+import type { Scenario } from '../scenario.ts';
+import { controlNetEval } from './controlnet-eval.ts';
+import { firstOutput } from './first-output.ts';
+import { textEncode } from './text-encode.ts';
+import { unetEval } from './unet-eval.ts';
+import { vaeDecode } from './vae-decode.ts';
+
+export const SCENARIOS: readonly Scenario[] = [firstOutput, unetEval, controlNetEval, vaeDecode, textEncode];
+
+export function scenario(name: string): Scenario {
+  const found = SCENARIOS.find((s) => s.name === name);
+  if (!found) throw new Error(`no bench scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  return found;
+}

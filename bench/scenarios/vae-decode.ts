@@ -1,0 +1,28 @@
+// VAE decode of one latent to an image (the last step of every generation, and every live preview at full
+// quality).
+
+import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
+import { buildVaeDecoderGraph } from '../../src-main/engine/models/vae.ts';
+import { cpuSession, pseudoRandom, runsFor, type Scenario, steadyRuns } from '../scenario.ts';
+
+export const vaeDecode: Scenario = {
+  name: 'vae-decode',
+  title: 'VAE decode (warm)',
+  headline: 'run_ms',
+  models: ['tiny', 'full'],
+  async run(model, opts) {
+    const latent = model.vaeLatent;
+    const file = openTensorFile(model.checkpoint);
+    const built = buildVaeDecoderGraph(file, { batch: 1, height: latent, width: latent, compute: opts.compute });
+    const { session, sessionMs } = await cpuSession({ image: built.outputs.image });
+    const runs = runsFor(model, opts);
+    const { warmupMs, runMs } = await steadyRuns(session, { latent: pseudoRandom([1, 4, latent, latent], 3) }, runs);
+    await session.release();
+    file.close();
+    const side = latent * built.cfg.downFactor;
+    return {
+      metrics: { session_ms: sessionMs, warmup_ms: warmupMs, run_ms: runMs },
+      detail: `batch 1, ${side}x${side} image, ${opts.compute}, median of ${runs}`,
+    };
+  },
+};
