@@ -2,7 +2,7 @@
 // optionally, one for the right side panel and tool buttons for the rail. The canvas, gallery and training
 // wizard register here as they arrive.
 import type { Component } from 'svelte';
-import type { IconName } from './components/ui/icons.ts';
+import type { IconName } from './components/ui/Icon.svelte';
 import LibraryView from './components/library/LibraryView.svelte';
 import LibraryPanel from './components/library/LibraryPanel.svelte';
 

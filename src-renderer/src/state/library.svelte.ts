@@ -4,7 +4,7 @@
 import type { LibraryItem, LibraryRoot } from '../../../src-main/common/contract.ts';
 import { errorText } from '../transport/client.ts';
 import { countByKind, filterItems, groupByKind, totalBytes, type KindGroup, type LibraryQuery } from '../lib/library-filter.ts';
-import { isActiveJob } from '../lib/jobs.ts';
+import { isActiveJob } from '../lib/status.ts';
 import type { Session } from './session.svelte.ts';
 
 const CHECKPOINT_KEY = 'hintbrush.checkpoint';

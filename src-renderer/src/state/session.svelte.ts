@@ -3,7 +3,7 @@
 // then kept current by the pushed events.
 import type { AppInfo, EngineStatus, JobInfo } from '../../../src-main/common/contract.ts';
 import { errorText, type ConnectionState, type HintbrushClient } from '../transport/client.ts';
-import { isActiveJob, mergeJob, newestFirst } from '../lib/jobs.ts';
+import { isActiveJob, mergeJob, newestFirst } from '../lib/status.ts';
 
 /** Finished jobs kept for the status bar's history. */
 const KEEP_FINISHED = 20;
