@@ -4,7 +4,7 @@
 // A1111's "DPM++ 2M Karras".
 import { axpby, type SamplerKind, type SamplerRun } from './sampler.ts';
 import { alphasCumprod, interpTable, multistepTimesteps, trainingSigmas, type ScheduleConfig } from './schedule.ts';
-import { VpSampler, alphaSigma, karrasSchedule, lambdaOf } from './vp.ts';
+import { VpSampler, alphaSigma, karrasSchedule, lambdaOf } from './latent-scales.ts';
 
 export interface DpmSolverConfig extends ScheduleConfig {
   use_karras_sigmas: boolean;

@@ -8,7 +8,7 @@
 // the same process but not the same numbers, so seeds do not reproduce diffusers' or A1111's images.
 import type { TorchGenerator } from '../torch-rng.ts';
 import { requireGenerator, type SamplerRun } from './sampler.ts';
-import { KarrasScaleSampler } from './euler.ts';
+import { KarrasScaleSampler } from './latent-scales.ts';
 import {
   alphasCumprod,
   interpTable,

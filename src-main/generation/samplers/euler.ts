@@ -3,7 +3,8 @@
 // UNet sees them divided by sqrt(sigma^2 + 1). Per-element arithmetic rounds to float32 where torch does,
 // because x - x0 cancels when sigma is small.
 import type { TorchGenerator } from '../torch-rng.ts';
-import { BaseSampler, requireGenerator, type SamplerKind, type SamplerRun } from './sampler.ts';
+import { requireGenerator, type SamplerKind, type SamplerRun } from './sampler.ts';
+import { KarrasScaleSampler } from './latent-scales.ts';
 import {
   alphasCumprod,
   interpTable,
@@ -19,30 +20,6 @@ const f32 = Math.fround;
 
 export interface EulerConfig extends ScheduleConfig {
   use_karras_sigmas: boolean;
-}
-
-/** Samplers whose latents are x0 + sigma * eps (k-diffusion scale): input scaling, add_noise, init sigma. */
-export abstract class KarrasScaleSampler extends BaseSampler {
-  /** One float32 sigma per step, then 0. */
-  abstract readonly sigmas: Float32Array;
-  abstract readonly config: ScheduleConfig;
-
-  get initNoiseSigma(): number {
-    const max = this.sigmas.reduce((m, s) => Math.max(m, s), 0);
-    if (this.config.timestep_spacing === 'linspace' || this.config.timestep_spacing === 'trailing') return max;
-    return f32(Math.sqrt(f32(f32(max * max) + 1)));
-  }
-
-  scaleModelInput(latents: Float32Array, index: number): Float32Array {
-    const sigma = this.evaluationSigmas[index];
-    const c = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
-    return latents.map((x) => x / c);
-  }
-
-  addNoise(x0: Float32Array, noise: Float32Array, index: number): Float32Array {
-    const sigma = this.evaluationSigmas[index];
-    return x0.map((x, i) => x + f32(noise[i] * sigma));
-  }
 }
 
 export class EulerSampler extends KarrasScaleSampler {

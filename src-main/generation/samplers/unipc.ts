@@ -3,7 +3,7 @@
 // the smallest training sigma, not at 0, as diffusers' does.
 import type { SamplerKind, SamplerRun } from './sampler.ts';
 import { alphasCumprod, interpTable, multistepTimesteps, trainingSigmas, type ScheduleConfig } from './schedule.ts';
-import { VpSampler, alphaSigma, karrasSchedule, lambdaOf } from './vp.ts';
+import { VpSampler, alphaSigma, karrasSchedule, lambdaOf } from './latent-scales.ts';
 
 export interface UniPcConfig extends ScheduleConfig {
   use_karras_sigmas: boolean;
