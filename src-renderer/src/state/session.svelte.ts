@@ -72,6 +72,9 @@ export class Session {
     if (engine.status === 'fulfilled') this.engine = engine.value;
     else this.notify('error', `Engine status unavailable: ${errorText(engine.reason)}`);
     if (jobs.status === 'fulfilled') {
+      // Active jobs main no longer knows (it restarted while the link was down) would spin forever.
+      const known = new Set(jobs.value.map((j) => j.id));
+      this.jobs = this.jobs.filter((j) => known.has(j.id) || !isActiveJob(j));
       // Merge rather than replace: an event may have arrived while the list was on its way.
       for (const job of jobs.value) this.applyJob(job);
     }
