@@ -25,7 +25,8 @@ import { Graph, GraphError, type Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { hintConvsOf, hintEncoder } from './controlnet.ts';
 import { conv2d, groupNorm, silu } from './layers.ts';
-import { runLayers, timeEmbed, type GroupsFor } from './unet.ts';
+import type { LoraSet } from './lora.ts';
+import { CONTROL_INPUT_NAMES, controlShapes, runLayers, timeEmbed, type GroupsFor } from './unet.ts';
 import { blockCount, detectUnet, readBlock, type UnetBlock, type UnetConfig, type UnetLayer } from './unet-config.ts';
 import { Weights } from './weights.ts';
 
@@ -109,6 +110,8 @@ export interface CnxsInputs {
   context: Node; // [B, T, D]
   hint: Node; // [B, 3, 8h, 8w] in [0, 1]
   weight: Node; // [1] scales every control -> base infusion
+  /** Summed residuals of other control units (ControlNets, CtrLoRA), added as the plain UNet adds them. */
+  control?: Node[] | null;
 }
 
 /** The UNet steered by ControlNet-XS: `base` at the UNet's key prefix, `xs` at the TwoStreamControlNet's. */
@@ -148,9 +151,13 @@ export function cnxsUnet(base: Weights, baseCfg: UnetConfig, xs: Weights, cfg: C
   hBase = runLayers(base, baseCfg.middle, hBase, emb, context, baseCfg.heads);
   hCtr = runLayers(ctr, cfg.middle, hCtr, emb, context, cfg.heads, groupsLeq32);
   hBase = op.add(hBase, toBase(xs.sub('middle_block_out'), hCtr));
+  const control = inputs.control?.map((c) => op.cast(c, base.compute)) ?? null;
+  if (control) hBase = op.add(hBase, control[skipsBase.length]);
   baseCfg.outputBlocks.forEach((block, j) => {
     hBase = op.add(hBase, toBase(xs.sub('dec_zero_convs_out').sub(j), skipsCtr.pop()!));
-    hBase = runLayers(base, block.layers, op.concat([hBase, skipsBase.pop()!], 1), emb, context, baseCfg.heads);
+    let skip = skipsBase.pop()!;
+    if (control) skip = op.add(skip, control[skipsBase.length]);
+    hBase = runLayers(base, block.layers, op.concat([hBase, skip], 1), emb, context, baseCfg.heads);
   });
   const out = conv2d(base.sub('out').sub(2), silu(groupNorm(base.sub('out').sub(0), hBase, 32, 1e-5)));
   return op.cast(out, 'float32');
@@ -162,6 +169,9 @@ export interface CnxsGraphOptions {
   width: number;
   tokens: number;
   compute?: DataType;
+  /** Adds the 13 control residual inputs (control_0..control_11, control_mid) for other control units. */
+  withControl?: boolean;
+  loras?: (g: Graph, cfg: UnetConfig) => LoraSet | null;
 }
 
 /**
@@ -181,8 +191,12 @@ export function buildCnxsUnetGraph(checkpoint: TensorFile, cnxs: TensorFile, opt
     hint: g.input('hint', 'float32', [opts.batch, cfg.hintChannels, opts.height * 8, opts.width * 8]),
     weight: g.input('weight', 'float32', [1]),
   };
+  if (opts.withControl) {
+    const shapes = controlShapes(unet, opts.batch, opts.height, opts.width);
+    inputs.control = CONTROL_INPUT_NAMES(shapes.length).map((name, i) => g.input(name, 'float32', shapes[i]));
+  }
   const compute = opts.compute ?? 'float32';
-  const base = new Weights(g, checkpoint, unet.prefix, compute);
+  const base = new Weights(g, checkpoint, unet.prefix, compute, opts.loras ? opts.loras(g, unet) : null);
   const xs = new Weights(g, cnxs, cfg.prefix, compute);
   return { graph: g, eps: cnxsUnet(base, unet, xs, cfg, inputs), cfg, unet };
 }

@@ -1,13 +1,14 @@
-// The control units of one generation, summed into the UNet's 13 residual inputs at every step. Each unit has
-// its own image, weight and start/end fraction of the steps (diffusers' control_guidance_start/end: a unit
-// runs at step i when i/n >= start and (i+1)/n <= end). Classic ControlNets run here; CtrLoRA conditions and
-// ControlNet-XS plug in as further unit kinds.
+// The control units of one generation. Classic ControlNets and CtrLoRA conditions each produce 13 residuals
+// (already x weight) that are summed into the UNet's residual inputs; a ControlNet-XS cannot be a separate
+// pass (it exchanges features with the UNet at every block), so when one is active the fused UNet+XS graph
+// replaces the plain UNet for that step. Each unit has its own image, weight and start/end fraction of the
+// steps (diffusers' control_guidance_start/end: a unit runs at step i when i/n >= start and (i+1)/n <= end).
 
-import type { ModelRuntime, Tensor32 } from './model-runtime.ts';
+import { GenerateError } from './generate-errors.ts';
+import { batchOf } from './conditioning.ts';
+import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
 
-export interface ControlNetUnit {
-  kind: 'controlnet';
-  path: string;
+interface UnitBase {
   /** Control image [1, 3, H, W] in [0, 1] at the generation size. */
   image: Tensor32;
   weight: number;
@@ -15,29 +16,82 @@ export interface ControlNetUnit {
   end: number;
 }
 
-export type ControlUnit = ControlNetUnit;
+export interface ControlNetUnit extends UnitBase {
+  kind: 'controlnet';
+  path: string;
+}
+
+/** A CtrLoRA condition: the Base ControlNet `base` run with the condition LoRA `path`. */
+export interface CtrLoraUnit extends UnitBase {
+  kind: 'ctrlora';
+  base: string;
+  path: string;
+}
+
+export interface CnxsUnit extends UnitBase {
+  kind: 'cnxs';
+  path: string;
+}
+
+export type ControlUnit = ControlNetUnit | CtrLoraUnit | CnxsUnit;
 
 export function activeAt(unit: { start: number; end: number }, stepIndex: number, steps: number): boolean {
   return !(stepIndex / steps < unit.start || (stepIndex + 1) / steps > unit.end);
 }
 
-/** Sum of the active units' residuals, or null when none is active (the plain UNet graph runs then). */
-export async function controlResiduals(
-  runtime: ModelRuntime,
-  units: readonly ControlUnit[],
-  hints: ReadonlyMap<ControlUnit, Tensor32>,
-  sample: Tensor32,
-  timestep: Float32Array,
-  context: Tensor32,
-  stepIndex: number,
-  steps: number,
-): Promise<Float32Array[] | null> {
-  let sum: Float32Array[] | null = null;
-  for (const unit of units) {
-    if (!activeAt(unit, stepIndex, steps) || unit.weight === 0) continue;
-    const residuals = await runtime.controlNet(unit.path, sample, timestep, context, hints.get(unit)!, unit.weight);
-    if (!sum) sum = residuals.map((r) => Float32Array.from(r));
-    else residuals.forEach((r, i) => r.forEach((v, j) => (sum![i][j] += v)));
+/** Per-generation inputs of each unit, batched for the two CFG branches (both branches get the control). */
+export class PreparedControls {
+  private constructor(
+    readonly units: readonly ControlUnit[],
+    private readonly inputs: Map<ControlUnit, Tensor32>,
+  ) {}
+
+  /** CtrLoRA conditions go through the VAE encoder once, from RGB in [0, 1] as the authors feed it. */
+  static async prepare(runtime: ModelRuntime, checkpoint: string, units: readonly ControlUnit[]): Promise<PreparedControls> {
+    if (units.filter((u) => u.kind === 'cnxs').length > 1) {
+      throw new GenerateError('bad-request', 'only one ControlNet-XS can steer a generation (it is fused into the UNet)');
+    }
+    const inputs = new Map<ControlUnit, Tensor32>();
+    for (const unit of units) {
+      if (!(unit.end > unit.start) || unit.start < 0 || unit.end > 1) {
+        throw new GenerateError('bad-request', `control start/end ${unit.start}..${unit.end} must satisfy 0 <= start < end <= 1`);
+      }
+      const input = unit.kind === 'ctrlora' ? await runtime.vaeEncode(checkpoint, unit.image) : unit.image;
+      inputs.set(unit, batchOf([input, input]));
+    }
+    return new PreparedControls(units, inputs);
   }
-  return sum;
+
+  /** Sum of the active residual units (ControlNet, CtrLoRA), or null when none is active. */
+  async residuals(runtime: ModelRuntime, sample: Tensor32, timestep: Float32Array, context: Tensor32, stepIndex: number, steps: number): Promise<Float32Array[] | null> {
+    let sum: Float32Array[] | null = null;
+    for (const unit of this.units) {
+      if (unit.kind === 'cnxs' || !activeAt(unit, stepIndex, steps) || unit.weight === 0) continue;
+      const input = this.inputs.get(unit)!;
+      const residuals =
+        unit.kind === 'controlnet'
+          ? await runtime.controlNet(unit.path, sample, timestep, context, input, unit.weight)
+          : await runtime.ctrLora(unit.base, unit.path, input, timestep, context, unit.weight);
+      if (!sum) sum = residuals.map((r) => Float32Array.from(r));
+      else residuals.forEach((r, i) => r.forEach((v, j) => (sum![i][j] += v)));
+    }
+    return sum;
+  }
+
+  /** Noise prediction of the UNet for one step: fused with the ControlNet-XS when one is active. */
+  async eps(
+    runtime: ModelRuntime,
+    checkpoint: string,
+    sample: Tensor32,
+    timestep: Float32Array,
+    context: Tensor32,
+    loras: readonly LoraUse[],
+    stepIndex: number,
+    steps: number,
+  ): Promise<Float32Array> {
+    const control = await this.residuals(runtime, sample, timestep, context, stepIndex, steps);
+    const xs = this.units.find((u): u is CnxsUnit => u.kind === 'cnxs' && activeAt(u, stepIndex, steps));
+    if (xs) return runtime.cnxsUnet(checkpoint, xs.path, sample, timestep, context, this.inputs.get(xs)!, xs.weight, control, loras);
+    return runtime.unet(checkpoint, sample, timestep, context, control, loras);
+  }
 }

@@ -66,3 +66,32 @@ test('a LoRA at 0.7 on UNet and text encoder reproduces pipe.lora.latents', asyn
   const err = relativeError(result.latents.data, golden('pipe.lora.latents').data);
   assert.ok(err < PIPELINE_TOLERANCE, `pipe.lora.latents error ${err}`);
 });
+
+test('two CtrLoRA conditions at 0.5 each reproduce ctrlora.pipe.latents', async () => {
+  const pick = (name: string) => {
+    const g = golden(name, 'control.safetensors');
+    const plane = g.data.length / g.shape[0];
+    return { shape: [1, ...g.shape.slice(1)], data: g.data.slice(0, plane) };
+  };
+  const base = fixture('tiny-ctrlora-base.ckpt');
+  const result = await generate(
+    runtime,
+    request({
+      controls: [
+        { kind: 'ctrlora', base, path: fixture('tiny-ctrlora-edge.ckpt'), image: pick('ctrlora.hint_a'), weight: 0.5, start: 0, end: 1 },
+        { kind: 'ctrlora', base, path: fixture('tiny-ctrlora-blob.ckpt'), image: pick('ctrlora.hint_b'), weight: 0.5, start: 0, end: 1 },
+      ],
+    }),
+  );
+  const err = relativeError(result.latents.data, golden('ctrlora.pipe.latents', 'control.safetensors').data);
+  assert.ok(err < PIPELINE_TOLERANCE, `ctrlora.pipe.latents error ${err}`);
+});
+
+test('ControlNet-XS at weight 1 reproduces cnxs.pipe.latents', async () => {
+  const g = golden('cnxs.hint', 'control.safetensors');
+  const plane = g.data.length / g.shape[0];
+  const image = { shape: [1, ...g.shape.slice(1)], data: g.data.slice(0, plane) };
+  const result = await generate(runtime, request({ controls: [{ kind: 'cnxs', path: fixture('tiny-cnxs.ckpt'), image, weight: 1, start: 0, end: 1 }] }));
+  const err = relativeError(result.latents.data, golden('cnxs.pipe.latents', 'control.safetensors').data);
+  assert.ok(err < PIPELINE_TOLERANCE, `cnxs.pipe.latents error ${err}`);
+});

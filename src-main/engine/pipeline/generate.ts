@@ -8,7 +8,8 @@ import type { SamplerKind } from '../../generation/samplers/sampler.ts';
 import { createSampler } from '../../generation/samplers/index.ts';
 import { TorchGenerator } from '../../generation/torch-rng.ts';
 import { batchOf, encodePromptPair } from './conditioning.ts';
-import { controlResiduals, type ControlUnit } from './control-units.ts';
+import { PreparedControls, type ControlUnit } from './control-units.ts';
+import { GenerateError } from './generate-errors.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
 
 export interface GenerateRequest {
@@ -42,14 +43,7 @@ export interface GenerateResult {
   image: Tensor32; // [1, 3, H, W] in [0, 1]
 }
 
-export class GenerateError extends Error {
-  constructor(
-    readonly kind: 'bad-request' | 'cancelled',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { GenerateError };
 
 export function validateSize(width: number, height: number): void {
   for (const [name, v] of [['width', width], ['height', height]] as const) {
@@ -109,8 +103,7 @@ export async function generate(
   const mask = req.mask ? latentMask(req.mask, h, w) : null;
   if (mask && !initLatents) throw new GenerateError('bad-request', 'inpainting needs an init image');
 
-  const hints = new Map<ControlUnit, Tensor32>();
-  for (const unit of req.controls) hints.set(unit, batchOf([unit.image, unit.image]));
+  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls);
 
   const latents = await sampler.sample({
     noise,
@@ -121,8 +114,7 @@ export async function generate(
     denoise: async (input, timestep, stepIndex, info) => {
       const sample = batchOf([{ shape: latentShape, data: input }, { shape: latentShape, data: input }]);
       const t = Float32Array.of(timestep, timestep);
-      const control = await controlResiduals(runtime, req.controls, hints, sample, t, context, stepIndex, info.evaluations);
-      const eps = await runtime.unet(req.checkpoint, sample, t, context, control, req.loras);
+      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations);
       const n = input.length;
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = eps[i] + req.cfg * (eps[n + i] - eps[i]);

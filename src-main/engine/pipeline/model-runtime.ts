@@ -10,7 +10,9 @@ import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import type { Graph } from '../graph/node.ts';
 import { buildClipTextGraph, clipLoraName } from '../models/clip-text.ts';
+import { buildCnxsUnetGraph } from '../models/cnxs.ts';
 import { buildControlNetGraph } from '../models/controlnet.ts';
+import { buildCtrLoraGraph } from '../models/ctrlora.ts';
 import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../models/lora.ts';
 import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/unet.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
@@ -158,6 +160,72 @@ export class ModelRuntime {
       strength: f32([1], Float32Array.of(strength)),
     });
     return names.map((n) => out[n].data as Float32Array);
+  }
+
+  /** The 13 residuals of one CtrLoRA condition (Base ControlNet + condition LoRA) x strength x weight. */
+  async ctrLora(basePath: string, conditionPath: string, latent: Tensor32, timestep: Float32Array, context: Tensor32, weight: number): Promise<Float32Array[]> {
+    const [b, , h, w] = latent.shape;
+    const key = `ctrlora|${basePath}|${conditionPath}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
+    const session = await this.sessions.get(key, () => {
+      const built = buildCtrLoraGraph(this.files.open(basePath), this.files.open(conditionPath), {
+        batch: b,
+        height: h,
+        width: w,
+        tokens: context.shape[1],
+        contextDim: context.shape[2],
+        compute: this.compute,
+      });
+      return { graph: built.graph, outputs: built.outputs };
+    });
+    const out = await session.run({
+      timestep: f32([b], timestep),
+      context: f32(context.shape, context.data),
+      latent: f32(latent.shape, latent.data),
+      strength: f32([1], Float32Array.of(1)),
+      weight: f32([1], Float32Array.of(weight)),
+    });
+    return session.model.outputNames.map((n) => out[n].data as Float32Array);
+  }
+
+  /** One evaluation of the UNet fused with a ControlNet-XS (plus other units' residuals and LoRAs). */
+  async cnxsUnet(
+    checkpoint: string,
+    cnxsPath: string,
+    sample: Tensor32,
+    timestep: Float32Array,
+    context: Tensor32,
+    hint: Tensor32,
+    weight: number,
+    control: Float32Array[] | null,
+    loras: readonly LoraUse[],
+  ): Promise<Float32Array> {
+    const [b, , h, w] = sample.shape;
+    const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
+    const session = await this.sessions.get(key, () => {
+      const built = buildCnxsUnetGraph(this.files.open(checkpoint), this.files.open(cnxsPath), {
+        batch: b,
+        height: h,
+        width: w,
+        tokens: context.shape[1],
+        compute: this.compute,
+        withControl: control !== null,
+        loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
+      });
+      return { graph: built.graph, outputs: { eps: built.eps } };
+    });
+    const feeds: Record<string, TensorData> = {
+      sample: f32(sample.shape, sample.data),
+      timestep: f32([b], timestep),
+      context: f32(context.shape, context.data),
+      hint: f32(hint.shape, hint.data),
+      weight: f32([1], Float32Array.of(weight)),
+      ...this.loraFeeds(loras),
+    };
+    if (control) {
+      const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);
+      CONTROL_INPUT_NAMES(shapes.length).forEach((name, i) => (feeds[name] = f32(shapes[i], control[i])));
+    }
+    return (await session.run(feeds)).eps.data as Float32Array;
   }
 
   /** Scaled latent [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]. */
