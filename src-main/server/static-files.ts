@@ -24,6 +24,8 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+export const contentType = (file: string): string => TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+
 /** The file under `root` a URL path names, or null when it is outside, hidden, or malformed. */
 export function resolveStatic(root: string, urlPath: string): string | null {
   let decoded: string;
@@ -58,7 +60,7 @@ export async function sendStatic(
     return false;
   }
   if (!stat.isFile()) return false;
-  const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const type = contentType(file);
   // Vite hashes asset names, so they never change; the page itself must always be fetched afresh.
   const cache = path.basename(file) === 'index.html' ? 'no-store' : 'public, max-age=31536000, immutable';
   res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': String(stat.size), 'Cache-Control': cache });
