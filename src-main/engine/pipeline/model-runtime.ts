@@ -18,6 +18,7 @@ import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/un
 import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig } from '../models/vae.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
+import { checkModelRole, type ModelRole } from './model-checks.ts';
 import type { ProviderName, TensorData } from '../runtime/session.ts';
 
 export interface Tensor32 {
@@ -30,13 +31,20 @@ const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dty
 /** Opened weight files, shared by every graph that reads them. */
 export class FileCache {
   private readonly files = new Map<string, TensorFile>();
+  private readonly checked = new Set<string>();
   private readonly loraIndex = new Map<string, Map<string, LoraModule>>();
 
-  open(path: string): TensorFile {
+  /** Opens `path` (once) and checks it can serve as `role` (once per role). */
+  open(path: string, role: ModelRole): TensorFile {
     let f = this.files.get(path);
     if (!f) {
       f = openTensorFile(path);
       this.files.set(path, f);
+    }
+    const key = `${role}|${path}`;
+    if (!this.checked.has(key)) {
+      checkModelRole(f, role);
+      this.checked.add(key);
     }
     return f;
   }
@@ -44,7 +52,7 @@ export class FileCache {
   loraModules(path: string): Map<string, LoraModule> {
     let m = this.loraIndex.get(path);
     if (!m) {
-      m = indexLoraFile(this.open(path));
+      m = indexLoraFile(this.open(path, 'lora'));
       this.loraIndex.set(path, m);
     }
     return m;
@@ -53,6 +61,7 @@ export class FileCache {
   closeAll(): void {
     for (const f of this.files.values()) f.close();
     this.files.clear();
+    this.checked.clear();
     this.loraIndex.clear();
   }
 }
@@ -77,7 +86,7 @@ export class ModelRuntime {
   config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {
     let c = this.configs.get(checkpoint);
     if (!c) {
-      const file = this.files.open(checkpoint);
+      const file = this.files.open(checkpoint, 'checkpoint');
       c = { unet: detectUnet(file), vae: detectVae(file) };
       this.configs.set(checkpoint, c);
     }
@@ -86,7 +95,7 @@ export class ModelRuntime {
 
   private loraSet(g: Graph, loras: readonly LoraUse[], namer: LoraNamer): LoraSet | null {
     if (loras.length === 0) return null;
-    const bindings = loras.map((l, i) => ({ file: this.files.open(l.path), modules: this.files.loraModules(l.path), strength: g.input(`lora_${i}`, 'float32', [1]) }));
+    const bindings = loras.map((l, i) => ({ file: this.files.open(l.path, 'lora'), modules: this.files.loraModules(l.path), strength: g.input(`lora_${i}`, 'float32', [1]) }));
     return new LoraSet(g, this.compute, bindings, namer);
   }
 
@@ -98,7 +107,7 @@ export class ModelRuntime {
   async encodeText(checkpoint: string, ids: Int32Array, chunks: number, clipSkip: 1 | 2, loras: readonly LoraUse[]): Promise<Tensor32> {
     const key = `text|${checkpoint}|${chunks}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
     const session = await this.sessions.get(key, () => {
-      const built = buildClipTextGraph(this.files.open(checkpoint), {
+      const built = buildClipTextGraph(this.files.open(checkpoint, 'checkpoint'), {
         batch: chunks,
         compute: this.compute,
         loras: (g, cfg) => this.loraSet(g, loras, clipLoraName(cfg)),
@@ -116,7 +125,7 @@ export class ModelRuntime {
     const tokens = context.shape[1];
     const key = `unet|${checkpoint}|${b}x${h}x${w}|${tokens}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
     const session = await this.sessions.get(key, () => {
-      const built = buildUnetGraph(this.files.open(checkpoint), {
+      const built = buildUnetGraph(this.files.open(checkpoint, 'checkpoint'), {
         batch: b,
         height: h,
         width: w,
@@ -147,7 +156,7 @@ export class ModelRuntime {
     const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
     let names: string[] = [];
     const session = await this.sessions.get(key, () => {
-      const built = buildControlNetGraph(this.files.open(path), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute });
+      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute });
       names = CONTROL_INPUT_NAMES(built.residuals.length);
       return { graph: built.graph, outputs: Object.fromEntries(built.residuals.map((r, i) => [names[i], r])) };
     });
@@ -167,7 +176,7 @@ export class ModelRuntime {
     const [b, , h, w] = latent.shape;
     const key = `ctrlora|${basePath}|${conditionPath}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
     const session = await this.sessions.get(key, () => {
-      const built = buildCtrLoraGraph(this.files.open(basePath), this.files.open(conditionPath), {
+      const built = buildCtrLoraGraph(this.files.open(basePath, 'ctrlora-base'), this.files.open(conditionPath, 'ctrlora-lora'), {
         batch: b,
         height: h,
         width: w,
@@ -202,7 +211,7 @@ export class ModelRuntime {
     const [b, , h, w] = sample.shape;
     const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
     const session = await this.sessions.get(key, () => {
-      const built = buildCnxsUnetGraph(this.files.open(checkpoint), this.files.open(cnxsPath), {
+      const built = buildCnxsUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.files.open(cnxsPath, 'cnxs'), {
         batch: b,
         height: h,
         width: w,
@@ -232,7 +241,7 @@ export class ModelRuntime {
   async vaeDecode(checkpoint: string, latent: Tensor32): Promise<Tensor32> {
     const [b, , h, w] = latent.shape;
     const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, () => {
-      const built = buildVaeDecoderGraph(this.files.open(checkpoint), { batch: b, height: h, width: w, compute: this.compute });
+      const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute });
       return { graph: built.graph, outputs: built.outputs };
     });
     const out = await session.run({ latent: f32(latent.shape, latent.data) });
@@ -243,7 +252,7 @@ export class ModelRuntime {
   async vaeEncode(checkpoint: string, image: Tensor32): Promise<Tensor32> {
     const [b, , h, w] = image.shape;
     const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, () => {
-      const built = buildVaeEncoderGraph(this.files.open(checkpoint), { batch: b, height: h, width: w, compute: this.compute });
+      const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute });
       return { graph: built.graph, outputs: built.outputs };
     });
     const out = await session.run({ image: f32(image.shape, image.data) });
