@@ -146,6 +146,12 @@ export interface ConvOptions {
   strides?: readonly number[];
   pads?: readonly number[]; // [top, left, bottom, right]
   group?: number;
+  /** Kernel dilation; only the weight gradient of a strided Conv uses it (gradients.ts). */
+  dilations?: readonly number[];
+}
+
+function dilationAttrs(dilations: readonly number[] | undefined): Attrs {
+  return dilations && dilations.some((d) => d !== 1) ? { dilations } : {};
 }
 
 /** 2-D convolution. x [B, Cin, H, W], w [Cout, Cin/group, kh, kw], optional bias [Cout]. */
@@ -154,15 +160,16 @@ export function conv(x: Node, w: Node, bias: Node | null, opts: ConvOptions = {}
   const strides = opts.strides ?? [1, 1];
   const pads = opts.pads ?? [0, 0, 0, 0];
   const group = opts.group ?? 1;
+  const dil = opts.dilations ?? [1, 1];
   if (x.rank !== 4 || w.rank !== 4) fail('Conv', `needs rank-4 input and weight, got [${x.shape}] and [${w.shape}]`);
   const [b, cin, h, wd] = x.shape;
   const [cout, cpg, kh, kw] = w.shape;
   if (cin !== cpg * group) fail('Conv', `input has ${cin} channels, weight [${w.shape}] expects ${cpg * group}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) fail('Conv', `bias [${bias.shape}] does not match ${cout} outputs`);
-  const oh = Math.floor((h + pads[0] + pads[2] - kh) / strides[0]) + 1;
-  const ow = Math.floor((wd + pads[1] + pads[3] - kw) / strides[1]) + 1;
+  const oh = Math.floor((h + pads[0] + pads[2] - (dil[0] * (kh - 1) + 1)) / strides[0]) + 1;
+  const ow = Math.floor((wd + pads[1] + pads[3] - (dil[1] * (kw - 1) + 1)) / strides[1]) + 1;
   if (oh <= 0 || ow <= 0) fail('Conv', `input ${h}x${wd} too small for kernel ${kh}x${kw}`);
-  const attrs: Attrs = { strides, pads, group, kernel_shape: [kh, kw] };
+  const attrs: Attrs = { strides, pads, group, kernel_shape: [kh, kw], ...dilationAttrs(opts.dilations) };
   return x.graph.node('Conv', dtype, [b, cout, oh, ow], bias ? [x, w, bias] : [x, w], attrs);
 }
 
@@ -231,6 +238,27 @@ export function expand(x: Node, shape: readonly number[]): Node {
   const out = broadcastShapes('Expand', x.shape, shape);
   if (out.length === x.rank && out.every((d, i) => d === x.shape[i])) return x;
   return x.graph.node('Expand', x.dtype, out, [x], { shape: out });
+}
+
+/**
+ * `data` with `updates` added at the positions `indices` [..., k] name (ScatterND, reduction 'add': repeated
+ * indices accumulate). The gradient of Gather uses it.
+ */
+export function scatterNDAdd(data: Node, indices: Node, updates: Node): Node {
+  const dtype = sameDtype('ScatterND', [data, updates]);
+  if (indices.dtype !== 'int64') fail('ScatterND', 'indices must be int64');
+  const k = indices.shape[indices.rank - 1];
+  const expected = [...indices.shape.slice(0, -1), ...data.shape.slice(k)];
+  if (updates.rank !== expected.length || updates.shape.some((d, i) => d !== expected[i])) {
+    fail('ScatterND', `updates [${updates.shape}] do not match [${expected}] for data [${data.shape}] and indices [${indices.shape}]`);
+  }
+  return data.graph.node('ScatterND', dtype, data.shape, [data, indices, updates], { reduction: 'add' });
+}
+
+/** Elementwise NaN test (bool); the loss scaler's overflow check. */
+export function isNan(x: Node): Node {
+  if (!isFloat(x.dtype)) fail('IsNaN', `needs a float input, got ${x.dtype}`);
+  return x.graph.node('IsNaN', 'bool', x.shape, [x]);
 }
 
 /** Rows of `table` [N, D] picked by int64 `indices` (any shape): result [...indices, D]. */
