@@ -96,18 +96,24 @@ export interface UnetInputs {
   context: Node; // [B, T, D]
   /** 12 skip residuals + 1 middle residual, already weighted and summed; null for plain UNet. */
   control: Node[] | null;
+  /** Sees every block's output in order (training keeps these and recomputes the rest in the backward). */
+  onBlockOutput?: (h: Node) => void;
 }
 
 export function unet(w: Weights, cfg: UnetConfig, inputs: UnetInputs): Node {
   const emb = timeEmbed(w, inputs.timestep, cfg.modelChannels);
   const context = op.cast(inputs.context, w.compute);
+  const seen = inputs.onBlockOutput ?? (() => {});
   let h = conv2d(w.sub('input_blocks').sub(0).sub(0), op.cast(inputs.sample, w.compute));
+  seen(h);
   const skips: Node[] = [h];
   for (const block of cfg.inputBlocks.slice(1)) {
     h = runLayers(w, block.layers, h, emb, context, cfg.heads);
+    seen(h);
     skips.push(h);
   }
   h = runLayers(w, cfg.middle, h, emb, context, cfg.heads);
+  seen(h);
   const control = inputs.control?.map((c) => op.cast(c, w.compute)) ?? null;
   if (control) {
     if (control.length !== skips.length + 1) throw new GraphError(`UNet expects ${skips.length + 1} control residuals, got ${control.length}`);
@@ -118,6 +124,7 @@ export function unet(w: Weights, cfg: UnetConfig, inputs: UnetInputs): Node {
     if (!skip) throw new GraphError('UNet output blocks outnumber its skip connections');
     if (control) skip = op.add(skip, control[skips.length]);
     h = runLayers(w, block.layers, op.concat([h, skip], 1), emb, context, cfg.heads);
+    seen(h);
   }
   h = conv2d(w.sub('out').sub(2), silu(groupNorm(w.sub('out').sub(0), h, 32, 1e-5)));
   return op.cast(h, 'float32');

@@ -4,9 +4,14 @@
 
 import { fromFileDType, type DataType } from '../graph/dtype.ts';
 import { type Graph, GraphError, type Node } from '../graph/node.ts';
-import { cast } from '../graph/ops.ts';
+import { cast, type ConvOptions } from '../graph/ops.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
-import type { LoraSet } from './lora.ts';
+
+/** Adds low-rank deltas to the layers it addresses by key path: LoraSet (files), training's trainable LoRAs. */
+export interface LayerAdapter {
+  applyLinear(path: string, x: Node, y: Node): Node;
+  applyConv(path: string, x: Node, y: Node, opts: ConvOptions): Node;
+}
 
 export class MissingWeightError extends GraphError {
   constructor(file: string, key: string) {
@@ -22,11 +27,13 @@ export class Weights {
     /** dtype the graph computes in. */
     readonly compute: DataType,
     /** LoRAs to apply to layers under this file, addressed by the same key paths. */
-    readonly loras: LoraSet | null = null,
+    readonly loras: LayerAdapter | null = null,
+    /** Full key -> node read instead of the file's tensor (training feeds trainable weights as graph inputs). */
+    readonly replaced: ReadonlyMap<string, Node> | null = null,
   ) {}
 
   sub(name: string | number): Weights {
-    return new Weights(this.g, this.file, `${this.prefix}${name}.`, this.compute, this.loras);
+    return new Weights(this.g, this.file, `${this.prefix}${name}.`, this.compute, this.loras, this.replaced);
   }
 
   key(name: string): string {
@@ -74,6 +81,8 @@ export class Weights {
 
   raw(name: string): Node {
     const key = this.key(name);
+    const given = this.replaced?.get(key);
+    if (given) return given;
     const entry = this.file.tensors.get(key);
     if (!entry) throw new MissingWeightError(this.file.path, key);
     const dtype = fromFileDType(entry.dtype);
