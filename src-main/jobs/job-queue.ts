@@ -17,6 +17,8 @@ export interface JobRecordStore {
   list(options?: { limit?: number }): JobInfo[];
   /** Crash recovery: every queued or running record becomes failed with kind 'interrupted'. */
   markRunningAsFailed(reason: string, now?: Date): number;
+  /** Deletes finished records beyond the newest `keep`. */
+  prune?(keep: number): number;
 }
 
 export type JobLane = 'engine' | 'main';
@@ -64,6 +66,8 @@ interface Entry {
 
 const FINISHED_STATES = new Set(['done', 'failed', 'cancelled']);
 const HISTORY = 200;
+/** Job records kept in the store across runs of the app. */
+const STORED = 1000;
 
 export interface JobQueueOptions {
   store?: JobRecordStore;
@@ -85,6 +89,7 @@ export class JobQueue {
     const store = options.store;
     if (store) {
       store.markRunningAsFailed('Hintbrush stopped while this job was unfinished (the app quit or crashed).');
+      store.prune?.(STORED);
       this.history = store.list({ limit: HISTORY });
     } else {
       this.history = [];
