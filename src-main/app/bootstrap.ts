@@ -15,6 +15,7 @@ import {
   type MethodOutput,
   type ProviderReport,
 } from '../common/contract.ts';
+import { annotateResult, annotatorStatuses, planAnnotateJob } from '../annotators/annotate-service.ts';
 import { defaultEngineEntry, nodeEngineLauncher, type EngineLauncher } from '../jobs/engine-launcher.ts';
 import { EngineSupervisor, type SupervisorOptions } from '../jobs/engine-supervisor.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
@@ -144,6 +145,12 @@ export function createServices(options: ServicesOptions): Services {
     },
     'jobs.list': () => queue.list(),
     'jobs.cancel': ({ id }) => ({ ok: queue.cancel(id) }),
+    'annotators.list': () => annotatorStatuses(library.list()),
+    'annotate.start': (input) => {
+      const { title, payload } = planAnnotateJob(input, library.list());
+      return { jobId: queue.enqueueEngine({ kind: 'annotate', title, task: 'annotate', payload }).id };
+    },
+    'annotate.result': ({ jobId }) => annotateResult(queue, jobId),
   };
 
   if (options.startEngine !== false) supervisor.start();

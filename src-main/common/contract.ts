@@ -62,7 +62,7 @@ export interface EngineStatus {
   lastError: string;
 }
 
-export type JobKind = 'scan' | 'generate' | 'train' | 'probe';
+export type JobKind = 'scan' | 'generate' | 'train' | 'probe' | 'annotate';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface JobProgress {
@@ -105,6 +105,65 @@ export interface Methods {
   'dialog.chooseFolders': { in: Record<string, never>; out: { paths: string[] } };
   'jobs.list': { in: Record<string, never>; out: JobInfo[] };
   'jobs.cancel': { in: { id: string }; out: { ok: boolean } };
+  /** Every annotator tool, with the library models that can run it (texts to show: common/annotator-guide.ts). */
+  'annotators.list': { in: Record<string, never>; out: AnnotatorStatus[] };
+  /** Starts an 'annotate' job in the engine; fetch its hint with 'annotate.result'. */
+  'annotate.start': { in: AnnotateInput; out: { jobId: string } };
+  /** Waits for an annotate job and answers its hint; a failed or cancelled job answers its error. */
+  'annotate.result': { in: { jobId: string }; out: AnnotateResult };
+}
+
+// ---- annotators (picture -> hint) ---------------------------------------------------------------
+
+/** What an annotator ONNX file is: the library row's `layout` when its kind is 'annotator'. */
+export type AnnotatorLayout = 'depth-anything' | 'dwpose-detector' | 'dwpose-pose' | 'openpose-body' | 'lineart' | 'hed';
+/** What the artist picks; a tool may need several models (DWPose: a person detector and a pose model). */
+export type AnnotatorTool = 'depth' | 'dwpose' | 'openpose' | 'lineart' | 'softedge';
+export const ANNOTATOR_TOOLS: readonly AnnotatorTool[] = ['depth', 'dwpose', 'openpose', 'lineart', 'softedge'];
+
+export interface AnnotatorStatus {
+  tool: AnnotatorTool;
+  /** Each model the tool needs, with the usable library models of that layout (the default first). */
+  roles: { layout: AnnotatorLayout; models: { id: number; name: string }[] }[];
+  /** Every role has a model. */
+  ready: boolean;
+}
+
+/** The picture comes as a PNG, or as raw RGBA pixels (a canvas' ImageData) with their size. */
+export interface AnnotateInput {
+  tool: AnnotatorTool;
+  /** Library ids, one per role in any order; a role left out takes its default model. */
+  modelIds?: number[];
+  imagePngBase64?: string;
+  rgbaBase64?: string;
+  imageWidth?: number;
+  imageHeight?: number;
+  /** Size of the hint to return (the canvas); the picture's size when left out. */
+  width?: number;
+  height?: number;
+}
+
+export interface AnnotatedKeypoint {
+  x: number; // hint pixels
+  y: number;
+  visible: boolean;
+  score: number;
+}
+/** One person in OpenPose's 18-keypoint order (nose, neck, r-shoulder...). */
+export interface AnnotatedPerson {
+  keypoints: AnnotatedKeypoint[];
+  score: number;
+}
+
+export interface AnnotateResult {
+  tool: AnnotatorTool;
+  hint: 'depth' | 'pose' | 'lineart' | 'softedge';
+  width: number;
+  height: number;
+  /** depth, lineart, softedge: an 8-bit grey PNG as the control model wants it (lines white on black, depth near = light). */
+  pngBase64: string | null;
+  /** pose: the people found, editable. */
+  people: AnnotatedPerson[] | null;
 }
 
 export interface AppInfo {
@@ -177,6 +236,61 @@ function shortString(value: unknown, what: string, maxLen = 200): string {
   return value;
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Largest picture accepted, in base64 characters (a 4096 x 4096 RGBA canvas). */
+export const MAX_ANNOTATE_IMAGE_CHARS = 4 * Math.ceil((4096 * 4096 * 4) / 3);
+
+function base64(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ANNOTATE_IMAGE_CHARS || value.length % 4 !== 0 || !BASE64.test(value)) {
+    throw new ContractError(`${what} must be base64 text of at most ${MAX_ANNOTATE_IMAGE_CHARS} characters`);
+  }
+  return value;
+}
+
+function size(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 8 || value > 8192) {
+    throw new ContractError(`${what} must be an integer from 8 to 8192`);
+  }
+  return value;
+}
+
+function annotateInput(input: unknown): AnnotateInput {
+  const r = record(input, 'annotate.start');
+  const tool = r.tool;
+  if (typeof tool !== 'string' || !(ANNOTATOR_TOOLS as readonly string[]).includes(tool)) {
+    throw new ContractError(`annotate.start: tool must be one of ${ANNOTATOR_TOOLS.join(', ')}`);
+  }
+  const out: AnnotateInput = { tool: tool as AnnotatorTool };
+  if (r.modelIds !== undefined) {
+    if (!Array.isArray(r.modelIds) || r.modelIds.length === 0 || r.modelIds.length > 2) {
+      throw new ContractError('annotate.start: modelIds must be a list of 1 or 2 model ids');
+    }
+    out.modelIds = r.modelIds.map((id) => positiveInt(id, 'modelIds'));
+  }
+  if ((r.imagePngBase64 === undefined) === (r.rgbaBase64 === undefined)) {
+    throw new ContractError('annotate.start: give the picture as imagePngBase64 or as rgbaBase64, not both');
+  }
+  if (r.imagePngBase64 !== undefined) out.imagePngBase64 = base64(r.imagePngBase64, 'imagePngBase64');
+  else {
+    out.rgbaBase64 = base64(r.rgbaBase64, 'rgbaBase64');
+    out.imageWidth = size(r.imageWidth, 'imageWidth');
+    out.imageHeight = size(r.imageHeight, 'imageHeight');
+    const bytes = (out.rgbaBase64.length / 4) * 3 - (out.rgbaBase64.endsWith('==') ? 2 : out.rgbaBase64.endsWith('=') ? 1 : 0);
+    if (bytes !== out.imageWidth * out.imageHeight * 4) {
+      throw new ContractError(`annotate.start: rgbaBase64 holds ${bytes} bytes, not ${out.imageWidth} x ${out.imageHeight} x 4`);
+    }
+  }
+  if ((r.width === undefined) !== (r.height === undefined)) throw new ContractError('annotate.start: give width and height together');
+  if (r.width !== undefined) {
+    out.width = size(r.width, 'width');
+    out.height = size(r.height, 'height');
+  }
+  const known = new Set(['tool', 'modelIds', 'imagePngBase64', 'rgbaBase64', 'imageWidth', 'imageHeight', 'width', 'height']);
+  const extra = Object.keys(r).find((k) => !known.has(k));
+  if (extra) throw new ContractError(`annotate.start: unknown field ${JSON.stringify(extra).slice(0, 60)}`);
+  return out;
+}
+
 export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'app.info': empty('app.info'),
   'library.list': empty('library.list'),
@@ -189,6 +303,9 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'dialog.chooseFolders': empty('dialog.chooseFolders'),
   'jobs.list': empty('jobs.list'),
   'jobs.cancel': (input) => ({ id: shortString(record(input, 'jobs.cancel').id, 'id') }),
+  'annotators.list': empty('annotators.list'),
+  'annotate.start': annotateInput,
+  'annotate.result': (input) => ({ jobId: shortString(record(input, 'annotate.result').jobId, 'jobId') }),
 };
 
 export function isMethodName(name: unknown): name is MethodName {

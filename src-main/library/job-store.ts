@@ -3,7 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import type { ErrorInfo, JobInfo, JobKind, JobProgress, JobState } from '../common/contract.ts';
 
-const JOB_KINDS: readonly JobKind[] = ['scan', 'generate', 'train', 'probe'];
+const JOB_KINDS: readonly JobKind[] = ['scan', 'generate', 'train', 'probe', 'annotate'];
 const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'failed', 'cancelled'];
 
 interface JobRow {
