@@ -39,7 +39,6 @@ describe('wire format', () => {
     for (const [text, id] of cases) {
       assert.throws(() => parseRequest(text), (e: WireError) => e.kind === 'bad-request' && e.id === id, text);
     }
-    assert.throws(() => parseRequest(`{"id":1,"method":"app.info","params":"${'x'.repeat(2 * 1024 * 1024)}"}`), WireError);
   });
 
   it('round-trips what main sends', () => {
@@ -48,7 +47,10 @@ describe('wire format', () => {
       id: 8,
       error: { kind: 'not-found', message: 'gone' },
     });
-    assert.deepEqual(parseServerMessage(encodeFailure(null, { kind: 'bad-request', message: 'x' }))?.id ?? 'null', 'null');
+    assert.deepEqual(parseServerMessage(encodeFailure(null, { kind: 'bad-request', message: 'x' })), {
+      id: null,
+      error: { kind: 'bad-request', message: 'x' },
+    });
     assert.deepEqual(parseServerMessage(encodeEvent('library.changed', { count: 1 })), { event: 'library.changed', data: { count: 1 } });
     assert.equal(parseServerMessage('{"event":"no.such","data":1}'), null);
     assert.equal(parseServerMessage('{"id":1}'), null);

@@ -19,9 +19,11 @@ import { validators } from './contract.ts';
 
 export const WS_PATH = '/ws';
 export const TOKEN_PARAM = 'token';
-/** Largest frame either side accepts (requests are small; a library list of thousands of models is not). */
-export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
-export const MAX_REQUEST_BYTES = 1024 * 1024;
+/**
+ * Largest request frame main accepts: most are tiny, but 'annotate.start' carries a picture, up to a
+ * 4096 x 4096 RGBA canvas in base64 (about 90 MB). The contract's validators bound each field themselves.
+ */
+export const MAX_REQUEST_BYTES = 128 * 1024 * 1024;
 
 export const METHOD_NAMES = Object.keys(validators) as MethodName[];
 // A record, not a list, so that an event added to the contract fails to compile here until it is listed.
