@@ -1,0 +1,100 @@
+// The engine's message loop in this process, over a stand-in for Electron's process.parentPort (the
+// utilityProcess channel; the Node child-process channel is covered by src-main/jobs/ tests), and the
+// provider probe against the real onnxruntime-node.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { EngineToMain, MainToEngine } from './protocol.ts';
+import { chooseProvider, probeProviders, runEngine } from './engine-process.ts';
+
+class FakeParentPort {
+  readonly received: EngineToMain[] = [];
+  private listener: ((e: { data: unknown }) => void) | null = null;
+  postMessage(m: unknown) {
+    this.received.push(m as EngineToMain);
+  }
+  on(_event: 'message', listener: (e: { data: unknown }) => void) {
+    this.listener = listener;
+  }
+  send(m: MainToEngine | Record<string, unknown>) {
+    this.listener?.({ data: m });
+  }
+  async next<T extends EngineToMain['type']>(type: T, jobId?: string): Promise<Extract<EngineToMain, { type: T }>> {
+    for (let i = 0; i < 500; i++) {
+      const found = this.received.find((m) => m.type === type && (!jobId || (m as { jobId?: string }).jobId === jobId));
+      if (found) return found as Extract<EngineToMain, { type: T }>;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ${type} message`);
+  }
+}
+
+describe('engine process loop (Electron parentPort)', () => {
+  const port = new FakeParentPort();
+  const proc = process as unknown as { parentPort?: unknown };
+  before(async () => {
+    process.env.HINTBRUSH_ENGINE_SKIP_PROBE = '1';
+    proc.parentPort = port;
+    await runEngine(); // detects the parentPort, as in a utilityProcess
+  });
+  after(() => {
+    delete proc.parentPort;
+    delete process.env.HINTBRUSH_ENGINE_SKIP_PROBE;
+  });
+
+  it('says ready with its pid, provider and tasks', async () => {
+    const ready = await port.next('ready');
+    assert.equal(ready.pid, process.pid);
+    assert.equal(ready.provider, 'cpu');
+    assert.ok(ready.tasks.includes('sleep') && ready.tasks.includes('probe'));
+  });
+
+  it('answers pings and ignores messages that are not the protocol', async () => {
+    port.send({ type: 'shutdown-everything' });
+    port.send({ type: 'ping', seq: 41 });
+    assert.deepEqual(await port.next('pong'), { type: 'pong', seq: 41 });
+  });
+
+  it('runs a task with progress and a result, refuses a second one while busy', async () => {
+    port.send({ type: 'run', jobId: 'a', task: 'sleep', payload: { steps: 3, stepMs: 20 } });
+    port.send({ type: 'run', jobId: 'b', task: 'sleep', payload: { steps: 1, stepMs: 1 } });
+    assert.equal((await port.next('error', 'b')).kind, 'busy');
+    const result = await port.next('result', 'a');
+    assert.deepEqual(result.result, { steps: 3, pid: process.pid });
+    const steps = port.received.filter((m) => m.type === 'progress' && m.jobId === 'a').map((m) => (m as { step: number }).step);
+    assert.deepEqual(steps, [1, 2, 3]);
+  });
+
+  it('stops a cancelled task at once with kind cancelled', async () => {
+    port.send({ type: 'run', jobId: 'c', task: 'sleep', payload: { steps: 100, stepMs: 100 } });
+    await port.next('progress', 'c');
+    const t0 = Date.now();
+    port.send({ type: 'cancel', jobId: 'c' });
+    const err = await port.next('error', 'c');
+    assert.equal(err.kind, 'cancelled');
+    assert.ok(Date.now() - t0 < 100);
+  });
+
+  it('names an unknown task', async () => {
+    port.send({ type: 'run', jobId: 'd', task: 'paint-my-house', payload: null });
+    const err = await port.next('error', 'd');
+    assert.equal(err.kind, 'unknown-task');
+    assert.match(err.message, /paint-my-house/);
+  });
+});
+
+describe('provider probe', () => {
+  it('finds the CPU provider working and says why each other one is unavailable', async () => {
+    const reports = await probeProviders();
+    assert.deepEqual(reports.find((r) => r.name === 'cpu'), { name: 'cpu', available: true, reason: '' });
+    for (const r of reports) assert.ok(r.available === (r.reason === ''), `${r.name}: ${r.reason}`);
+  });
+
+  it('chooses the best available provider, webgpu only when asked', () => {
+    const r = (name: string, available: boolean) => ({ name, available, reason: available ? '' : 'no' });
+    assert.equal(chooseProvider([r('cuda', true), r('cpu', true)], undefined), 'cuda');
+    assert.equal(chooseProvider([r('cuda', false), r('webgpu', true), r('cpu', true)], undefined), 'cpu');
+    assert.equal(chooseProvider([r('webgpu', true), r('cpu', true)], 'webgpu'), 'webgpu');
+    assert.equal(chooseProvider([r('cuda', false), r('cpu', true)], 'cuda'), 'cpu');
+    assert.equal(chooseProvider([r('cpu', false)], undefined), 'cpu');
+  });
+});
