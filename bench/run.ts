@@ -3,7 +3,10 @@
 // are generated on the first run into the cache folder (os.tmpdir()/hintbrush-bench, or $HINTBRUSH_BENCH_CACHE).
 //
 //   npm run bench -- [--model tiny|full]... [--only name,name] [--runs N] [--full-runs N] [--compute float32|float16]
-//                    [--timeout seconds] [--out file]
+//                    [--timeout seconds] [--quiet-wait seconds] [--out file]
+//
+// Wall times on a shared machine are only as good as its quiet: each row records the 1-minute load average when
+// it started and the CPU time it used, and --quiet-wait waits (up to that long) for the load to fall first.
 
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,9 +28,18 @@ interface Row extends ChildReport {
   headline: string;
   model: ModelName;
   wallMs: number;
+  /** 1-minute load average when the scenario started: above the core count, other work competed for the CPU. */
+  loadBefore: number;
 }
 
-function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: number): Promise<Row> {
+/** Waits (at most `maxS` seconds) until the 1-minute load average drops below `below`; returns the load then. */
+async function waitForQuiet(below: number, maxS: number): Promise<number> {
+  const until = Date.now() + maxS * 1000;
+  while (os.loadavg()[0] >= below && Date.now() < until) await new Promise((r) => setTimeout(r, 5000));
+  return os.loadavg()[0];
+}
+
+function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: number, loadBefore: number): Promise<Row> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = fork(path.join(here, 'child.ts'), [s.name, model, JSON.stringify(opts)], {
@@ -45,9 +57,10 @@ function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: n
         detail: '',
         peakRssMiB: 0,
         baselineRssMiB: 0,
+        cpuMs: 0,
         error: signal ? `killed by ${signal}${signal === 'SIGTERM' ? ` (over ${timeoutS} s?)` : ''}` : `exited with code ${code}`,
       };
-      resolve({ scenario: s.name, title: s.title, headline: s.headline, model, wallMs: performance.now() - t0, ...(report ?? failed) });
+      resolve({ scenario: s.name, title: s.title, headline: s.headline, model, wallMs: performance.now() - t0, loadBefore, ...(report ?? failed) });
     });
   });
 }
@@ -55,12 +68,14 @@ function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: n
 const seconds = (ms: number) => (ms >= 100 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 
 function table(rows: Row[]): string {
-  const header = ['scenario', 'model', 'headline', 'peak RSS', 'breakdown', 'measured'];
+  const header = ['scenario', 'model', 'headline', 'CPU (all)', 'peak RSS', 'load', 'breakdown', 'measured'];
   const lines = rows.map((r) => [
     r.scenario,
     r.model,
     r.ok ? seconds(r.metrics[r.headline]) : 'FAILED',
+    r.ok ? seconds(r.cpuMs) : '',
     r.ok ? `${Math.round(r.peakRssMiB)} MiB` : '',
+    r.loadBefore.toFixed(1),
     r.ok ? Object.entries(r.metrics).filter(([k]) => k !== r.headline).map(([k, v]) => `${k.replace(/_ms$/, '')} ${seconds(v)}`).join(', ') : (r.error ?? ''),
     r.detail,
   ]);
@@ -78,6 +93,7 @@ async function main(): Promise<void> {
       'full-runs': { type: 'string', default: '1' },
       compute: { type: 'string', default: 'float32' },
       timeout: { type: 'string', default: '1800' },
+      'quiet-wait': { type: 'string', default: '0' },
       out: { type: 'string', default: path.join(here, 'results.json') },
     },
   });
@@ -98,7 +114,8 @@ async function main(): Promise<void> {
   for (const model of models) {
     for (const s of scenarios.filter((x) => x.models.includes(model))) {
       process.stderr.write(`${s.name} on ${model}...`);
-      const row = await runChild(s, model, opts, Number(values.timeout));
+      const load = await waitForQuiet(os.cpus().length * 0.5, Number(values['quiet-wait']));
+      const row = await runChild(s, model, opts, Number(values.timeout), load);
       process.stderr.write(row.ok ? ` ${seconds(row.metrics[row.headline])} (${seconds(row.wallMs)} in all)\n` : ` FAILED: ${row.error}\n`);
       rows.push(row);
     }
@@ -120,7 +137,7 @@ async function main(): Promise<void> {
     provider: 'cpu',
     options: opts,
     models: Object.fromEntries(models.map((m) => [m, benchModel(m).title])),
-    results: rows.map(({ scenario, title, model, ok, metrics, detail, peakRssMiB, baselineRssMiB, wallMs, error }) => ({
+    results: rows.map(({ scenario, title, model, ok, metrics, detail, peakRssMiB, baselineRssMiB, cpuMs, wallMs, loadBefore, error }) => ({
       scenario,
       title,
       model,
@@ -129,7 +146,9 @@ async function main(): Promise<void> {
       detail,
       peakRssMiB: Math.round(peakRssMiB),
       baselineRssMiB: Math.round(baselineRssMiB),
+      cpuMs: Math.round(cpuMs),
       wallMs: Math.round(wallMs),
+      loadBefore: Math.round(loadBefore * 100) / 100,
       ...(error ? { error } : {}),
     })),
   };

@@ -72,12 +72,32 @@ export async function cpuSession(outputs: Record<string, Node>): Promise<{ sessi
   return { session, emitMs, sessionMs };
 }
 
-/** A warm-up run, then `runs` timed runs: median and the warm-up time. */
-export async function steadyRuns(session: ModelSession, feeds: Record<string, TensorData>, runs: number): Promise<{ warmupMs: number; runMs: number }> {
-  const [, warmupMs] = await timed(() => session.run(feeds));
+/**
+ * Throws unless every output value is finite: a timing of a graph that overflows (random weights at full size,
+ * fp16 compute) would measure nothing useful. Returns the largest |value|, for the report.
+ */
+export function checkFinite(outputs: Record<string, TensorData>): number {
+  let max = 0;
+  for (const [name, t] of Object.entries(outputs)) {
+    for (const v of t.data as Float32Array) {
+      if (!Number.isFinite(v)) throw new Error(`output '${name}' holds a non-finite value (${v})`);
+      max = Math.max(max, Math.abs(v));
+    }
+  }
+  return max;
+}
+
+/** A warm-up run, then `runs` timed runs: median, the warm-up time and the largest |output| (checked finite). */
+export async function steadyRuns(
+  session: ModelSession,
+  feeds: Record<string, TensorData>,
+  runs: number,
+): Promise<{ warmupMs: number; runMs: number; maxAbs: number }> {
+  const [first, warmupMs] = await timed(() => session.run(feeds));
+  const maxAbs = checkFinite(first);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push((await timed(() => session.run(feeds)))[1]);
-  return { warmupMs, runMs: median(times) };
+  return { warmupMs, runMs: median(times), maxAbs };
 }
 
 /** Deterministic values in [-scale, scale]. */
