@@ -147,6 +147,16 @@ describe('JobQueue', () => {
     first.cancel(running.id);
   });
 
+  it('keeps the results of recent jobs only, so a long session stays small', async () => {
+    const queue = new JobQueue();
+    const ids = [];
+    for (let i = 0; i < 40; i++) ids.push(queue.enqueue({ kind: 'probe', title: `j${i}`, lane: 'main', run: async () => i }).id);
+    await queue.wait(ids[39]);
+    assert.equal((await queue.wait(ids[39])).result, 39);
+    assert.equal((await queue.wait(ids[0])).result, undefined, 'an old result was dropped');
+    assert.equal(queue.get(ids[0])?.state, 'done', 'its record stays');
+  });
+
   it('works over the library JobStore (SQLite)', async () => {
     const db = openLibraryDatabase(':memory:');
     const queue = new JobQueue({ store: new JobStore(db) });

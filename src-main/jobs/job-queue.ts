@@ -68,6 +68,8 @@ const FINISHED_STATES = new Set(['done', 'failed', 'cancelled']);
 const HISTORY = 200;
 /** Job records kept in the store across runs of the app. */
 const STORED = 1000;
+/** Finished jobs whose results stay in memory for `wait` (results may be pictures); older ones are dropped. */
+const RESULTS_KEPT = 32;
 
 export interface JobQueueOptions {
   store?: JobRecordStore;
@@ -76,6 +78,8 @@ export interface JobQueueOptions {
 
 export class JobQueue {
   private readonly entries = new Map<string, Entry>();
+  /** Ids of this run's finished jobs, oldest first, for trimming memory. */
+  private readonly finished: string[] = [];
   /** Finished jobs of earlier runs of the app, newest first. */
   private readonly history: JobInfo[];
   private readonly lanes: Record<JobLane, { waiting: Entry[]; running: Entry | null }> = {
@@ -236,7 +240,16 @@ export class JobQueue {
     this.options.store?.update(entry.info);
     this.emit(entry);
     const outcome = { job: { ...entry.info }, result: entry.result };
+    this.retire(entry.info.id);
     for (const w of entry.waiters.splice(0)) w(outcome);
+  }
+
+  /** Keeps a long session's memory bounded: old results are dropped, then old records. */
+  private retire(id: string): void {
+    this.finished.push(id);
+    const stale = this.finished[this.finished.length - 1 - RESULTS_KEPT];
+    if (stale) delete this.entries.get(stale)?.result;
+    if (this.finished.length > HISTORY) this.entries.delete(this.finished.shift()!);
   }
 
   private emit(entry: Entry, preview?: Uint8Array): void {
