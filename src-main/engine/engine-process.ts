@@ -19,6 +19,7 @@ import {
   type TaskContext,
   type TaskHandler,
 } from './protocol.ts';
+import { generateTask } from './tasks/generate-task.ts';
 
 const tasks = new Map<string, TaskHandler>();
 
@@ -170,7 +171,8 @@ registerTask('sleep', async (payload, ctx) => {
   return { steps, pid: process.pid };
 });
 
-// Tasks of later work register here, e.g. `registerTask('generate', generateTask)`.
+// Tasks of later work register here.
+registerTask('generate', generateTask);
 
 // ---- message loop ---------------------------------------------------------------------------------
 

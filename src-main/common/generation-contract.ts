@@ -1,0 +1,329 @@
+// The generation part of the contract (contract.ts lists the methods and events; the shapes and their input
+// validators live here): text, image and hints to pictures, the history of what was made, and reading the
+// settings back from an A1111 PNG. Pure module: no Node, Electron or DOM imports.
+//
+// Models are named by their library id, or by their path exactly as the library lists it: main resolves both
+// against the library and refuses anything else, so a renderer can never point the engine at an arbitrary file.
+
+import { ContractError } from './contract.ts';
+
+export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
+export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
+
+/** A1111's "Just resize", "Crop and resize", "Resize and fill", for hints and init images of another size. */
+export type ResizeModeName = 'just-resize' | 'crop-and-resize' | 'resize-and-fill';
+export const RESIZE_MODE_NAMES: readonly ResizeModeName[] = ['just-resize', 'crop-and-resize', 'resize-and-fill'];
+
+export type ControlKind = 'controlnet' | 'ctrlora' | 'cnxs';
+export const CONTROL_KINDS: readonly ControlKind[] = ['controlnet', 'ctrlora', 'cnxs'];
+
+/** A library model: its id, or its path as the library lists it. */
+export type ModelSelector = number | string;
+
+export interface ControlUnitInput {
+  kind: ControlKind;
+  /** The ControlNet, the CtrLoRA condition LoRA, or the ControlNet-XS. */
+  model: ModelSelector;
+  /** CtrLoRA only: the Base ControlNet the condition LoRA runs on. */
+  base?: ModelSelector;
+  /** The hint, an RGB(A) PNG; resized to the generation size with `resizeMode` when its size differs. */
+  imagePngBase64: string;
+  weight: number; // 0..2
+  start: number; // fraction of the steps, 0 <= start < end <= 1
+  end: number;
+  resizeMode: ResizeModeName;
+}
+
+export interface LoraInput {
+  model: ModelSelector;
+  weight: number; // 0..2
+}
+
+export interface GenerateInput {
+  checkpoint: ModelSelector;
+  prompt: string;
+  negative: string;
+  width: number; // multiple of 8, 64..2048
+  height: number;
+  steps: number; // 1..150
+  cfg: number; // 0..30
+  /** 0..2^32-1; null draws a random seed in main (always recorded). Image i of the run uses seed + i. */
+  seed: number | null;
+  sampler: SamplerName;
+  clipSkip: 1 | 2;
+  controls: ControlUnitInput[];
+  loras: LoraInput[];
+  /** img2img: the picture to start from and the fraction of the steps that run (0 < strength <= 1). */
+  init: { imagePngBase64: string; strength: number; resizeMode: ResizeModeName } | null;
+  /** Inpainting (needs init): white repaints, black keeps. */
+  mask: { imagePngBase64: string } | null;
+  batchSize: number; // images per batch, 1..8
+  batchCount: number; // batches, 1..100
+}
+
+/** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
+export interface ModelRef {
+  id: number | null;
+  name: string;
+  /** A1111's hash: checkpoints sha256[0:10], ControlNets the legacy 8 digits, LoRAs the addnet 12 digits. */
+  hash: string;
+  path: string;
+}
+
+export interface ControlRecord {
+  kind: ControlKind;
+  model: ModelRef;
+  base: ModelRef | null;
+  weight: number;
+  start: number;
+  end: number;
+  resizeMode: ResizeModeName;
+}
+
+/** Everything one picture was made with; `seed` is this picture's own. */
+export interface GenerationSettings {
+  prompt: string;
+  negative: string;
+  width: number;
+  height: number;
+  steps: number;
+  cfg: number;
+  seed: number;
+  sampler: SamplerName;
+  clipSkip: 1 | 2;
+  checkpoint: ModelRef;
+  controls: ControlRecord[];
+  loras: { model: ModelRef; weight: number }[];
+  /** img2img strength, null for txt2img. */
+  denoisingStrength: number | null;
+  /** How the init picture (and mask) was fitted to the size; null for txt2img. */
+  initResizeMode: ResizeModeName | null;
+  inpaint: boolean;
+  batchSize: number;
+  batchCount: number;
+  /** Which picture of its run (0-based): seed = first seed + batchIndex. */
+  batchIndex: number;
+}
+
+export interface HistoryEntry {
+  id: number;
+  jobId: string;
+  createdAt: string;
+  /** 'done': the picture is on disk. */
+  status: string;
+  settings: GenerationSettings;
+  /** The A1111 `parameters` text written into the PNG. */
+  parameters: string;
+  /** Where the renderer loads the picture: /images/<id>.png (browser) or hintbrush-image://history/<id>.png. */
+  imageUrl: string;
+}
+
+export interface HistoryListInput {
+  /** Words the prompt (or negative prompt) must contain. */
+  query?: string;
+  modelId?: number;
+  limit: number;
+  offset: number;
+}
+
+export interface HistoryPage {
+  items: HistoryEntry[];
+  /** How many match in all (for paging). */
+  total: number;
+}
+
+/** A model an A1111 PNG names, and the library model that matches it (by hash, else by name). */
+export interface ReadModel {
+  name: string;
+  hash: string;
+  id: number | null;
+}
+
+export interface ReadSettings {
+  prompt: string; // <lora:...> tags taken out into `loras`
+  negative: string;
+  steps: number;
+  cfg: number;
+  seed: number;
+  width: number;
+  height: number;
+  clipSkip: number;
+  /** Hintbrush's sampler, null when it has none of that name; `samplerA1111` as written. */
+  sampler: SamplerName | null;
+  samplerA1111: string;
+  checkpoint: ReadModel;
+  controls: { kind: ControlKind; model: ReadModel; base: ReadModel | null; weight: number; start: number; end: number; module: string; resizeMode: ResizeModeName }[];
+  loras: { model: ReadModel; weight: number }[];
+  denoisingStrength: number | null;
+}
+
+export interface PngParameters {
+  /** The PNG's `parameters` text; null when it has none. */
+  parameters: string | null;
+  settings: ReadSettings | null;
+}
+
+export interface GenerateProgressEvent {
+  jobId: string;
+  step: number;
+  total: number;
+  /** The current estimate at latent resolution (1/8 of the size), a small PNG. */
+  previewPngBase64?: string;
+}
+
+export interface GenerateFinishedEvent {
+  jobId: string;
+  historyIds: number[];
+}
+
+/** The URL of a history picture in each mode. */
+export function historyImageUrl(id: number, mode: 'electron' | 'browser'): string {
+  return mode === 'electron' ? `hintbrush-image://history/${id}.png` : `/images/${id}.png`;
+}
+
+// ---- validation -------------------------------------------------------------------------------------
+
+/** Largest picture accepted, in base64 characters (about 24 MiB of PNG). */
+export const MAX_IMAGE_CHARS = 32 * 1024 * 1024;
+const MAX_PROMPT = 20_000;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function fields(input: unknown, what: string, known: readonly string[]): Record<string, unknown> {
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) throw new ContractError(`${what} must be an object`);
+  const r = input as Record<string, unknown>;
+  const extra = Object.keys(r).find((k) => !known.includes(k));
+  if (extra) throw new ContractError(`${what}: unknown field ${JSON.stringify(extra).slice(0, 60)}`);
+  return r;
+}
+
+function num(value: unknown, what: string, min: number, max: number, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ContractError(`${what} must be a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function int(value: unknown, what: string, min: number, max: number, fallback?: number): number {
+  const n = num(value, what, min, max, fallback);
+  if (!Number.isInteger(n)) throw new ContractError(`${what} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function text(value: unknown, what: string, max: number, fallback?: string): string {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || value.length > max || value.includes('\0')) {
+    throw new ContractError(`${what} must be text of at most ${max} characters`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, what: string, options: readonly T[], fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) {
+    throw new ContractError(`${what} must be one of ${options.join(', ')}`);
+  }
+  return value as T;
+}
+
+function png(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_IMAGE_CHARS || value.length % 4 !== 0 || !BASE64.test(value)) {
+    throw new ContractError(`${what} must be a PNG as base64 text of at most ${MAX_IMAGE_CHARS} characters`);
+  }
+  return value;
+}
+
+function model(value: unknown, what: string): ModelSelector {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === 'string' && value.length > 0 && value.length <= 4096 && !value.includes('\0')) return value;
+  throw new ContractError(`${what} must be a library model id or a path the library lists`);
+}
+
+function list(value: unknown, what: string, max: number): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > max) throw new ContractError(`${what} must be a list of at most ${max}`);
+  return value;
+}
+
+function controlUnit(value: unknown, i: number): ControlUnitInput {
+  const what = `controls[${i}]`;
+  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode']);
+  const kind = oneOf(r.kind, `${what}.kind`, CONTROL_KINDS);
+  const unit: ControlUnitInput = {
+    kind,
+    model: model(r.model, `${what}.model`),
+    imagePngBase64: png(r.imagePngBase64, `${what}.imagePngBase64`),
+    weight: num(r.weight, `${what}.weight`, 0, 2, 1),
+    start: num(r.start, `${what}.start`, 0, 1, 0),
+    end: num(r.end, `${what}.end`, 0, 1, 1),
+    resizeMode: oneOf(r.resizeMode, `${what}.resizeMode`, RESIZE_MODE_NAMES, 'crop-and-resize'),
+  };
+  if (!(unit.start < unit.end)) throw new ContractError(`${what}: start must be below end`);
+  if (kind === 'ctrlora') unit.base = model(r.base, `${what}.base`);
+  else if (r.base !== undefined) throw new ContractError(`${what}: only a CtrLoRA unit takes a base`);
+  return unit;
+}
+
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount'];
+
+export function validateGenerateInput(input: unknown): GenerateInput {
+  const r = fields(input, 'generate.start', GENERATE_FIELDS);
+  const size = (v: unknown, what: string) => {
+    const n = int(v, what, 64, 2048, 512);
+    if (n % 8 !== 0) throw new ContractError(`${what} must be a multiple of 8 from 64 to 2048`);
+    return n;
+  };
+  const controls = list(r.controls, 'controls', 8).map(controlUnit);
+  if (controls.filter((c) => c.kind === 'cnxs').length > 1) throw new ContractError('only one ControlNet-XS unit can steer a generation');
+  const loras = list(r.loras, 'loras', 16).map((v, i) => {
+    const l = fields(v, `loras[${i}]`, ['model', 'weight']);
+    return { model: model(l.model, `loras[${i}].model`), weight: num(l.weight, `loras[${i}].weight`, 0, 2, 1) };
+  });
+  let init: GenerateInput['init'] = null;
+  if (r.init !== undefined && r.init !== null) {
+    const i = fields(r.init, 'init', ['imagePngBase64', 'strength', 'resizeMode']);
+    const strength = num(i.strength, 'init.strength', 0, 1, 0.75);
+    if (strength === 0) throw new ContractError('init.strength must be above 0');
+    init = { imagePngBase64: png(i.imagePngBase64, 'init.imagePngBase64'), strength, resizeMode: oneOf(i.resizeMode, 'init.resizeMode', RESIZE_MODE_NAMES, 'just-resize') };
+  }
+  let mask: GenerateInput['mask'] = null;
+  if (r.mask !== undefined && r.mask !== null) {
+    if (!init) throw new ContractError('mask needs an init image (inpainting repaints a picture)');
+    mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
+  }
+  return {
+    checkpoint: model(r.checkpoint, 'checkpoint'),
+    prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
+    negative: text(r.negative, 'negative', MAX_PROMPT, ''),
+    width: size(r.width, 'width'),
+    height: size(r.height, 'height'),
+    steps: int(r.steps, 'steps', 1, 150, 20),
+    cfg: num(r.cfg, 'cfg', 0, 30, 7.5),
+    seed: r.seed === undefined || r.seed === null ? null : int(r.seed, 'seed', 0, 2 ** 32 - 1),
+    sampler: oneOf(r.sampler, 'sampler', SAMPLER_NAMES, 'euler_a'),
+    clipSkip: int(r.clipSkip, 'clipSkip', 1, 2, 1) as 1 | 2,
+    controls,
+    loras,
+    init,
+    mask,
+    batchSize: int(r.batchSize, 'batchSize', 1, 8, 1),
+    batchCount: int(r.batchCount, 'batchCount', 1, 100, 1),
+  };
+}
+
+export function validateHistoryList(input: unknown): HistoryListInput {
+  const r = fields(input, 'history.list', ['query', 'modelId', 'limit', 'offset']);
+  const out: HistoryListInput = { limit: int(r.limit, 'limit', 1, 500, 50), offset: int(r.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, 0) };
+  if (r.query !== undefined) out.query = text(r.query, 'query', 500);
+  if (r.modelId !== undefined) out.modelId = int(r.modelId, 'modelId', 0, Number.MAX_SAFE_INTEGER);
+  return out;
+}
+
+export function validateHistoryId(method: string): (input: unknown) => { id: number } {
+  return (input) => ({ id: int(fields(input, method, ['id']).id, 'id', 0, Number.MAX_SAFE_INTEGER) });
+}
+
+export function validateReadParameters(input: unknown): { pngBase64: string } {
+  return { pngBase64: png(fields(input, 'png.readParameters', ['pngBase64']).pngBase64, 'pngBase64') };
+}
