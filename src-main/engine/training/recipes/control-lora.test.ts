@@ -55,3 +55,12 @@ test('control recipe reproduces loss0, grad.*, step1.*, losses and final.* (12 A
   assert.ok(e.losses < OPTIMIZER_TOLERANCE, `losses ${e.losses}`);
   assert.ok(e.final < OPTIMIZER_TOLERANCE, `final ${e.final}`);
 });
+
+test('with recomputation from the UNet and ControlNet block outputs the control goldens still hold', async (t) => {
+  const tg = build();
+  assert.equal(tg.checkpoints.length, 25 + 13, 'UNet blocks, and the 13 ControlNet block outputs its zero convs read');
+  const e = await replayGoldens(tg, source(), { recompute: true });
+  t.diagnostic(`control, recomputed: ${describe(e)}`);
+  assert.ok(e.grad < GRADIENT_TOLERANCE, `grad ${e.grad}`);
+  assert.ok(e.final < OPTIMIZER_TOLERANCE, `final ${e.final}`);
+});
