@@ -27,7 +27,7 @@ test('an empty database gets every migration, WAL, foreign keys and STRICT table
       .all() as { name: string; sql: string }[];
     assert.deepEqual(
       tables.map((t) => t.name),
-      ['jobs', 'library_exclusions', 'library_roots', 'models'],
+      ['generations', 'jobs', 'library_exclusions', 'library_roots', 'models'],
     );
     for (const t of tables) assert.match(t.sql, /\)\s*STRICT$/, `${t.name} is STRICT`);
     // STRICT refuses a value of the wrong type instead of storing it
@@ -64,7 +64,7 @@ test('all pending migrations run in one transaction: a failing one leaves the da
 });
 
 test('migrations out of order are refused', () => {
-  const skip: Migration = { version: 3, name: 'gap', up() {} };
+  const skip: Migration = { version: migrations.length + 2, name: 'gap', up() {} };
   assert.throws(
     () => openLibraryDatabase(':memory:', { migrations: [...migrations, skip] }),
     (e: unknown) => e instanceof LibraryDatabaseError && e.kind === 'bad-migrations',

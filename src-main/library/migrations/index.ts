@@ -2,10 +2,11 @@
 // the next numbered file and one line here; `openLibraryDatabase` checks the list has no gaps.
 import type { Migration } from './migration.ts';
 import { migration as library } from './0001-library.ts';
+import { migration as history } from './0002-history.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: readonly Migration[] = [library];
+export const migrations: readonly Migration[] = [library, history];
 
 /** The schema version this build of Hintbrush writes and understands. */
 export const SCHEMA_VERSION = migrations.length;
