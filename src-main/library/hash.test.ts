@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashFile, legacyModelHash, LEGACY_HASH_LENGTH, LEGACY_HASH_OFFSET } from './hash.ts';
+import { fileURLToPath } from 'node:url';
+import { hashFile, legacyModelHash, loraShortHash, LEGACY_HASH_LENGTH, LEGACY_HASH_OFFSET } from './hash.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-hash-'));
 
@@ -57,4 +58,11 @@ test('hashing stops when the signal aborts', async () => {
   );
   const aborted = AbortSignal.abort();
   await assert.rejects(hashFile(file, { signal: aborted }), (e: Error) => e.name === 'AbortError');
+});
+
+test("loraShortHash is A1111's addnet hash for safetensors (value from Python's hashlib) and sha256[0:12] otherwise", async () => {
+  const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/sd15-tiny');
+  assert.equal(await loraShortHash(path.join(fixtures, 'tiny-lora.safetensors')), 'c5878c3f88bb');
+  const ckpt = path.join(fixtures, 'tiny-controlnet.ckpt');
+  assert.equal(await loraShortHash(ckpt), (await hashFile(ckpt)).sha256.slice(0, 12));
 });

@@ -68,3 +68,27 @@ function feedLegacy(hash: ReturnType<typeof createHash>, chunk: Buffer, at: numb
   const to = Math.min(LEGACY_HASH_OFFSET + LEGACY_HASH_LENGTH, at + chunk.length);
   if (from < to) hash.update(chunk.subarray(from - at, to - at));
 }
+
+/**
+ * A1111's LoRA hash ("Lora hashes" in its parameters, Civitai's AutoV3): for a .safetensors file the SHA-256 of
+ * everything after the header (kohya's addnet hash, so editing the metadata keeps the hash), for any other file
+ * the SHA-256 of the whole file; first 12 hex digits.
+ */
+export async function loraShortHash(file: string): Promise<string> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    let start = 0;
+    if (file.toLowerCase().endsWith('.safetensors')) {
+      const prefix = Buffer.alloc(8);
+      const { bytesRead } = await handle.read(prefix, 0, 8, 0);
+      if (bytesRead === 8) start = Number(prefix.readBigUInt64LE(0)) + 8;
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ start, highWaterMark: 4 * 1024 * 1024, autoClose: false }) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+    }
+    return hash.digest('hex').slice(0, 12);
+  } finally {
+    await handle.close();
+  }
+}
