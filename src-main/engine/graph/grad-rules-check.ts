@@ -28,6 +28,8 @@ export interface CheckInput {
   range?: [number, number];
   /** Not differentiated (indices, masks' sources). */
   fixed?: boolean;
+  /** Elements to check (default: up to `perInput`, evenly spread). */
+  pick?: number[];
   dtype?: DataType;
   values?: number[];
 }
@@ -82,8 +84,8 @@ export async function checkGradient(
       const a = analytic[`g${i}`].data as unknown as ArrayLike<number>;
       const n = values[i].length;
       const count = Math.min(n, opts.perInput ?? 24);
-      for (let c = 0; c < count; c++) {
-        const e = count === n ? c : Math.floor((c * n) / count);
+      const picked = inputs[i].pick ?? Array.from({ length: count }, (_, c) => (count === n ? c : Math.floor((c * n) / count)));
+      for (const e of picked) {
         const saved = values[i][e];
         values[i][e] = saved + step;
         const up = Number((await session.run(feeds())).loss.data[0]);
