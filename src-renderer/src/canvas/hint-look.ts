@@ -1,0 +1,32 @@
+// How each kind of layer is recognised at a glance: a colour per hint kind (the layers panel's swatch, and the
+// on-canvas tint of hints whose pixels are white on black for the model: canny edges, CtrLoRA conditions),
+// the mask's red, and a short label. Dark-on-light hints (scribble, line art, soft edge) show their ink as is.
+import type { HintKind, Layer } from '../document/model.ts';
+import { HINT_LABELS } from '../document/layers.ts';
+
+export const HINT_COLORS: Record<HintKind, string> = {
+  scribble: '#f2a65a',
+  lineart: '#f07f6a',
+  softedge: '#e8c65c',
+  canny: '#ff4fc8',
+  depth: '#9aa8c4',
+  pose: '#ff7b39',
+  segmentation: '#4fd08a',
+  normal: '#8d9cff',
+  condition: '#2fc4e6',
+};
+
+/** The red of the mask overlay (at the layer's opacity, 0.5 by default). */
+export const MASK_TINT = '#ff3b3b';
+export const IMAGE_COLOR = '#a9adb6';
+
+export function layerColor(layer: Layer): string {
+  if (layer.type === 'hint') return HINT_COLORS[layer.hint];
+  return layer.type === 'mask' ? MASK_TINT : IMAGE_COLOR;
+}
+
+/** "Scribble hint", "Inpaint mask", "Image". */
+export function layerKindLabel(layer: Layer): string {
+  if (layer.type === 'hint') return layer.hint === 'condition' ? 'CtrLoRA condition' : `${HINT_LABELS[layer.hint]} hint`;
+  return layer.type === 'mask' ? 'Inpaint mask' : 'Image';
+}
