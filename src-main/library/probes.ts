@@ -1,9 +1,10 @@
 // How the scanner learns what a file is, chosen by extension: weights files go through openTensorFile and
-// detectModel; ONNX files are only noted for now (a later issue replaces that probe with annotator detection).
+// detectModel; ONNX files go through the annotator probe (detect-annotator.ts).
 // A probe may throw: the scanner turns any error into a row with kind 'unknown' and the error as its problem.
 import path from 'node:path';
 import { openTensorFile } from '../formats/open-tensor-file.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
+import { annotatorProbe } from './detect-annotator.ts';
 import { DETECTOR_VERSION, detectModel, type Detection } from './detect.ts';
 import { triggerWords } from './trigger-words.ts';
 
@@ -38,24 +39,7 @@ export const tensorFileProbe: FileProbe = {
   },
 };
 
-export const onnxPlaceholderProbe: FileProbe = {
-  name: 'onnx',
-  version: 1,
-  extensions: ['.onnx'],
-  async probe() {
-    return {
-      kind: 'unknown',
-      layout: 'onnx',
-      family: '',
-      problem: 'ONNX models are not recognised yet (annotator detection comes in a later version)',
-      details: { format: 'onnx', note: 'annotator detection pending' },
-      metadata: {},
-      triggerWords: [],
-    };
-  },
-};
-
-export const defaultProbes: readonly FileProbe[] = [tensorFileProbe, onnxPlaceholderProbe];
+export const defaultProbes: readonly FileProbe[] = [tensorFileProbe, annotatorProbe];
 
 /** The probe for `file`'s extension (case-insensitive), or undefined when the scanner should skip it. */
 export function probeFor(file: string, probes: readonly FileProbe[]): FileProbe | undefined {
