@@ -26,7 +26,13 @@ describe('createServices', () => {
   let dataDir: string;
   let modelsDir: string;
   let services: Services;
-  const seen: { [E in keyof Events]: Events[E][] } = { 'library.changed': [], 'engine.status': [], 'job.updated': [] };
+  const seen: { [E in keyof Events]: Events[E][] } = {
+    'library.changed': [],
+    'engine.status': [],
+    'job.updated': [],
+    'generate.progress': [],
+    'generate.finished': [],
+  };
 
   before(() => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-bootstrap-'));

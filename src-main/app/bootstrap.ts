@@ -20,6 +20,7 @@ import { defaultEngineEntry, nodeEngineLauncher, type EngineLauncher } from '../
 import { EngineSupervisor, type SupervisorOptions } from '../jobs/engine-supervisor.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { kindError } from './errors.ts';
+import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
 
@@ -49,6 +50,8 @@ export interface Services {
   readonly queue: JobQueue;
   readonly supervisor: EngineSupervisor;
   readonly library: LibraryPort;
+  /** The picture file of a history entry (served at /images/<id>.png and hintbrush-image://history/<id>.png). */
+  imageFile(historyId: number): string | null;
   /** Runs one contract method; throws an error with a `kind` ('bad-request' for invalid input). */
   call<M extends MethodName>(method: M, params: unknown): Promise<MethodOutput<M>>;
   call(method: string, params: unknown): Promise<unknown>;
@@ -94,6 +97,7 @@ export function createServices(options: ServicesOptions): Services {
   // Let running jobs end cleanly, but never wait long for it: the engine is stopped right after.
   owner.add('job queue', () => Promise.race([queue.dispose(), new Promise((r) => setTimeout(r, 3_000).unref())]));
   owner.add('job events', queue.onUpdate(({ job }) => events.emit('job.updated', job)));
+  const generation = new GenerationService({ dataDir, mode: info.mode, queue, supervisor, library, history: opened.history ?? null, events });
 
   /** Queues a scan in main's lane; the library reports progress and honours the signal. */
   const scanJob = (title: string, scan: (progress: (p: ScanProgress) => void, signal: AbortSignal) => Promise<unknown>) =>
@@ -151,6 +155,7 @@ export function createServices(options: ServicesOptions): Services {
       return { jobId: queue.enqueueEngine({ kind: 'annotate', title, task: 'annotate', payload }).id };
     },
     'annotate.result': ({ jobId }) => annotateResult(queue, jobId),
+    ...generation.handlers(),
   };
 
   if (options.startEngine !== false) supervisor.start();
@@ -168,6 +173,7 @@ export function createServices(options: ServicesOptions): Services {
     queue,
     supervisor,
     library,
+    imageFile: (id) => generation.imageFile(id),
     call: call as Services['call'],
     own: (what, teardown) => owner.add(what, teardown),
     dispose: () => owner.dispose(),

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { openLibraryDatabase } from '../library/database.ts';
+import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
 import { LibraryService, type ScanProgress } from '../library/library-service.ts';
 import type { JobRecordStore } from '../jobs/job-queue.ts';
@@ -14,6 +15,8 @@ export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'resca
 export interface OpenedLibrary {
   library: LibraryPort;
   jobStore?: JobRecordStore;
+  /** The generation history; without it the history methods answer 'unavailable'. */
+  history?: HistoryStore;
   close(): void;
 }
 
@@ -26,6 +29,7 @@ export function openLibrary(dataDir: string, onChanged: (count: number) => void)
   return {
     library: new LibraryService(db, { onChanged }),
     jobStore: new JobStore(db),
+    history: new HistoryStore(db),
     close: () => db.close(),
   };
 }

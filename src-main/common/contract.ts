@@ -3,6 +3,20 @@
 // compromised or buggy renderer can never hand main a value of the wrong shape.
 // Pure module: no Node, Electron or DOM imports.
 
+import {
+  validateGenerateInput,
+  validateHistoryId,
+  validateHistoryList,
+  validateReadParameters,
+  type GenerateFinishedEvent,
+  type GenerateInput,
+  type GenerateProgressEvent,
+  type HistoryEntry,
+  type HistoryListInput,
+  type HistoryPage,
+  type PngParameters,
+} from './generation-contract.ts';
+
 export type ModelKind =
   | 'checkpoint' // SD1.5 single-file checkpoint (UNet + VAE + CLIP text)
   | 'controlnet' // ControlNet, original or diffusers layout
@@ -105,6 +119,15 @@ export interface Methods {
   'dialog.chooseFolders': { in: Record<string, never>; out: { paths: string[] } };
   'jobs.list': { in: Record<string, never>; out: JobInfo[] };
   'jobs.cancel': { in: { id: string }; out: { ok: boolean } };
+  /** Queues a generation (shapes in generation-contract.ts); the seed is the one drawn when none was given. */
+  'generate.start': { in: GenerateInput; out: { jobId: string; seed: number } };
+  /** Pictures made, newest first; `query` words must all appear in the prompt or negative prompt. */
+  'history.list': { in: HistoryListInput; out: HistoryPage };
+  'history.get': { in: { id: number }; out: HistoryEntry };
+  /** Removes the record and its picture file. */
+  'history.delete': { in: { id: number }; out: { ok: true } };
+  /** The A1111 settings in a PNG (a picture dropped into the studio); nulls when it has none. */
+  'png.readParameters': { in: { pngBase64: string }; out: PngParameters };
   /** Every annotator tool, with the library models that can run it (texts to show: common/annotator-guide.ts). */
   'annotators.list': { in: Record<string, never>; out: AnnotatorStatus[] };
   /** Starts an 'annotate' job in the engine; fetch its hint with 'annotate.result'. */
@@ -183,6 +206,10 @@ export interface Events {
   'library.changed': { count: number };
   'engine.status': EngineStatus;
   'job.updated': JobInfo;
+  /** Each step of a generation job, with a small preview of the current estimate. */
+  'generate.progress': GenerateProgressEvent;
+  /** A generation job's pictures are on disk and in the history. */
+  'generate.finished': GenerateFinishedEvent;
 }
 export type EventName = keyof Events;
 
@@ -303,6 +330,12 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'dialog.chooseFolders': empty('dialog.chooseFolders'),
   'jobs.list': empty('jobs.list'),
   'jobs.cancel': (input) => ({ id: shortString(record(input, 'jobs.cancel').id, 'id') }),
+  // Arrow functions: generation-contract.ts imports this module, so its exports are read at call time only.
+  'generate.start': (input) => validateGenerateInput(input),
+  'history.list': (input) => validateHistoryList(input),
+  'history.get': (input) => validateHistoryId('history.get')(input),
+  'history.delete': (input) => validateHistoryId('history.delete')(input),
+  'png.readParameters': (input) => validateReadParameters(input),
   'annotators.list': empty('annotators.list'),
   'annotate.start': annotateInput,
   'annotate.result': (input) => ({ jobId: shortString(record(input, 'annotate.result').jobId, 'jobId') }),

@@ -27,7 +27,13 @@ export const MAX_REQUEST_BYTES = 128 * 1024 * 1024;
 
 export const METHOD_NAMES = Object.keys(validators) as MethodName[];
 // A record, not a list, so that an event added to the contract fails to compile here until it is listed.
-const EVENTS: Record<EventName, true> = { 'library.changed': true, 'engine.status': true, 'job.updated': true };
+const EVENTS: Record<EventName, true> = {
+  'library.changed': true,
+  'engine.status': true,
+  'job.updated': true,
+  'generate.progress': true,
+  'generate.finished': true,
+};
 export const EVENT_NAMES = Object.keys(EVENTS) as readonly EventName[];
 
 export interface WireRequest {

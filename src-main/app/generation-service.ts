@@ -1,0 +1,252 @@
+// Main's side of generation: resolves the models a request names against the library (nothing else reaches
+// the engine), draws and records the seed, runs the engine's 'generate' task as a job, writes each finished
+// PNG into <data>/images/ atomically and records it in the history in one transaction. An engine crash fails
+// the job before anything is written, so the history only ever holds complete pictures.
+
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LibraryItem, MethodInput, MethodOutput, ModelKind } from '../common/contract.ts';
+import {
+  historyImageUrl,
+  type GenerateInput,
+  type GenerationSettings,
+  type HistoryEntry,
+  type ModelRef,
+  type ModelSelector,
+  type ReadModel,
+} from '../common/generation-contract.ts';
+import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
+import { infotextToSettings } from '../generation/infotext.ts';
+import { readPngText } from '../generation/png.ts';
+import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
+import { loraShortHash } from '../library/hash.ts';
+import type { HistoryRecord, HistoryStore } from '../library/history-store.ts';
+import { kindError } from './errors.ts';
+import type { EventBus } from './event-bus.ts';
+
+export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';
+export type GenerationHandlers = { [M in GenerationMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };
+
+export interface GenerationServiceOptions {
+  dataDir: string;
+  mode: 'electron' | 'browser';
+  queue: JobQueue;
+  supervisor: EngineSupervisor;
+  library: { list(): LibraryItem[] };
+  /** Null when the library gave no history (a test seam); the history methods then answer 'unavailable'. */
+  history: HistoryStore | null;
+  events: EventBus;
+}
+
+export const IMAGES_FOLDER = 'images';
+
+/** Writes a file whole or not at all: a temporary file beside it, flushed, then renamed over the target. */
+export function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+const pictureOf = (base64: string): PictureBytes => ({ png: new Uint8Array(Buffer.from(base64, 'base64')) });
+
+export class GenerationService {
+  private readonly loraHashes = new Map<string, { stamp: string; hash: string }>();
+
+  constructor(private readonly o: GenerationServiceOptions) {}
+
+  handlers(): GenerationHandlers {
+    return {
+      'generate.start': (input) => this.start(input),
+      'history.list': ({ query, modelId, limit, offset }) => {
+        const page = this.history().list({ query, modelId, limit, offset });
+        return { items: page.items.map((r) => this.entry(r)), total: page.total };
+      },
+      'history.get': ({ id }) => {
+        const r = this.history().get(id);
+        if (!r) throw kindError('not-found', `There is no picture ${id} in the history.`);
+        return this.entry(r);
+      },
+      'history.delete': ({ id }) => {
+        const r = this.history().delete(id);
+        if (!r) throw kindError('not-found', `There is no picture ${id} in the history.`);
+        const file = this.insideData(r.imagePath);
+        if (file) fs.rmSync(file, { force: true });
+        return { ok: true };
+      },
+      'png.readParameters': ({ pngBase64 }) => this.readParameters(pngBase64),
+    };
+  }
+
+  /** The picture file of a history entry, or null (unknown id, file gone, or a path outside the data folder). */
+  imageFile(id: number): string | null {
+    const r = this.o.history?.get(id);
+    const file = r ? this.insideData(r.imagePath) : null;
+    return file && fs.existsSync(file) ? file : null;
+  }
+
+  /** Validated input -> a queued 'generate' job. */
+  async start(input: GenerateInput): Promise<{ jobId: string; seed: number }> {
+    this.history(); // refuse before queueing when nothing could be recorded
+    const settings = await this.settingsFor(input);
+    const payload: GeneratePayload = {
+      settings,
+      controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
+      init: input.init ? pictureOf(input.init.imagePngBase64) : null,
+      mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
+    };
+    const count = settings.batchSize * settings.batchCount;
+    const words = settings.prompt.trim().replace(/\s+/g, ' ');
+    const title = `Generate ${count > 1 ? `${count} pictures` : 'a picture'}${words ? `: ${words.length > 48 ? `${words.slice(0, 47)}…` : words}` : ''}`;
+    const job = this.o.queue.enqueue({
+      kind: 'generate',
+      title,
+      lane: 'engine',
+      run: async (ctx) => {
+        const result = (await this.o.supervisor.run(ctx.jobId, 'generate', payload, {
+          signal: ctx.signal,
+          onProgress: (p) => {
+            ctx.progress(p);
+            const event = { jobId: ctx.jobId, step: p.step, total: p.total };
+            this.o.events.emit('generate.progress', p.preview ? { ...event, previewPngBase64: Buffer.from(p.preview).toString('base64') } : event);
+          },
+        })) as GenerateTaskResult;
+        const historyIds = this.record(ctx.jobId, result);
+        this.o.events.emit('generate.finished', { jobId: ctx.jobId, historyIds });
+        return { historyIds, seeds: result.pictures.map((p) => p.seed) };
+      },
+    });
+    return { jobId: job.id, seed: settings.seed };
+  }
+
+  /** Writes the pictures, then records them all in one transaction; a failure leaves no half record. */
+  record(jobId: string, result: GenerateTaskResult): number[] {
+    const history = this.history();
+    const createdAt = new Date().toISOString();
+    const stamp = createdAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const written: string[] = [];
+    try {
+      const records = result.pictures.map((p) => {
+        const relative = path.posix.join(IMAGES_FOLDER, createdAt.slice(0, 7), `${stamp}-${jobId.slice(0, 8)}-${p.index}-${p.seed}.png`);
+        const file = path.join(this.o.dataDir, relative);
+        writeFileAtomic(file, p.png);
+        written.push(file);
+        return { jobId, createdAt, imagePath: relative, settings: p.settings, parameters: p.parameters };
+      });
+      return history.insertAll(records);
+    } catch (err) {
+      for (const f of written) fs.rmSync(f, { force: true });
+      throw err;
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------
+
+  private history(): HistoryStore {
+    if (!this.o.history) throw kindError('unavailable', 'The generation history is not available (no library database).');
+    return this.o.history;
+  }
+
+  private entry(r: HistoryRecord): HistoryEntry {
+    const { imagePath: _, ...rest } = r;
+    return { ...rest, imageUrl: historyImageUrl(r.id, this.o.mode) };
+  }
+
+  private insideData(relative: string): string | null {
+    const root = path.resolve(this.o.dataDir);
+    const file = path.resolve(root, relative);
+    return file.startsWith(root + path.sep) ? file : null;
+  }
+
+  private async settingsFor(input: GenerateInput): Promise<GenerationSettings> {
+    const items = this.o.library.list();
+    const pick = (sel: ModelSelector, kind: ModelKind, role: string): LibraryItem => {
+      const item =
+        typeof sel === 'number' ? items.find((i) => i.id === sel) : items.find((i) => i.path === sel || i.path === path.resolve(sel));
+      if (!item) throw kindError('not-found', `The ${role} ${JSON.stringify(sel)} is not in the library; add it to the library first.`);
+      if (item.kind !== kind) throw kindError('wrong-model', `${item.name} is a ${item.kind} model, not a ${role}.`);
+      if (item.problem) throw kindError('unsupported-model', `${item.name} cannot be used: ${item.problem}`);
+      return item;
+    };
+    const ref = (item: LibraryItem, hash: string): ModelRef => ({ id: item.id, name: item.name, hash, path: item.path });
+    // sd-webui-controlnet names control models by A1111's legacy 8-digit hash
+    const controlRef = (item: LibraryItem) => ref(item, String(item.details.legacyHash ?? '') || item.shortHash.slice(0, 8));
+    const checkpoint = pick(input.checkpoint, 'checkpoint', 'checkpoint');
+    const controls = input.controls.map((c) => {
+      const kind: ModelKind = c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora';
+      const role = c.kind === 'controlnet' ? 'ControlNet' : c.kind === 'cnxs' ? 'ControlNet-XS' : 'CtrLoRA condition LoRA';
+      const base = c.kind === 'ctrlora' ? controlRef(pick(c.base!, 'ctrlora-base', 'CtrLoRA Base ControlNet')) : null;
+      return { kind: c.kind, model: controlRef(pick(c.model, kind, role)), base, weight: c.weight, start: c.start, end: c.end, resizeMode: c.resizeMode };
+    });
+    const loras = await Promise.all(
+      input.loras.map(async (l) => {
+        const item = pick(l.model, 'lora', 'LoRA');
+        return { model: ref(item, await this.loraHash(item)), weight: l.weight };
+      }),
+    );
+    return {
+      prompt: input.prompt,
+      negative: input.negative,
+      width: input.width,
+      height: input.height,
+      steps: input.steps,
+      cfg: input.cfg,
+      seed: input.seed ?? randomInt(0, 2 ** 32),
+      sampler: input.sampler,
+      clipSkip: input.clipSkip,
+      checkpoint: ref(checkpoint, checkpoint.shortHash),
+      controls,
+      loras,
+      denoisingStrength: input.init ? input.init.strength : null,
+      initResizeMode: input.init ? input.init.resizeMode : null,
+      inpaint: input.mask !== null,
+      batchSize: input.batchSize,
+      batchCount: input.batchCount,
+      batchIndex: 0,
+    };
+  }
+
+  /** A1111's LoRA hash, computed once per file version (size and modification time). */
+  private async loraHash(item: LibraryItem): Promise<string> {
+    try {
+      const st = await fs.promises.stat(item.path);
+      const stamp = `${st.size}|${st.mtimeMs}`;
+      const known = this.loraHashes.get(item.path);
+      if (known?.stamp === stamp) return known.hash;
+      const hash = await loraShortHash(item.path);
+      this.loraHashes.set(item.path, { stamp, hash });
+      return hash;
+    } catch {
+      return item.sha256.slice(0, 12); // the engine names the missing file; the record still gets a hash
+    }
+  }
+
+  private readParameters(pngBase64: string): MethodOutput<'png.readParameters'> {
+    const text = readPngText(Buffer.from(pngBase64, 'base64'), { source: 'the dropped PNG' }).parameters;
+    if (text === undefined) return { parameters: null, settings: null };
+    const settings = infotextToSettings(text);
+    const items = this.o.library.list();
+    const match = (m: ReadModel, kind: ModelKind): ReadModel => {
+      const h = m.hash.toLowerCase();
+      const byHash = h ? items.find((i) => i.kind === kind && (i.sha256.startsWith(h) || String(i.details.legacyHash ?? '') === h)) : undefined;
+      const found = byHash ?? items.find((i) => i.kind === kind && i.name === m.name);
+      return { ...m, id: found?.id ?? null };
+    };
+    settings.checkpoint = match(settings.checkpoint, 'checkpoint');
+    settings.loras = settings.loras.map((l) => ({ ...l, model: match(l.model, 'lora') }));
+    settings.controls = settings.controls.map((c) => ({
+      ...c,
+      model: match(c.model, c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora'),
+      base: c.base ? match(c.base, 'ctrlora-base') : null,
+    }));
+    return { parameters: text, settings };
+  }
+}
