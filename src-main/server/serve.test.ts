@@ -167,4 +167,23 @@ describe('hintbrush serve', () => {
     const remote = await startServer({ target: services, rendererDir: tmp, host: '0.0.0.0', port: 0, allowRemote: true });
     await remote.close();
   });
+
+  it('serves history pictures at /images/<id>.png to token holders only', async () => {
+    const picture = path.join(tmp, 'data', 'picture-7.png');
+    writeFileSync(picture, 'PNGDATA');
+    const images = await startServer({ target: services, rendererDir: tmp, port: 0, imageFile: (id) => (id === 7 ? picture : null) });
+    try {
+      assert.equal((await get(images, '/images/7.png')).status, 403);
+      const reply = await get(images, `/images/7.png?token=${images.token}`);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body, 'PNGDATA');
+      assert.equal(reply.headers['content-type'], 'image/png');
+      assert.equal(reply.headers['cache-control'], 'private, no-cache');
+      for (const p of ['/images/8.png', '/images/7.jpg', '/images/..%2f7.png', '/images/-1.png']) {
+        assert.equal((await get(images, `${p}?token=${images.token}`)).status, 404, p);
+      }
+    } finally {
+      await images.close();
+    }
+  });
 });

@@ -32,6 +32,8 @@ export interface ServeOptions {
   allowRemote?: boolean;
   /** Fixed token (tests); a fresh random one otherwise. */
   token?: string;
+  /** The file of a history picture, served at /images/<id>.png; null when there is none. */
+  imageFile?: (historyId: number) => string | null;
 }
 
 export interface RunningServer {
@@ -98,6 +100,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       headers['Set-Cookie'] = `${cookieName(guard.port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     }
     if (url.pathname === WS_PATH) return refuse(res, 400, 'this address takes WebSocket connections only', headers);
+    const picture = /^\/images\/(\d{1,15})\.png$/.exec(url.pathname);
+    if (picture) {
+      // A history id can be reused after the newest picture is deleted: revalidate rather than cache for good.
+      const file = options.imageFile?.(Number(picture[1])) ?? null;
+      if (file && (await sendStatic(res, path.dirname(file), `/${path.basename(file)}`, headers, req.method, 'private, no-cache'))) return;
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+      return void res.end('No such picture\n');
+    }
     const index = path.join(rendererDir, 'index.html');
     if ((url.pathname === '/' || url.pathname === '/index.html') && !existsSync(index)) {
       res.writeHead(503, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });

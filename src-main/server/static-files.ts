@@ -50,6 +50,7 @@ export async function sendStatic(
   urlPath: string,
   headers: Record<string, string>,
   method: string,
+  cacheControl?: string,
 ): Promise<boolean> {
   const file = resolveStatic(root, urlPath);
   if (!file) return false;
@@ -62,7 +63,7 @@ export async function sendStatic(
   if (!stat.isFile()) return false;
   const type = contentType(file);
   // Vite hashes asset names, so they never change; the page itself must always be fetched afresh.
-  const cache = path.basename(file) === 'index.html' ? 'no-store' : 'public, max-age=31536000, immutable';
+  const cache = cacheControl ?? (path.basename(file) === 'index.html' ? 'no-store' : 'public, max-age=31536000, immutable');
   res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': String(stat.size), 'Cache-Control': cache });
   if (method === 'HEAD') {
     res.end();

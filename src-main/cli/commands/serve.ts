@@ -38,6 +38,7 @@ export const serve: CliCommand = {
         host: values.host as string | undefined,
         port,
         allowRemote: values['allow-remote'] === true,
+        imageFile: (id) => services.imageFile(id),
       });
       io.out(`Hintbrush is running in browser mode. Open:\n\n  ${server.url}\n\nData folder: ${services.info.dataDir}\nPress Ctrl-C to stop.\n`);
       if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
