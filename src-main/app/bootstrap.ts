@@ -18,7 +18,10 @@ import {
 import { annotateResult, annotatorStatuses, planAnnotateJob } from '../annotators/annotate-service.ts';
 import { defaultEngineEntry, nodeEngineLauncher, type EngineLauncher } from '../jobs/engine-launcher.ts';
 import { EngineSupervisor, type SupervisorOptions } from '../jobs/engine-supervisor.ts';
+import { documentHandlers } from '../documents/document-handlers.ts';
+import { SqliteDocumentStore } from '../documents/document-store.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
+import { openLibraryDatabase } from '../library/database.ts';
 import { kindError } from './errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
@@ -85,6 +88,13 @@ export function createServices(options: ServicesOptions): Services {
   const opened = (options.openLibrary ?? openLibrary)(dataDir, (count) => events.emit('library.changed', { count }));
   owner.add('library database', () => opened.close());
   const library = opened.library;
+  // A library handed in by a test may have no documents: they then live in a database in memory.
+  let documents = opened.documents;
+  if (!documents) {
+    const memory = openLibraryDatabase(':memory:');
+    owner.add('documents database', () => memory.close());
+    documents = new SqliteDocumentStore(memory);
+  }
 
   const supervisor = new EngineSupervisor({
     launcher: options.engineLauncher ?? nodeEngineLauncher({ resourcesDir, dataDir, entry: defaultEngineEntry() }),
@@ -155,6 +165,7 @@ export function createServices(options: ServicesOptions): Services {
       return { jobId: queue.enqueueEngine({ kind: 'annotate', title, task: 'annotate', payload }).id };
     },
     'annotate.result': ({ jobId }) => annotateResult(queue, jobId),
+    ...documentHandlers(documents),
     ...generation.handlers(),
   };
 

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { openLibraryDatabase } from '../library/database.ts';
+import { SqliteDocumentStore, type DocumentStorage } from '../documents/document-store.ts';
 import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
 import { LibraryService, type ScanProgress } from '../library/library-service.ts';
@@ -15,6 +16,8 @@ export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'resca
 export interface OpenedLibrary {
   library: LibraryPort;
   jobStore?: JobRecordStore;
+  /** The studio's documents; without it bootstrap keeps them in a database in memory (tests). */
+  documents?: DocumentStorage;
   /** The generation history; without it the history methods answer 'unavailable'. */
   history?: HistoryStore;
   close(): void;
@@ -29,6 +32,7 @@ export function openLibrary(dataDir: string, onChanged: (count: number) => void)
   return {
     library: new LibraryService(db, { onChanged }),
     jobStore: new JobStore(db),
+    documents: new SqliteDocumentStore(db),
     history: new HistoryStore(db),
     close: () => db.close(),
   };

@@ -4,6 +4,17 @@
 // Pure module: no Node, Electron or DOM imports.
 
 import {
+  validateDocumentCreate,
+  validateDocumentId,
+  validateDocumentSave,
+  type DocumentCreateInput,
+  type DocumentSaveInput,
+  type DocumentSaveResult,
+  type DocumentSummary,
+  type OpenedDocument,
+} from './documents-contract.ts';
+
+import {
   validateGenerateInput,
   validateHistoryId,
   validateHistoryList,
@@ -134,6 +145,15 @@ export interface Methods {
   'annotate.start': { in: AnnotateInput; out: { jobId: string } };
   /** Waits for an annotate job and answers its hint; a failed or cancelled job answers its error. */
   'annotate.result': { in: { jobId: string }; out: AnnotateResult };
+  /** Studio documents, newest opened first (the first with an openedAt is reopened at start). */
+  'documents.list': { in: Record<string, never>; out: DocumentSummary[] };
+  /** A document's record, revision and stored rasters; marks it as the last opened. */
+  'documents.open': { in: { id: string }; out: OpenedDocument };
+  /** A new document of one empty image layer, opened (revision 1). */
+  'documents.create': { in: DocumentCreateInput; out: OpenedDocument };
+  /** Autosave: the record and the rasters that changed, in one transaction; stale revisions are refused. */
+  'documents.save': { in: DocumentSaveInput; out: DocumentSaveResult };
+  'documents.delete': { in: { id: string }; out: { ok: true } };
 }
 
 // ---- annotators (picture -> hint) ---------------------------------------------------------------
@@ -339,6 +359,12 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'annotators.list': empty('annotators.list'),
   'annotate.start': annotateInput,
   'annotate.result': (input) => ({ jobId: shortString(record(input, 'annotate.result').jobId, 'jobId') }),
+  // Arrow functions: documents-contract.ts imports this module, so its exports are read at call time only.
+  'documents.list': empty('documents.list'),
+  'documents.open': (input) => validateDocumentId('documents.open')(input),
+  'documents.create': (input) => validateDocumentCreate(input),
+  'documents.save': (input) => validateDocumentSave(input),
+  'documents.delete': (input) => validateDocumentId('documents.delete')(input),
 };
 
 export function isMethodName(name: unknown): name is MethodName {

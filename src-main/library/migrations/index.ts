@@ -3,10 +3,11 @@
 import type { Migration } from './migration.ts';
 import { migration as library } from './0001-library.ts';
 import { migration as history } from './0002-history.ts';
+import { migration as documents } from './0003-documents.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: readonly Migration[] = [library, history];
+export const migrations: readonly Migration[] = [library, history, documents];
 
 /** The schema version this build of Hintbrush writes and understands. */
 export const SCHEMA_VERSION = migrations.length;
