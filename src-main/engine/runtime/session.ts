@@ -65,11 +65,38 @@ export class ModelSession {
   ) {}
 
   static async create(model: EmittedModel, opts: SessionOptions = {}): Promise<ModelSession> {
+    return ModelSession.open(model.bytes, model.externalFolder, () => model, opts);
+  }
+
+  /**
+   * A session for an ONNX file as it is on disk (an annotator the user added), not an emitted graph; ORT finds
+   * external data next to it. `model` then only names the inputs and outputs (no bytes).
+   */
+  static async fromFile(file: string, opts: SessionOptions = {}): Promise<ModelSession> {
+    const describe = (s: import('onnxruntime-node').InferenceSession): EmittedModel => ({
+      bytes: new Uint8Array(0),
+      externalFolder: null,
+      inputNames: [...s.inputNames],
+      outputNames: [...s.outputNames],
+      nodeCount: 0,
+      externalBytes: 0,
+      embeddedBytes: 0,
+    });
+    return ModelSession.open(file, null, describe, opts);
+  }
+
+  private static async open(
+    source: Uint8Array | string,
+    externalFolder: string | null,
+    describe: (session: import('onnxruntime-node').InferenceSession) => EmittedModel,
+    opts: SessionOptions,
+  ): Promise<ModelSession> {
     const skipped: ProviderReport[] = [];
     for (const provider of opts.providers ?? candidateProviders()) {
       try {
-        const session = await ort().InferenceSession.create(model.bytes, sessionOptions(model, provider, opts));
-        return new ModelSession(session, provider, model, skipped);
+        const options = sessionOptions(externalFolder, provider, opts);
+        const session = await (typeof source === 'string' ? ort().InferenceSession.create(source, options) : ort().InferenceSession.create(source, options));
+        return new ModelSession(session, provider, describe(session), skipped);
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (provider === 'cpu' || isModelError(message)) throw classify(message);
@@ -103,12 +130,12 @@ export class ModelSession {
   }
 }
 
-function sessionOptions(model: EmittedModel, provider: ProviderName, opts: SessionOptions): import('onnxruntime-node').InferenceSession.SessionOptions {
+function sessionOptions(externalFolder: string | null, provider: ProviderName, opts: SessionOptions): import('onnxruntime-node').InferenceSession.SessionOptions {
   const session: Record<string, string> = {
     // Keep MatMul weights memory-mapped from the user's file instead of repacked copies (CPU).
     disable_prepacking: '1',
   };
-  if (model.externalFolder) session.model_external_initializers_file_folder_path = model.externalFolder;
+  if (externalFolder) session.model_external_initializers_file_folder_path = externalFolder;
   const extra: Record<string, unknown> = { session };
   if (opts.disableOptimizers?.length) extra.optimization = { disable_specified_optimizers: opts.disableOptimizers.join(',') };
   const options: Record<string, unknown> = { executionProviders: [provider], graphOptimizationLevel: 'all', enableCpuMemArena: true, extra };
