@@ -115,7 +115,10 @@ describe('electron main bundle', () => {
     assert.equal(prefs.nodeIntegration, false);
     assert.equal(prefs.preload, bundle('preload.cjs'));
     assert.equal(win.url, 'hintbrush://app/index.html');
-    assert.deepEqual(electron.schemes, [{ scheme: 'hintbrush', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+    assert.deepEqual(electron.schemes, [
+      { scheme: 'hintbrush', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+      { scheme: 'hintbrush-image', privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
+    ]);
     const labels = (electron.menu as Array<{ label?: string; role?: string; submenu?: Array<{ label?: string; role?: string }> }>).map(
       (m) => m.label ?? m.role,
     );
@@ -153,6 +156,9 @@ describe('electron main bundle', () => {
     for (const url of ['hintbrush://app/../package.json', 'hintbrush://app/%2e%2e/package.json', 'hintbrush://other/index.html']) {
       assert.equal((await handler(new Request(url))).status, 404, url);
     }
+    assert.match(page.headers.get('content-security-policy') ?? '', /img-src 'self' data: blob: hintbrush-image:/);
+    const images = electron.protocolHandlers.get('hintbrush-image')!;
+    assert.equal((await images(new Request('hintbrush-image://history/1.png'))).status, 404, 'no history yet');
   });
 
   it('runs the engine through utilityProcess and pushes its status to the window', async () => {

@@ -11,6 +11,7 @@ import { contentSecurityPolicy, securityHeaders } from '../server/security.ts';
 import { contentType, resolveStatic } from '../server/static-files.ts';
 import type { BrowserWindow, ElectronMain } from './electron-api.ts';
 import { utilityEngineLauncher } from './engine-launcher.ts';
+import { IMAGE_SCHEME, IMAGE_SCHEME_PRIVILEGES, imageProtocolHandler } from './image-protocol.ts';
 import { APP_SCHEME, APP_URL, isAppUrl, registerIpc } from './ipc.ts';
 import { buildMenu, chooseFolders } from './menu.ts';
 
@@ -22,11 +23,15 @@ const appRoot = app.getAppPath();
 const rendererDir = path.join(appRoot, 'build', 'renderer');
 
 // Must precede 'ready': a standard, secure scheme gives the page an origin of its own (hintbrush://app).
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// hintbrush-image://history/<id>.png serves the generation history's pictures (image-protocol.ts).
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  IMAGE_SCHEME_PRIVILEGES,
+]);
 
 /** Serves build/renderer/ on hintbrush://app/ with the strict CSP as a header. */
 function serveRenderer(): void {
-  const headers = { ...securityHeaders(), 'Content-Security-Policy': contentSecurityPolicy() };
+  const headers = { ...securityHeaders(), 'Content-Security-Policy': contentSecurityPolicy(undefined, [`${IMAGE_SCHEME}:`]) };
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
     const file = isAppUrl(request.url) ? resolveStatic(rendererDir, url.pathname) : null;
@@ -118,6 +123,7 @@ async function start(): Promise<void> {
   }
   services.own('ipc handlers', registerIpc(electron, services));
   serveRenderer();
+  protocol.handle(IMAGE_SCHEME, imageProtocolHandler((id) => services.imageFile(id)));
   Menu.setApplicationMenu(Menu.buildFromTemplate(buildMenu(electron, services)));
 
   createWindow();

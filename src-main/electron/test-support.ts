@@ -21,6 +21,8 @@ export class FakeElectron {
   readonly children: ChildProcess[] = [];
   readonly appEvents = new EventEmitter();
   protocolHandler: ((req: Request) => Promise<Response> | Response) | null = null;
+  /** Every scheme's handler; `protocolHandler` is the app scheme's. */
+  readonly protocolHandlers = new Map<string, (req: Request) => Promise<Response> | Response>();
   menu: unknown = null;
   private ready!: () => void;
   private readonly readyPromise = new Promise<void>((r) => (this.ready = r));
@@ -104,7 +106,10 @@ export class FakeElectron {
       },
       protocol: {
         registerSchemesAsPrivileged: (schemes: unknown[]) => this.schemes.push(...schemes),
-        handle: (_scheme: string, handler: FakeElectron['protocolHandler']) => (this.protocolHandler = handler),
+        handle: (scheme: string, handler: NonNullable<FakeElectron['protocolHandler']>) => {
+          this.protocolHandlers.set(scheme, handler);
+          if (scheme === 'hintbrush') this.protocolHandler = handler;
+        },
       },
       Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: (m: unknown) => (this.menu = m) },
       dialog: {

@@ -119,12 +119,12 @@ export function checkRequest(req: IncomingMessage, g: GuardOptions, requireOrigi
 }
 
 /** The Content-Security-Policy of the served page: nothing but our own files and our own WebSocket. */
-export function contentSecurityPolicy(socketOrigin?: string): string {
+export function contentSecurityPolicy(socketOrigin?: string, imageSources: readonly string[] = []): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data: blob:",
+    `img-src 'self' data: blob:${imageSources.map((s) => ` ${s}`).join('')}`,
     "font-src 'self'",
     // 'self' covers same-host ws: in CSP3; the explicit origin serves browsers that read CSP2 literally.
     `connect-src 'self'${socketOrigin ? ` ${socketOrigin}` : ''}`,
