@@ -35,13 +35,17 @@ export class AnnotatorError extends Error {
 }
 
 /** Recognises `sig` again and checks it is a `layout` model (the file may have changed since the scan). */
-export function annotatorModel(name: string, sig: OnnxSignature, layout: AnnotatorLayout, runner: AnnotatorRunner): AnnotatorModel {
+export function checkAnnotator(name: string, sig: OnnxSignature, layout: AnnotatorLayout): AnnotatorModelInfo {
   const info = classifyAnnotator(sig);
   if (!info || info.layout !== layout) {
     const now = info ? `a ${info.layout} model` : `not an annotator (${describeSignature(sig)})`;
     throw new AnnotatorError('wrong-model', `${name}: expected a ${layout} model, but the file is ${now}; rescan the library`);
   }
-  return { name, sig, info, runner };
+  return info;
+}
+
+export function annotatorModel(name: string, sig: OnnxSignature, layout: AnnotatorLayout, runner: AnnotatorRunner): AnnotatorModel {
+  return { name, sig, info: checkAnnotator(name, sig, layout), runner };
 }
 
 /** The fixed spatial size of the model's image input, or null where it is free. */

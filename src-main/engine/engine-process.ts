@@ -19,6 +19,7 @@ import {
   type TaskContext,
   type TaskHandler,
 } from './protocol.ts';
+import { annotateTask } from './tasks/annotate-task.ts';
 import { generateTask } from './tasks/generate-task.ts';
 
 const tasks = new Map<string, TaskHandler>();
@@ -173,6 +174,7 @@ registerTask('sleep', async (payload, ctx) => {
 
 // Tasks of later work register here.
 registerTask('generate', generateTask);
+registerTask('annotate', annotateTask);
 
 // ---- message loop ---------------------------------------------------------------------------------
 
