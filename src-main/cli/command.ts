@@ -17,10 +17,12 @@ export interface OptionSpec {
   /** Placeholder shown in help, e.g. 'DIR'. */
   value?: string;
   description: string;
+  /** May be given several times; its value is then a list. */
+  multiple?: boolean;
 }
 
 export interface CommandArgs {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   io: CliIo;
   /** Aborted on Ctrl-C (SIGINT) or SIGTERM. */
@@ -48,7 +50,7 @@ export const DATA_OPTION: OptionSpec = { type: 'string', value: 'DIR', descripti
 export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'print JSON instead of a table' };
 
 /** Reads an integer option; undefined when absent. */
-export function intOption(value: string | boolean | undefined, name: string, min: number, max: number): number | undefined {
+export function intOption(value: string | boolean | string[] | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || !/^\d+$/.test(value) || n < min || n > max) {

@@ -6,13 +6,14 @@ import { parseArgs } from 'node:util';
 import { toErrorInfo } from '../app/errors.ts';
 import { UsageError, type CliCommand, type CliIo } from './command.ts';
 import { libraryAdd, libraryList } from './commands/library.ts';
+import { generate } from './commands/generate.ts';
 import { probe } from './commands/probe.ts';
 import { serve } from './commands/serve.ts';
 import { packageRoot } from './paths.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const COMMANDS: CliCommand[] = [serve, libraryAdd, libraryList, probe];
+export const COMMANDS: CliCommand[] = [serve, libraryAdd, libraryList, probe, generate];
 
 const defaultIo: CliIo = {
   out: (t) => void process.stdout.write(t),
@@ -97,7 +98,7 @@ export async function main(argv: string[], io: CliIo = defaultIo, signal?: Abort
     parsed = parseArgs({
       args: rest,
       options: Object.fromEntries(
-        Object.entries(command.options).map(([n, o]) => [n, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+        Object.entries(command.options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
       ),
       allowPositionals: command.positionals.max > 0,
       strict: true,
@@ -119,7 +120,7 @@ export async function main(argv: string[], io: CliIo = defaultIo, signal?: Abort
   process.on('SIGTERM', onSignal);
   try {
     return await command.run({
-      values: parsed.values as Record<string, string | boolean | undefined>,
+      values: parsed.values as Record<string, string | boolean | string[] | undefined>,
       positionals: parsed.positionals,
       io,
       signal: interrupt.signal,

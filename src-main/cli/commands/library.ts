@@ -4,7 +4,7 @@ import type { LibraryItem } from '../../common/contract.ts';
 import { DATA_OPTION, JSON_OPTION, followJob, table, type CliCommand } from '../command.ts';
 import { dataDir, resourcesDir } from '../paths.ts';
 
-const openServices = (data: string | boolean | undefined) =>
+const openServices = (data: string | boolean | string[] | undefined) =>
   createServices({ dataDir: dataDir(data as string | undefined), resourcesDir: resourcesDir(), startEngine: false });
 
 export const libraryAdd: CliCommand = {
