@@ -5,6 +5,8 @@ import type { Component } from 'svelte';
 import type { IconName } from './components/ui/Icon.svelte';
 import LibraryView from './components/library/LibraryView.svelte';
 import LibraryPanel from './components/library/LibraryPanel.svelte';
+import CanvasView from './components/studio/CanvasView.svelte';
+import StudioPanel from './components/studio/StudioPanel.svelte';
 
 export interface ViewDef {
   id: string;
@@ -18,6 +20,14 @@ export interface ViewDef {
 }
 
 export const VIEWS: readonly ViewDef[] = [
+  {
+    id: 'studio',
+    label: 'Studio',
+    icon: 'canvas',
+    hint: 'Paint hints in layers and generate',
+    workspace: CanvasView,
+    panel: StudioPanel,
+  },
   {
     id: 'library',
     label: 'Library',

@@ -92,6 +92,14 @@ export class CanvasInput {
   enterTool(): void {
     this.stage.clearToolOverlay();
     this.current.enter?.(this.ctx);
+    this.refreshCursor();
+  }
+
+  /** The host's cursor: the gesture's tool, the held hand, or the selected tool. */
+  refreshCursor(): void {
+    const tool = this.gesture?.tool ?? (this.settings.previous !== null ? this.tools.hand : this.current);
+    const cursor = tool.cursor;
+    if (this.el.style.cursor !== cursor) this.el.style.cursor = cursor;
   }
 
   private pointer(e: PointerEvent): ToolPointer {
@@ -125,12 +133,14 @@ export class CanvasInput {
     const p = this.pointer(e);
     tool.down(p.button === 1 ? { ...p, button: 0 } : p, this.ctx);
     if (tool.state === 'idle') this.gesture = null; // a click tool (fill) or a refused gesture
+    this.refreshCursor();
   }
 
   private move(e: PointerEvent): void {
     const p = this.pointer(e);
     if (this.gesture && e.pointerId === this.gesture.pointerId) this.gesture.tool.move(p, this.ctx);
     this.updateOutline(p);
+    this.refreshCursor();
   }
 
   private up(e: PointerEvent): void {
@@ -139,6 +149,7 @@ export class CanvasInput {
     this.gesture = null;
     tool.up(this.pointer(e), this.ctx);
     if (this.el.hasPointerCapture(e.pointerId)) this.el.releasePointerCapture(e.pointerId);
+    this.refreshCursor();
   }
 
   private wheel(e: WheelEvent): void {

@@ -1,0 +1,114 @@
+// The studio's document turned into a `generate.start` request: the settings, one control unit per enabled
+// hint layer that has a model (control images by document/control-images.ts, at the canvas size; main
+// resizes them to the generation size), and, when the inpaint mask holds anything, the visible image layers
+// as the init picture with the mask. Hints left out are named, so the panel can say why.
+import type { GenerateInput, SamplerName, ControlUnitInput } from '../../../../src-main/common/generation-contract.ts';
+import { SAMPLER_NAMES } from '../../../../src-main/common/generation-contract.ts';
+import type { LibraryItem } from '../../../../src-main/common/contract.ts';
+import type { DocumentRecord, HintLayer } from '../../document/model.ts';
+import type { RgbaImage } from '../../document/raster-store.ts';
+import { buildControlImages } from '../../document/control-images.ts';
+import { rgbaToPngBase64, rgbToPngBase64 } from './image-io.ts';
+
+export interface RequestSources {
+  doc: DocumentRecord;
+  /** A raster's pixels, or null when the store has none. */
+  pixels(rasterId: string): RgbaImage | null;
+  /** The visible image layers composited over white (the init picture for inpainting). */
+  composite(): RgbaImage;
+  library: readonly LibraryItem[];
+  checkpointId: number | null;
+  width: number;
+  height: number;
+  /** Inpainting strength (fraction of the steps that run). */
+  denoise: number;
+}
+
+export interface BuiltRequest {
+  input: GenerateInput;
+  /** Enabled hint layers left out, with why ("Scribble: no model chosen"). */
+  skipped: string[];
+}
+
+/** A multiple of 8 within what the pipeline takes. */
+export function snap8(v: number): number {
+  return Math.min(2048, Math.max(64, Math.round(v / 8) * 8));
+}
+
+export function isSampler(name: string): name is SamplerName {
+  return (SAMPLER_NAMES as readonly string[]).includes(name);
+}
+
+/** The Base ControlNet a CtrLoRA condition runs on: the layer's own, else the first in the library. */
+export function ctrloraBase(layer: HintLayer, library: readonly LibraryItem[]): number | null {
+  if (layer.control.baseId !== null) return layer.control.baseId;
+  return library.find((i) => i.kind === 'ctrlora-base' && i.problem === '')?.id ?? null;
+}
+
+export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequest> {
+  const { doc } = src;
+  const s = doc.settings;
+  if (src.checkpointId === null) throw Object.assign(new Error('Add a checkpoint to the library first'), { kind: 'no-checkpoint' });
+  const built = buildControlImages(doc, (id) => src.pixels(id));
+  const controls: ControlUnitInput[] = [];
+  for (const unit of built.units) {
+    const control: ControlUnitInput = {
+      kind: unit.family,
+      model: unit.modelId,
+      imagePngBase64: await rgbToPngBase64(unit.image),
+      weight: unit.weight,
+      start: unit.start,
+      end: unit.end,
+      resizeMode: 'just-resize',
+    };
+    if (unit.baseId !== null) control.base = unit.baseId;
+    controls.push(control);
+  }
+
+  let init: GenerateInput['init'] = null;
+  let mask: GenerateInput['mask'] = null;
+  if (built.mask) {
+    const m = built.mask;
+    const data = new Uint8ClampedArray(m.width * m.height * 4);
+    for (let i = 0, o = 0; i < m.data.length; i++, o += 4) {
+      data[o] = data[o + 1] = data[o + 2] = m.data[i];
+      data[o + 3] = 255;
+    }
+    init = { imagePngBase64: await rgbaToPngBase64(src.composite()), strength: src.denoise, resizeMode: 'just-resize' };
+    mask = { imagePngBase64: await rgbaToPngBase64({ width: m.width, height: m.height, data }) };
+  }
+
+  return {
+    skipped: built.skipped.map((s) => s.reason),
+    input: {
+      checkpoint: src.checkpointId,
+      prompt: s.prompt,
+      negative: s.negative,
+      width: snap8(src.width),
+      height: snap8(src.height),
+      steps: s.steps,
+      cfg: s.cfg,
+      seed: s.seedLocked && s.seed >= 0 ? s.seed : null,
+      sampler: isSampler(s.sampler) ? s.sampler : 'dpmpp_2m_karras',
+      clipSkip: 1,
+      controls,
+      loras: s.loras.map((l) => ({ model: l.modelId, weight: l.weight })),
+      init,
+      mask,
+      batchSize: s.batchSize,
+      batchCount: s.batchCount,
+    },
+  };
+}
+
+/** Samplers as A1111 names them (the names the history and PNG settings use). */
+export const SAMPLER_LABELS: Record<SamplerName, string> = {
+  ddim: 'DDIM',
+  euler: 'Euler',
+  euler_a: 'Euler a',
+  dpmpp_2m: 'DPM++ 2M',
+  dpmpp_2m_karras: 'DPM++ 2M Karras',
+  dpmpp_sde_karras: 'DPM++ SDE Karras',
+  unipc: 'UniPC',
+  lcm: 'LCM',
+};
