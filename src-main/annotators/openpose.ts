@@ -48,7 +48,7 @@ function toPicture(map: FloatImage, inner: { width: number; height: number }, wi
 export function gaussianChannel(map: FloatImage, channel: number, sigma = 3): Float32Array {
   const { width: W, height: H, channels: C } = map;
   const radius = Math.floor(4 * sigma + 0.5);
-  const kernel = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-0.5 * ((i - radius) / sigma) ** 2));
+  const kernel = Float64Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-0.5 * ((i - radius) / sigma) ** 2));
   const total = kernel.reduce((a, b) => a + b, 0);
   for (let i = 0; i < kernel.length; i++) kernel[i] /= total;
   const reflect = (i: number, n: number) => {
@@ -58,20 +58,25 @@ export function gaussianChannel(map: FloatImage, channel: number, sigma = 3): Fl
       else return i;
     }
   };
+  // Rows: each copied with `radius` reflected samples at both ends, then convolved without branches.
   const rows = new Float32Array(W * H);
+  const line = new Float32Array(W + 2 * radius);
   for (let y = 0; y < H; y++) {
+    for (let i = -radius; i < W + radius; i++) line[i + radius] = map.data[(y * W + reflect(i, W)) * C + channel];
     for (let x = 0; x < W; x++) {
-      let s = 0;
-      for (let k = -radius; k <= radius; k++) s += kernel[k + radius] * map.data[(y * W + reflect(x + k, W)) * C + channel];
-      rows[y * W + x] = s;
+      let sum = 0;
+      for (let k = 0; k < kernel.length; k++) sum += kernel[k] * line[x + k];
+      rows[y * W + x] = sum;
     }
   }
+  // Columns: whole rows accumulated at once, so memory is read in order.
   const out = new Float32Array(W * H);
   for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      let s = 0;
-      for (let k = -radius; k <= radius; k++) s += kernel[k + radius] * rows[reflect(y + k, H) * W + x];
-      out[y * W + x] = s;
+    const o = y * W;
+    for (let k = 0; k < kernel.length; k++) {
+      const w = kernel[k];
+      const r = reflect(y + k - radius, H) * W;
+      for (let x = 0; x < W; x++) out[o + x] += w * rows[r + x];
     }
   }
   return out;
