@@ -5,8 +5,7 @@
 import type { TensorData } from '../runtime/session.ts';
 import { fixtureFile, golden } from '../testing/goldens.ts';
 import type { TrainingGraph } from './recipes/recipe.ts';
-import { TrainSession } from './train-session.ts';
-import type { TrainStepOptions } from './train-step.ts';
+import { TrainSession, type TrainStepOptions } from './train-step.ts';
 
 export const GRADIENT_TOLERANCE = 1e-4;
 export const OPTIMIZER_TOLERANCE = 1e-3;

@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import { fixtureFile, golden } from '../testing/goldens.ts';
 import { goldenInitial, groupError, stepData, type GoldenSource } from './golden-training.ts';
 import { buildStyleLoraTraining, type StyleLoraOptions } from './recipes/style-lora.ts';
-import { TrainSession } from './train-session.ts';
-import type { TrainStepOptions } from './train-step.ts';
+import { TrainSession, type TrainStepOptions } from './train-step.ts';
 
 const T = 'training.safetensors';
 const source = (): GoldenSource => ({

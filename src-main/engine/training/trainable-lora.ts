@@ -71,3 +71,20 @@ export function freshLoraFactors(down: readonly number[], up: readonly number[],
   for (let i = 0; i < d.length; i++) d[i] = (2 * random() - 1) * bound;
   return { down: d, up: new Float32Array(up.reduce((a, b) => a * b, 1)) };
 }
+
+/** Deterministic uniform numbers in [0, 1) (mulberry32): fresh initialisations are reproducible from a seed. */
+export function uniformRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal numbers (Box-Muller on uniformRandom). */
+export function normalRandom(seed: number): () => number {
+  const uniform = uniformRandom(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}

@@ -4,8 +4,7 @@ import { diffusersControlNetToLdm } from '../../models/key-layouts.ts';
 import { controlNetView, detectControlNet } from '../../models/controlnet.ts';
 import { fixtureFile, golden } from '../../testing/goldens.ts';
 import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.ts';
-import { buildControlLoraTraining } from './control-lora.ts';
-import { controlNetDiffusersNamer } from './controlnet-names.ts';
+import { buildControlLoraTraining, controlNetDiffusersNamer } from './control-lora.ts';
 
 const T = 'training.safetensors';
 const trainingGolden = (name: string) => golden(name, T).data;

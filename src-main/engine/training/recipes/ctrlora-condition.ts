@@ -19,7 +19,7 @@ import { renamedView } from '../../models/key-layouts.ts';
 import { unet } from '../../models/unet.ts';
 import { detectUnet } from '../../models/unet-config.ts';
 import { Weights } from '../../models/weights.ts';
-import { TrainableLora, type TrainableLoraModule } from '../trainable-lora.ts';
+import { normalRandom, TrainableLora, type TrainableLoraModule } from '../trainable-lora.ts';
 import { convInputsReading, diffusionInputs, epsilonMse, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
 
 export interface CtrLoraTrainingOptions extends Omit<DiffusionShape, 'contextDim'> {
@@ -30,12 +30,6 @@ export interface CtrLoraTrainingOptions extends Omit<DiffusionShape, 'contextDim
 /** The base's own condition-layout tensors (lora_layer, zero convs, norms) as a condition file. */
 export function baseAsCondition(base: TensorFile): TensorFile {
   return renamedView(base, (k) => (replacedByCondition(k) ? k : null));
-}
-
-function normalSampler(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
 export function buildCtrLoraTraining(checkpoint: TensorFile, base: TensorFile, condition: TensorFile | null, opts: CtrLoraTrainingOptions): TrainingGraph {
@@ -80,7 +74,7 @@ export function buildCtrLoraTraining(checkpoint: TensorFile, base: TensorFile, c
     const values = new Map<string, Float32Array>();
     for (const p of params) values.set(p.name, Float32Array.from(condFile.readFloat32(p.name)));
     if (fresh) {
-      const normal = normalSampler(opts.seed ?? 0);
+      const normal = normalRandom(opts.seed ?? 0);
       for (const m of cond.modules.values()) {
         values.set(m.down, Float32Array.from(values.get(m.down)!, () => normal() / m.rank));
         values.get(m.up)!.fill(0);

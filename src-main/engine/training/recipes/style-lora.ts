@@ -9,7 +9,7 @@ import { Graph, GraphError } from '../../graph/node.ts';
 import { unet } from '../../models/unet.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../../models/unet-config.ts';
 import { Weights } from '../../models/weights.ts';
-import { freshLoraFactors, TrainableLora, type TrainableLoraModule } from '../trainable-lora.ts';
+import { freshLoraFactors, TrainableLora, uniformRandom, type TrainableLoraModule } from '../trainable-lora.ts';
 import { diffusionInputs, epsilonMse, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
 
 export interface StyleLoraOptions extends Omit<DiffusionShape, 'contextDim'> {
@@ -37,16 +37,6 @@ export function styleLoraLayers(cfg: UnetConfig): string[] {
     }
   }
   return paths;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function buildStyleLoraTraining(checkpoint: TensorFile, opts: StyleLoraOptions): TrainingGraph {
@@ -78,7 +68,7 @@ export function buildStyleLoraTraining(checkpoint: TensorFile, opts: StyleLoraOp
   const eps = unet(w, cfg, { sample: data.noisy, timestep: data.timestep, context: data.context, control: null, onBlockOutput: (h) => checkpoints.push(h) });
   lora.checkAllUsed(checkpoint.path);
   const initial = () => {
-    const random = mulberry32(opts.seed ?? 0);
+    const random = uniformRandom(opts.seed ?? 0);
     const values = new Map<string, Float32Array>();
     for (let i = 0; i < params.length; i += 2) {
       const f = freshLoraFactors(shapes.get(params[i].name)!, shapes.get(params[i + 1].name)!, random);
