@@ -56,6 +56,8 @@ export interface BrowserWindow {
   restore(): void;
   isMinimized(): boolean;
   isDestroyed(): boolean;
+  /** Asks the window to close: its page's beforeunload runs first and may hold the close. */
+  close(): void;
   once(event: 'ready-to-show', listener: () => void): void;
   on(event: 'closed', listener: () => void): void;
 }

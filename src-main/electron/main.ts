@@ -95,6 +95,14 @@ function createWindow(): BrowserWindow {
   return win;
 }
 
+/** Closes every window and resolves once all are closed, or after `ms` (a renderer that never answers). */
+function closeWindows(windows: BrowserWindow[], ms: number): Promise<void> {
+  const open = windows.filter((w) => !w.isDestroyed());
+  const closed = open.map((w) => new Promise<void>((resolve) => w.on('closed', resolve)));
+  for (const w of open) w.close();
+  return Promise.race([Promise.all(closed).then(() => undefined), new Promise<void>((r) => setTimeout(r, ms).unref())]);
+}
+
 async function start(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit(); // another Hintbrush has the library open: it is brought to the front instead
@@ -140,15 +148,20 @@ async function start(): Promise<void> {
     if (process.platform !== 'darwin') app.quit();
   });
 
-  // Quit waits for the teardown (jobs cancelled, engine stopped, database closed), then quits for real.
+  // Quit first closes the windows, so each one flushes its document's autosave (the renderer holds its close
+  // until the save is stored, then closes itself), then waits for the teardown (jobs cancelled, engine stopped,
+  // database closed), then quits for real.
   let tornDown = false;
+  let quitting: Promise<unknown> | null = null;
   app.on('before-quit', (e) => {
     if (tornDown) return;
     e.preventDefault();
-    void services.dispose().finally(() => {
-      tornDown = true;
-      app.quit();
-    });
+    quitting ??= closeWindows(Window.getAllWindows(), 10_000)
+      .then(() => services.dispose())
+      .finally(() => {
+        tornDown = true;
+        app.quit();
+      });
   });
 }
 

@@ -78,8 +78,15 @@ export class FakeElectron {
         this.record.url = url;
         return Promise.resolve();
       }
+      private readonly closedListeners: (() => void)[] = [];
       once = noop;
-      on = noop;
+      on = (event: string, listener: () => void) => {
+        if (event === 'closed') this.closedListeners.push(listener);
+      };
+      close = () => {
+        BrowserWindow.all = BrowserWindow.all.filter((w) => w !== this);
+        for (const listener of this.closedListeners) listener();
+      };
       show = noop;
       focus = noop;
       restore = noop;
