@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   for (const model of models) {
     for (const s of scenarios.filter((x) => x.models.includes(model))) {
       process.stderr.write(`${s.name} on ${model}...`);
-      const load = await waitForQuiet(os.cpus().length * 0.5, Number(values['quiet-wait']));
+      const load = await waitForQuiet(os.cpus().length * 0.75, Number(values['quiet-wait']));
       const row = await runChild(s, model, opts, Number(values.timeout), load);
       process.stderr.write(row.ok ? ` ${seconds(row.metrics[row.headline])} (${seconds(row.wallMs)} in all)\n` : ` FAILED: ${row.error}\n`);
       rows.push(row);
