@@ -7,6 +7,8 @@ import LibraryView from './components/library/LibraryView.svelte';
 import LibraryPanel from './components/library/LibraryPanel.svelte';
 import CanvasView from './components/studio/CanvasView.svelte';
 import StudioPanel from './components/studio/StudioPanel.svelte';
+import HistoryView from './components/studio/HistoryView.svelte';
+import HistoryPanel from './components/studio/HistoryPanel.svelte';
 
 export interface ViewDef {
   id: string;
@@ -27,6 +29,14 @@ export const VIEWS: readonly ViewDef[] = [
     hint: 'Paint hints in layers and generate',
     workspace: CanvasView,
     panel: StudioPanel,
+  },
+  {
+    id: 'history',
+    label: 'History',
+    icon: 'gallery',
+    hint: 'Every picture made, with its settings',
+    workspace: HistoryView,
+    panel: HistoryPanel,
   },
   {
     id: 'library',

@@ -16,6 +16,8 @@ export interface ServeHandle {
   /** Everything the process wrote so far (stdout and stderr), for failure messages. */
   output(): string;
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL, no shutdown work), as a crash or a power cut would; keeps the data folder. */
+  kill(): Promise<void>;
 }
 
 export interface ServeOptions {
@@ -65,6 +67,12 @@ export async function startServe(options: ServeOptions = {}): Promise<ServeHandl
     stop: async () => {
       await stopChild(child);
       if (ownDataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 3 });
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -43,6 +43,8 @@ export class CanvasStage {
   private readonly placement = new Map<string, Konva.Layer>();
   private rasterOf = new Map<string, string>(); // rasterId -> layerId
   private fitted = false;
+  /** The document shown: another one (opened, created) is fitted to the view. */
+  private docKey = '';
   private readonly off: () => void;
   private readonly services: NodeServices;
 
@@ -130,6 +132,12 @@ export class CanvasStage {
   /** Brings the scene up to date with the document: nodes, their order, properties and placement. */
   sync(): void {
     const { doc } = this.port;
+    const key = `${doc.id}|${doc.width}x${doc.height}`;
+    if (key !== this.docKey) {
+      this.docKey = key;
+      if (this.fitted) this.setViewport(fit(this.size, doc)); // setViewport syncs again, with the new key
+      if (this.fitted) return;
+    }
     this.page.size({ width: doc.width, height: doc.height });
     const activeIndex = doc.layers.findIndex((l) => l.id === doc.activeLayerId);
     const seen = new Set<string>();

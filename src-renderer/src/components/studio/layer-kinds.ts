@@ -25,7 +25,7 @@ export function conditionName(item: Pick<LibraryItem, 'name' | 'metadata'>): str
   const parts = item.name
     .toLowerCase()
     .split(/[-_.\s]+/)
-    .filter((p) => p && !['ctrlora', 'lora', 'tiny', 'sd15', 'sd', 'v1', 'condition', 'rank', 'safetensors', 'ckpt'].includes(p) && !/^r?\d+$/.test(p));
+    .filter((p) => p && !['ctrlora', 'lora', 'tiny', 'sd15', 'sd', 'v1', 'condition', 'rank', 'safetensors', 'ckpt'].includes(p) && !/^(r|rank)?\d+$/.test(p));
   return parts.join(' ') || item.name;
 }
 
@@ -38,6 +38,8 @@ export function cnxsHint(name: string): HintKind {
 }
 
 const usable = (i: LibraryItem) => i.problem === '';
+/** The same model is often there twice (.ckpt and .safetensors): offer the safetensors one. */
+const safetensorsFirst = (a: LibraryItem, b: LibraryItem) => Number(!a.path.endsWith('.safetensors')) - Number(!b.path.endsWith('.safetensors'));
 
 export function layerChoices(library: readonly LibraryItem[]): LayerChoice[] {
   const out: LayerChoice[] = [
@@ -47,12 +49,12 @@ export function layerChoices(library: readonly LibraryItem[]): LayerChoice[] {
   for (const hint of CONTROLNET_HINTS) {
     out.push({ id: `hint:${hint}`, label: HINT_LABELS[hint], explanation: HINT_EXPLANATIONS[hint], kind: 'hint', hint, group: 'ControlNet hints' });
   }
-  const base = library.find((i) => i.kind === 'ctrlora-base' && usable(i)) ?? null;
+  const base = library.filter((i) => i.kind === 'ctrlora-base' && usable(i)).sort(safetensorsFirst)[0] ?? null;
   const seen = new Set<string>();
-  for (const item of library.filter((i) => i.kind === 'ctrlora-lora' && usable(i))) {
+  for (const item of library.filter((i) => i.kind === 'ctrlora-lora' && usable(i)).sort(safetensorsFirst)) {
     const name = conditionName(item);
-    if (seen.has(`${name}|${item.sha256}`)) continue; // the same file in two formats
-    seen.add(`${name}|${item.sha256}`);
+    if (seen.has(name)) continue; // the same condition in two formats
+    seen.add(name);
     out.push({
       id: `ctrlora:${item.id}`,
       label: `${name} via CtrLoRA`,

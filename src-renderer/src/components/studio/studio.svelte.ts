@@ -14,6 +14,7 @@ import type { StudioDocument } from '../../document/store.svelte.ts';
 import type { DocumentStore } from '../../document/store.ts';
 import type { AppContext } from '../../state/context.ts';
 import { Generation } from './generation.svelte.ts';
+import { HistoryBrowser } from './history.svelte.ts';
 
 export class Studio {
   readonly tools = new ToolSettings();
@@ -28,6 +29,7 @@ export class Studio {
   readonly port: CanvasPort;
   readonly store: DocumentStore<CanvasSurface>;
   readonly generation: Generation;
+  readonly history: HistoryBrowser;
 
   constructor(
     readonly app: AppContext,
@@ -37,6 +39,8 @@ export class Studio {
     this.port = storePort(this.store);
     this.generation = new Generation(app, this.store, (id) => this.pixels(id), () => this.composite());
     this.generation.start();
+    this.history = new HistoryBrowser(app);
+    this.history.start();
   }
 
   /** A raster's pixels (for control images and the mask), or null when the store has none. */

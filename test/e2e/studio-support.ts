@@ -1,0 +1,92 @@
+// Steps the studio end-to-end tests share: adding the fixtures folder through the Library view, opening the
+// studio, turning document coordinates into page coordinates (the canvas publishes its viewport as data
+// attributes), drawing strokes, reading what the canvas shows at a point, and waiting for autosave.
+import type { Page } from 'playwright-core';
+import { fixturesDir } from '../support/paths.ts';
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** Adds test/fixtures/sd15-tiny through the Library view's folder dialog and waits for the scan. */
+export async function addFixtures(page: Page): Promise<void> {
+  await page.locator('nav button[title^="Library"]').click();
+  await page.getByTestId('add-folder').click();
+  await page.getByTestId('add-folder-path').fill(fixturesDir);
+  await page.getByTestId('add-folder-submit').click();
+  await page.getByTestId('add-folder-dialog').waitFor({ state: 'hidden' });
+  await page.waitForFunction(
+    () => {
+      const names = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
+      return ['tiny-sd15', 'tiny-controlnet', 'tiny-ctrlora-edge', 'tiny-ctrlora-blob', 'tiny-ctrlora-base'].every((n) => names.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
+    },
+    null,
+    { timeout: 120_000 },
+  );
+}
+
+/** Switches to the Studio view and waits until a document is open on the canvas. */
+export async function openStudio(page: Page): Promise<void> {
+  await page.locator('nav button[title^="Studio"]').click();
+  await page.locator('[data-testid="canvas"][data-scale]').waitFor({ timeout: 30_000 });
+  await page.getByTestId('layer-list').waitFor();
+}
+
+export async function toScreen(page: Page, p: Point): Promise<Point> {
+  const canvas = page.getByTestId('canvas');
+  const box = await canvas.boundingBox();
+  const v = await canvas.evaluate((el) => ({ scale: Number(el.dataset.scale), x: Number(el.dataset.x), y: Number(el.dataset.y) }));
+  if (!box || !Number.isFinite(v.scale)) throw new Error('the canvas has no viewport yet');
+  return { x: box.x + v.x + p.x * v.scale, y: box.y + v.y + p.y * v.scale };
+}
+
+/** Drags through document points with the left button, `steps` pointer moves between each pair. */
+export async function stroke(page: Page, points: Point[], steps = 6, finish: 'up' | 'escape' = 'up'): Promise<void> {
+  const first = await toScreen(page, points[0]);
+  await page.mouse.move(first.x, first.y);
+  await page.mouse.down();
+  for (const p of points.slice(1)) {
+    const s = await toScreen(page, p);
+    await page.mouse.move(s.x, s.y, { steps });
+  }
+  if (finish === 'escape') await page.keyboard.press('Escape');
+  await page.mouse.up();
+}
+
+/** What the canvas's layer canvases (below, active, above: not the checkerboard or tool overlay) show at a point. */
+export async function pixelsAt(page: Page, p: Point): Promise<[number, number, number, number][]> {
+  const s = await toScreen(page, p);
+  return page.evaluate(({ x, y }) => {
+    const host = document.querySelector('[data-testid="canvas"]')!;
+    const box = host.getBoundingClientRect();
+    const canvases = Array.from(host.querySelectorAll('canvas')).slice(1, 4);
+    return canvases.map((c) => {
+      const d = c.getContext('2d')!.getImageData(Math.round(x - box.left), Math.round(y - box.top), 1, 1).data;
+      return [d[0], d[1], d[2], d[3]] as [number, number, number, number];
+    });
+  }, s);
+}
+
+/** True when some document layer shows dark, opaque ink at the point (scribble strokes). */
+export async function inkAt(page: Page, p: Point): Promise<boolean> {
+  return (await pixelsAt(page, p)).some(([r, g, b, a]) => a > 200 && r + g + b < 120);
+}
+
+/** Waits until autosave has stored every edit (the status line says Saved). */
+export async function waitSaved(page: Page): Promise<void> {
+  await page.waitForTimeout(150); // an edit marks the document dirty at once; give its save time to start
+  await page.locator('[data-testid="save-state"][data-status="saved"]').waitFor({ timeout: 30_000 });
+}
+
+export async function addLayer(page: Page, choice: string): Promise<void> {
+  await page.getByTestId('tab-layers').click();
+  await page.getByTestId('add-layer').click();
+  await page.getByTestId(`add-${choice}`).click();
+}
+
+/** Names of the layers as the layers panel lists them (top first). */
+export async function layerNames(page: Page): Promise<string[]> {
+  await page.getByTestId('tab-layers').click();
+  return page.locator('[data-testid="layer-row"] .name').allTextContents();
+}
