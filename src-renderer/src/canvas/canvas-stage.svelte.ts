@@ -8,6 +8,9 @@ import type { CanvasPort } from './canvas-port.ts';
 import { CannyNode, createLayerNode, type LayerNode, type NodeServices } from './layer-nodes.ts';
 import { fit, toDoc, type Point, type Rect, type ViewportState } from './viewport.ts';
 
+/** Room left around a fitted page: the tool palette on the left, the zoom control below. */
+const FIT_INSETS = { left: 76, right: 28, top: 24, bottom: 56 };
+
 Konva.pixelRatio = 1; // layer canvases at CSS pixels: the document is scaled by the viewport anyway
 
 function checkerTile(): HTMLCanvasElement {
@@ -101,7 +104,7 @@ export class CanvasStage {
   fit(): void {
     const { doc } = this.port;
     this.fitted = true;
-    this.setViewport(fit(this.size, doc));
+    this.setViewport(fit(this.size, doc, FIT_INSETS));
   }
 
   setViewport(v: ViewportState): void {
@@ -135,7 +138,7 @@ export class CanvasStage {
     const key = `${doc.id}|${doc.width}x${doc.height}`;
     if (key !== this.docKey) {
       this.docKey = key;
-      if (this.fitted) this.setViewport(fit(this.size, doc)); // setViewport syncs again, with the new key
+      if (this.fitted) this.setViewport(fit(this.size, doc, FIT_INSETS)); // setViewport syncs again, with the new key
       if (this.fitted) return;
     }
     this.page.size({ width: doc.width, height: doc.height });

@@ -20,8 +20,15 @@ export const HINT_COLORS: Record<HintKind, string> = {
 export const MASK_TINT = '#ff3b3b';
 export const IMAGE_COLOR = '#a9adb6';
 
+/** CtrLoRA conditions get a hue per condition model, so an edge and a blob layer read apart on the canvas. */
+const CONDITION_HUES = ['#2fc4e6', '#b48cff', '#4fd89a', '#ffb14a', '#ff6fa8', '#7aa2ff'];
+
+export function conditionColor(modelId: number | null): string {
+  return modelId === null ? HINT_COLORS.condition : CONDITION_HUES[modelId % CONDITION_HUES.length];
+}
+
 export function layerColor(layer: Layer): string {
-  if (layer.type === 'hint') return HINT_COLORS[layer.hint];
+  if (layer.type === 'hint') return layer.hint === 'condition' ? conditionColor(layer.control.modelId) : HINT_COLORS[layer.hint];
   return layer.type === 'mask' ? MASK_TINT : IMAGE_COLOR;
 }
 

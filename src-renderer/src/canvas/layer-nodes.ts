@@ -7,7 +7,7 @@ import Konva from 'konva';
 import type { Layer, PosePerson } from '../document/model.ts';
 import { KEYPOINT_RADIUS, STICK_WIDTH } from '../hints/pose.ts';
 import { cannyImage } from '../hints/hint-images.ts';
-import { HINT_COLORS, MASK_TINT } from './hint-look.ts';
+import { HINT_COLORS, layerColor, MASK_TINT } from './hint-look.ts';
 import { LIMBS, POSE_CSS } from './pose-skeleton.ts';
 import type { Rect } from './viewport.ts';
 
@@ -56,7 +56,7 @@ class TintNode implements LayerNode {
   constructor(
     readonly layerId: string,
     readonly source: RasterSource,
-    private readonly color: string,
+    private color: string,
   ) {
     this.tint = document.createElement('canvas');
     this.tint.width = source.width;
@@ -67,6 +67,11 @@ class TintNode implements LayerNode {
   update(layer: Layer): void {
     this.node.visible(layer.visible);
     this.node.opacity(layer.opacity);
+    const color = layerColor(layer);
+    if (color !== this.color) {
+      this.color = color; // a condition bound to another model
+      this.rasterChanged({ x: 0, y: 0, width: this.tint.width, height: this.tint.height });
+    }
   }
   rasterChanged(r: Rect): void {
     const g = this.tint.getContext('2d')!;
@@ -235,7 +240,7 @@ export function createLayerNode(layer: Layer, services: NodeServices): LayerNode
   const source = services.raster(layer.rasterId);
   if (!source) return null;
   if (layer.type === 'mask') return new TintNode(layer.id, source, MASK_TINT);
-  if (layer.type === 'hint' && layer.hint === 'condition') return new TintNode(layer.id, source, HINT_COLORS.condition);
+  if (layer.type === 'hint' && layer.hint === 'condition') return new TintNode(layer.id, source, layerColor(layer));
   return new RasterNode(layer.id, source);
 }
 

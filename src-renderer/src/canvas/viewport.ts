@@ -55,15 +55,26 @@ export function stepZoom(scale: number, dir: 1 | -1): number {
   return [...ZOOM_STEPS].reverse().find((s) => s < scale * 0.999) ?? MIN_ZOOM;
 }
 
-/** Centres a document of `doc` size in a view of `view` size, leaving `margin` screen pixels around it. */
-export function fit(view: { width: number; height: number }, doc: { width: number; height: number }, margin = 32): ViewportState {
-  const availW = Math.max(1, view.width - 2 * margin);
-  const availH = Math.max(1, view.height - 2 * margin);
+export interface Insets {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+
+/**
+ * Centres a document of `doc` size in a view of `view` size, leaving `margin` screen pixels around it (a
+ * number for every side, or insets that keep the page clear of floating palettes).
+ */
+export function fit(view: { width: number; height: number }, doc: { width: number; height: number }, margin: number | Insets = 32): ViewportState {
+  const m = typeof margin === 'number' ? { left: margin, right: margin, top: margin, bottom: margin } : margin;
+  const availW = Math.max(1, view.width - m.left - m.right);
+  const availH = Math.max(1, view.height - m.top - m.bottom);
   const scale = clampZoom(Math.min(availW / doc.width, availH / doc.height));
   return {
     scale,
-    x: Math.round((view.width - doc.width * scale) / 2),
-    y: Math.round((view.height - doc.height * scale) / 2),
+    x: Math.round(m.left + (availW - doc.width * scale) / 2),
+    y: Math.round(m.top + (availH - doc.height * scale) / 2),
   };
 }
 

@@ -41,6 +41,8 @@ export function rgbToPngBase64(image: RgbImage): Promise<string> {
 export function loadImage(url: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
     const img = new Image();
+    // History pictures come from hintbrush-image:// in Electron (CORS-enabled): read back untainted.
+    img.crossOrigin = 'anonymous';
     img.onload = () => resolve(img);
     img.onerror = () => reject(new Error(`could not load the picture ${url.slice(0, 80)}`));
     img.src = url;

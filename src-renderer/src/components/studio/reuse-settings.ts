@@ -18,7 +18,7 @@ export interface ReusableSettings {
   checkpointId: number | null;
   checkpointName: string;
   loras: { id: number | null; name: string; weight: number }[];
-  controls: { id: number | null; name: string; weight: number; start: number; end: number }[];
+  controls: { kind: string; id: number | null; name: string; base: string | null; weight: number; start: number; end: number }[];
 }
 
 export function fromHistory(s: UsedSettings): ReusableSettings {
@@ -34,7 +34,7 @@ export function fromHistory(s: UsedSettings): ReusableSettings {
     checkpointId: s.checkpoint.id,
     checkpointName: s.checkpoint.name,
     loras: s.loras.map((l) => ({ id: l.model.id, name: l.model.name, weight: l.weight })),
-    controls: s.controls.map((c) => ({ id: c.model.id, name: c.model.name, weight: c.weight, start: c.start, end: c.end })),
+    controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
   };
 }
 
@@ -51,7 +51,7 @@ export function fromPng(s: ReadSettings): ReusableSettings {
     checkpointId: s.checkpoint.id,
     checkpointName: s.checkpoint.name,
     loras: s.loras.map((l) => ({ id: l.model.id, name: l.model.name, weight: l.weight })),
-    controls: s.controls.map((c) => ({ id: c.model.id, name: c.model.name, weight: c.weight, start: c.start, end: c.end })),
+    controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
   };
 }
 
