@@ -30,9 +30,12 @@ const WIDE: Sd15Arch = {
   clip: { width: 48, layers: 3, mlpWidth: 192, vocab: 49408, positions: 77 },
 };
 
-/** Inpainting (9 input channels), attention on the inner levels only, SD2-style linear projections, small vocab. */
+/**
+ * Inpainting (9 input channels), attention on the inner levels only, a small vocabulary. (Linear proj_in/out
+ * would make it SD2-shaped, which the runtime's model check refuses, as it should.)
+ */
 const INPAINT: Sd15Arch = {
-  unet: { modelChannels: 32, channelMult: [1, 2, 4], attentionLevels: [1, 2], resBlocks: 2, transformerDepth: 1, contextDim: 64, inChannels: 9, linearProjection: true },
+  unet: { modelChannels: 32, channelMult: [1, 2, 4], attentionLevels: [1, 2], resBlocks: 2, transformerDepth: 1, contextDim: 64, inChannels: 9 },
   vae: { channels: [32, 64, 64], resBlocks: 2 },
   clip: { width: 64, layers: 2, mlpWidth: 256, vocab: 1000, positions: 77 },
 };
@@ -89,7 +92,7 @@ test('architecture numbers are read from the weights of checkpoints of other sha
     assert.deepEqual([c.width, c.layers, c.mlpWidth, c.vocab, c.positions], [48, 3, 192, 49408, 77]);
     const i = detectUnet(inpaint);
     assert.deepEqual([i.inChannels, i.contextDim], [9, 64]);
-    assert.ok(i.middle.some((l) => l.kind === 'transformer' && l.linearProj));
+    assert.deepEqual(i.inputBlocks.map((b) => b.layers.map((l) => l.kind).join('+')), ['', 'res', 'res', 'down', 'res+transformer', 'res+transformer', 'down', 'res+transformer', 'res+transformer']);
     assert.equal(detectClipText(inpaint).vocab, 1000);
     const { view, layout, prefix } = controlNetView(cnFile);
     const cn = detectControlNet(view, layout, prefix);
@@ -162,7 +165,7 @@ test('the runtime runs text, UNet (batch 2, with a ControlNet) and VAE on a chec
   }
 });
 
-test('a 9-channel inpainting UNet with linear projections runs at batch 2, its VAE decodes and encodes', async () => {
+test('a 9-channel inpainting UNet runs at batch 2, its VAE decodes and encodes', async () => {
   const runtime = new ModelRuntime('float32', ['cpu']);
   const ckpt = file('inpaint.safetensors');
   try {
