@@ -157,7 +157,8 @@ export function cnxsUnet(base: Weights, baseCfg: UnetConfig, xs: Weights, cfg: C
     hBase = op.add(hBase, toBase(xs.sub('dec_zero_convs_out').sub(j), skipsCtr.pop()!));
     let skip = skipsBase.pop()!;
     if (control) skip = op.add(skip, control[skipsBase.length]);
-    hBase = runLayers(base, block.layers, op.concat([hBase, skip], 1), emb, context, baseCfg.heads);
+    const next = skipsBase[skipsBase.length - 1];
+    hBase = runLayers(base, block.layers, op.concat([hBase, skip], 1), emb, context, baseCfg.heads, undefined, next ? next.shape.slice(2) : null);
   });
   const out = conv2d(base.sub('out').sub(2), silu(groupNorm(base.sub('out').sub(0), hBase, 32, 1e-5)));
   return op.cast(out, 'float32');

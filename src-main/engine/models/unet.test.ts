@@ -28,3 +28,17 @@ test('UNet reproduces unet.eps in float32, and in float16 within 1e-2', async ()
     await session.release();
   }
 });
+
+test('UNet runs on latents whose sides are not multiples of 8 (pixel sizes multiple of 8, not 64)', async () => {
+  const { eps } = buildUnetGraph(fixtureFile('tiny-sd15.safetensors'), { batch: 1, height: 9, width: 13, tokens: 77 });
+  assert.deepEqual(eps.shape, [1, 4, 9, 13]);
+  const session = await ModelSession.create(emitOnnx({ eps }), { providers: ['cpu'] });
+  const n = 4 * 9 * 13;
+  const out = await session.run({
+    sample: { dtype: 'float32', shape: [1, 4, 9, 13], data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)) },
+    timestep: { dtype: 'float32', shape: [1], data: Float32Array.of(500) },
+    context: { dtype: 'float32', shape: [1, 77, 32], data: golden('unet.context').data.slice(0, 77 * 32) },
+  });
+  assert.ok((out.eps.data as Float32Array).every(Number.isFinite));
+  await session.release();
+});

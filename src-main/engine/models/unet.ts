@@ -78,14 +78,32 @@ export function spatialTransformer(w: Weights, x: Node, context: Node, layer: Ex
 }
 
 /** Runs one LDM block (a list of layers). `groups` sets the ResBlock norms' group count (ControlNet-XS). */
-export function runLayers(w: Weights, layers: readonly UnetLayer[], x: Node, emb: Node, context: Node, heads: number, groups: GroupsFor = SD_GROUPS): Node {
+/**
+ * Runs one LDM block (a list of layers). `upsampleTo` is the spatial size [H, W] of the skip connection the next
+ * block concatenates: a 2x upsample of an odd size (sizes that are multiples of 8 but not 64) overshoots by one
+ * and is cropped there before its conv, which equals diffusers' nearest interpolation to `upsample_size`.
+ */
+export function runLayers(
+  w: Weights,
+  layers: readonly UnetLayer[],
+  x: Node,
+  emb: Node,
+  context: Node,
+  heads: number,
+  groups: GroupsFor = SD_GROUPS,
+  upsampleTo: readonly number[] | null = null,
+): Node {
   let h = x;
   for (const layer of layers) {
     const lw = w.sub(layer.path);
     if (layer.kind === 'res') h = resBlock(lw, h, emb, groups);
     else if (layer.kind === 'transformer') h = spatialTransformer(lw, h, context, layer, heads);
     else if (layer.kind === 'down') h = conv2d(lw.sub('op'), h, { stride: 2, padding: 1 });
-    else h = conv2d(lw.sub('conv'), upsampleNearest2x(h));
+    else {
+      let up = upsampleNearest2x(h); // [B, C, 2H, 2W]
+      if (upsampleTo) up = op.slice(op.slice(up, 2, 0, upsampleTo[0]), 3, 0, upsampleTo[1]);
+      h = conv2d(lw.sub('conv'), up);
+    }
   }
   return h;
 }
@@ -123,7 +141,8 @@ export function unet(w: Weights, cfg: UnetConfig, inputs: UnetInputs): Node {
     let skip = skips.pop();
     if (!skip) throw new GraphError('UNet output blocks outnumber its skip connections');
     if (control) skip = op.add(skip, control[skips.length]);
-    h = runLayers(w, block.layers, op.concat([h, skip], 1), emb, context, cfg.heads);
+    const next = skips[skips.length - 1];
+    h = runLayers(w, block.layers, op.concat([h, skip], 1), emb, context, cfg.heads, SD_GROUPS, next ? next.shape.slice(2) : null);
     seen(h);
   }
   h = conv2d(w.sub('out').sub(2), silu(groupNorm(w.sub('out').sub(0), h, 32, 1e-5)));
