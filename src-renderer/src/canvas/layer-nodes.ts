@@ -81,6 +81,10 @@ class TintNode implements LayerNode {
     const h = Math.min(this.tint.height, Math.ceil(r.y + r.height)) - y;
     if (w <= 0 || h <= 0) return;
     g.save();
+    // source-in is unbounded: without the clip it would clear the whole tint outside this rectangle.
+    g.beginPath();
+    g.rect(x, y, w, h);
+    g.clip();
     g.clearRect(x, y, w, h);
     g.drawImage(this.source as CanvasImageSource, x, y, w, h, x, y, w, h);
     g.globalCompositeOperation = 'source-in';
