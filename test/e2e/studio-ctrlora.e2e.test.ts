@@ -68,9 +68,20 @@ test('an edge and a blob hint through two CtrLoRA conditions, weighed 0.6 and 0.
     await page.getByTestId(side).fill('256');
     await page.getByTestId(side).dispatchEvent('change');
   }
-  await page.getByTestId('steps').fill('4');
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-ctrlora-hints');
+
+  // A long run, cancelled once it has started: no picture, no new layer, the button comes back.
+  await page.getByTestId('steps').fill('150');
+  await page.getByTestId('generate').click();
+  await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid="generate-progress"]')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.getByTestId('generate-cancel').click();
+  await page.getByTestId('generate').waitFor({ timeout: 60_000 });
+  await page.getByTestId('tab-layers').click();
+  assert.equal(await page.locator('[data-testid="layer-row"][data-kind="image"]').count(), 1, 'a cancelled run adds no layer');
+  await page.getByTestId('tab-generate').click();
+
+  await page.getByTestId('steps').fill('4');
 
   await page.getByTestId('generate').click();
   await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });

@@ -104,6 +104,28 @@ test('each hint kind paints as its model reads it', { timeout: 240_000 }, async 
   await page.locator('[data-testid="layer-row"][data-kind="canny"]').click();
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-hints-kinds');
+
+  // The view: the wheel zooms about the pointer, Space-drag pans, Ctrl+0 fits again.
+  const viewport = () => page.getByTestId('canvas').evaluate((el) => ({ scale: Number(el.dataset.scale), x: Number(el.dataset.x), y: Number(el.dataset.y) }));
+  const fitted = await viewport();
+  const centre = await toScreen(page, { x: 256, y: 256 });
+  await page.mouse.move(centre.x, centre.y);
+  await page.mouse.wheel(0, -400);
+  await page.waitForTimeout(100);
+  const zoomed = await viewport();
+  assert.ok(zoomed.scale > fitted.scale * 1.2, `the wheel zooms in (${fitted.scale} -> ${zoomed.scale})`);
+  const still = await toScreen(page, { x: 256, y: 256 });
+  assert.ok(Math.hypot(still.x - centre.x, still.y - centre.y) < 1.5, 'about the point under the pointer');
+  await page.keyboard.down('Space');
+  await page.mouse.down();
+  await page.mouse.move(centre.x - 120, centre.y - 60, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.up('Space');
+  const panned = await viewport();
+  assert.ok(Math.abs(panned.x - zoomed.x + 120) < 1 && Math.abs(panned.y - zoomed.y + 60) < 1, 'Space-drag pans the view');
+  assert.equal(await page.getByTestId('tool-brush').getAttribute('aria-pressed'), 'true', 'and gives the brush back');
+  await page.keyboard.press('Control+0');
+  assert.deepEqual(await viewport(), fitted, 'Ctrl+0 fits the page again');
   assert.deepEqual(problems, [], 'the page ran without console errors or CSP violations');
 });
 
