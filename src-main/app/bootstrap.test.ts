@@ -32,6 +32,8 @@ describe('createServices', () => {
     'job.updated': [],
     'generate.progress': [],
     'generate.finished': [],
+    'training.progress': [],
+    'training.finished': [],
   };
 
   before(() => {

@@ -26,6 +26,7 @@ import { kindError } from './errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
+import { trainingStubHandlers } from '../training/training-service.ts';
 
 export interface ServicesOptions {
   /** Writable folder: library database, caches, outputs. */
@@ -167,6 +168,7 @@ export function createServices(options: ServicesOptions): Services {
     'annotate.result': ({ jobId }) => annotateResult(queue, jobId),
     ...documentHandlers(documents),
     ...generation.handlers(),
+    ...trainingStubHandlers(),
   };
 
   if (options.startEngine !== false) supervisor.start();

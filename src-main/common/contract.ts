@@ -28,6 +28,24 @@ import {
   type PngParameters,
 } from './generation-contract.ts';
 
+import {
+  validateCalibrate,
+  validateDatasetId,
+  validateImportDataset,
+  validateRunId,
+  validateTrainingStart,
+  validateUpdateCaption,
+  type CalibrateInput,
+  type CalibrationReport,
+  type DatasetReport,
+  type DatasetSummary,
+  type ImportDatasetInput,
+  type TrainingFinishedEvent,
+  type TrainingProgressEvent,
+  type TrainingRunInfo,
+  type TrainingStartInput,
+} from './training-contract.ts';
+
 export type ModelKind =
   | 'checkpoint' // SD1.5 single-file checkpoint (UNet + VAE + CLIP text)
   | 'controlnet' // ControlNet, original or diffusers layout
@@ -154,6 +172,25 @@ export interface Methods {
   /** Autosave: the record and the rasters that changed, in one transaction; stale revisions are refused. */
   'documents.save': { in: DocumentSaveInput; out: DocumentSaveResult };
   'documents.delete': { in: { id: string }; out: { ok: true } };
+  // Training (shapes, GPU policy and run lifecycle in training-contract.ts).
+  /** Reads a folder into a dataset (bad files reported, not fatal); answers when captions and conditions are ready. */
+  'training.importDataset': { in: ImportDatasetInput; out: DatasetReport };
+  'training.datasets': { in: Record<string, never>; out: DatasetSummary[] };
+  'training.dataset': { in: { id: number }; out: DatasetReport };
+  'training.updateCaption': { in: { datasetId: number; itemId: number; caption: string }; out: { ok: true } };
+  /** A few timed steps in the engine (a 'train' job); answers seconds per step, peak memory and preset steps. */
+  'training.calibrate': { in: CalibrateInput; out: CalibrationReport };
+  /** Records a run and queues its 'train' job; `steps` is the resolved step count. */
+  'training.start': { in: TrainingStartInput; out: { runId: number; jobId: string; steps: number } };
+  /** Stops the run's job after its current step with a checkpoint; false when it was not running. */
+  'training.pause': { in: { runId: number }; out: { ok: boolean } };
+  /** Queues a job that continues a paused or interrupted run from its checkpoint. */
+  'training.resume': { in: { runId: number }; out: { jobId: string } };
+  /** Stops the run for good (its checkpoint is deleted); false when it had already ended. */
+  'training.cancel': { in: { runId: number }; out: { ok: boolean } };
+  'training.status': { in: { runId: number }; out: TrainingRunInfo };
+  /** Every run, newest first. */
+  'training.runs': { in: Record<string, never>; out: TrainingRunInfo[] };
 }
 
 // ---- annotators (picture -> hint) ---------------------------------------------------------------
@@ -230,6 +267,10 @@ export interface Events {
   'generate.progress': GenerateProgressEvent;
   /** A generation job's pictures are on disk and in the history. */
   'generate.finished': GenerateFinishedEvent;
+  /** Each step of a training job (loss, ETA), with the sample picture at sample steps. */
+  'training.progress': TrainingProgressEvent;
+  /** A training job ended: the run is done (its LoRA in the library), paused, failed or cancelled. */
+  'training.finished': TrainingFinishedEvent;
 }
 export type EventName = keyof Events;
 
@@ -365,6 +406,18 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'documents.create': (input) => validateDocumentCreate(input),
   'documents.save': (input) => validateDocumentSave(input),
   'documents.delete': (input) => validateDocumentId('documents.delete')(input),
+  // Arrow functions: training-contract.ts imports this module, so its exports are read at call time only.
+  'training.importDataset': (input) => validateImportDataset(input),
+  'training.datasets': empty('training.datasets'),
+  'training.dataset': (input) => validateDatasetId('training.dataset')(input),
+  'training.updateCaption': (input) => validateUpdateCaption(input),
+  'training.calibrate': (input) => validateCalibrate(input),
+  'training.start': (input) => validateTrainingStart(input),
+  'training.pause': (input) => validateRunId('training.pause')(input),
+  'training.resume': (input) => validateRunId('training.resume')(input),
+  'training.cancel': (input) => validateRunId('training.cancel')(input),
+  'training.status': (input) => validateRunId('training.status')(input),
+  'training.runs': empty('training.runs'),
 };
 
 export function isMethodName(name: unknown): name is MethodName {

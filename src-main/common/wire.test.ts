@@ -63,7 +63,15 @@ describe('wire format', () => {
 
   it('lists every contract method and event', () => {
     assert.deepEqual([...METHOD_NAMES].sort(), Object.keys(validators).sort());
-    assert.deepEqual([...EVENT_NAMES].sort(), ['engine.status', 'job.updated', 'library.changed']);
+    assert.deepEqual([...EVENT_NAMES].sort(), [
+      'engine.status',
+      'generate.finished',
+      'generate.progress',
+      'job.updated',
+      'library.changed',
+      'training.finished',
+      'training.progress',
+    ]);
   });
 
   it('buildBridge makes one function per method and checks onEvent arguments', async () => {

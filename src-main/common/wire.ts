@@ -33,6 +33,8 @@ const EVENTS: Record<EventName, true> = {
   'job.updated': true,
   'generate.progress': true,
   'generate.finished': true,
+  'training.progress': true,
+  'training.finished': true,
 };
 export const EVENT_NAMES = Object.keys(EVENTS) as readonly EventName[];
 
