@@ -53,6 +53,7 @@ test('adding the fixtures folder lists the checkpoint, the ControlNets and the L
   const server = await startServe();
   servers.push(server);
   const { page, problems } = await openPage(browser, server.url);
+  await page.locator('nav button[title^="Library"]').click();
 
   await page.getByTestId('library-empty').waitFor();
   await page.getByTestId('add-folder').click();
@@ -115,6 +116,7 @@ test('the status bar says so when the server goes away', { timeout: 60_000 }, as
   const server = await startServe();
   servers.push(server);
   const { page } = await openPage(browser, server.url);
+  await page.locator('nav button[title^="Library"]').click();
   await page.getByTestId('library-empty').waitFor();
   assert.equal(await page.getByTestId('connection-state').count(), 0, 'nothing to say while connected');
   await server.stop();

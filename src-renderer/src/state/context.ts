@@ -3,9 +3,15 @@ import { getContext, setContext } from 'svelte';
 import type { Library } from './library.svelte.ts';
 import type { Session } from './session.svelte.ts';
 
+/** Which workspace the shell shows; components switch it (e.g. "Send to canvas" opens the Studio). */
+export interface Navigation {
+  view: string;
+}
+
 export interface AppContext {
   session: Session;
   library: Library;
+  nav: Navigation;
 }
 
 const KEY = Symbol('hintbrush');
