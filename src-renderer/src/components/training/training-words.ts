@@ -43,10 +43,10 @@ export function recipeInfo(id: TrainingRecipe): RecipeInfo {
 export type WizardStep = 'recipe' | 'data' | 'captions' | 'budget' | 'train';
 
 export const WIZARD_STEPS: readonly { id: WizardStep; label: string; hint: string }[] = [
-  { id: 'recipe', label: 'Recipe', hint: 'What to train, on which models' },
+  { id: 'recipe', label: 'Recipe', hint: 'What to learn, on which models' },
   { id: 'data', label: 'Data', hint: 'The pictures to learn from' },
   { id: 'captions', label: 'Captions', hint: 'What each picture shows' },
-  { id: 'budget', label: 'Time budget', hint: 'How long, measured on this machine' },
+  { id: 'budget', label: 'Time budget', hint: 'Timed on this machine' },
   { id: 'train', label: 'Train', hint: 'Progress, loss and samples' },
 ];
 
