@@ -9,6 +9,8 @@ import CanvasView from './components/studio/CanvasView.svelte';
 import StudioPanel from './components/studio/StudioPanel.svelte';
 import HistoryView from './components/studio/HistoryView.svelte';
 import HistoryPanel from './components/studio/HistoryPanel.svelte';
+import TrainingView from './components/training/TrainingView.svelte';
+import TrainingPanel from './components/training/TrainingPanel.svelte';
 
 export interface ViewDef {
   id: string;
@@ -45,6 +47,14 @@ export const VIEWS: readonly ViewDef[] = [
     hint: 'Models: checkpoints, ControlNets, LoRAs, VAEs',
     workspace: LibraryView,
     panel: LibraryPanel,
+  },
+  {
+    id: 'train',
+    label: 'Train',
+    icon: 'sparkle',
+    hint: 'Teach a new kind of hint (CtrLoRA) or a style (LoRA) on this GPU',
+    workspace: TrainingView,
+    panel: TrainingPanel,
   },
 ];
 
