@@ -1,0 +1,220 @@
+// End to end: the training wizard in real Chromium against `hintbrush serve` and the tiny fixtures. A folder
+// of 32 blob pictures with their edges as conditions (plus a broken and an unpaired file) is imported, a
+// caption edited, this machine measured, and a new CtrLoRA condition trained on tiny-sd15 + tiny-ctrlora-base
+// for a few steps: progress, a loss plot and a sample show; generating meanwhile is refused with the run named.
+// The server is then killed mid-run and started again on the same data folder: the run is 'interrupted',
+// resumes from its checkpoint at the same step with the same loss curve, finishes, lands in the library, and
+// "Use it as a hint" puts it in the studio, where it generates through the CtrLoRA path.
+// Screenshots: test-results/training-*.png.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { TrainingRunInfo } from '../../src-main/common/training-contract.ts';
+import { writeBlobDataset } from '../support/blob-dataset.ts';
+import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { connect } from '../support/contract-client.ts';
+import { startServe, type ServeHandle } from '../support/serve.ts';
+import { addFixtures, layerNames, stroke } from './studio-support.ts';
+
+const OUTPUT = 'outline-ctrlora';
+/** Steps of the run: long enough to kill it mid-way after a checkpoint, short enough for a test. */
+const STEPS = 40;
+const CHECKPOINT_EVERY = 5;
+const SAMPLE_EVERY = 10;
+
+let browser: Browser;
+let workDir: string;
+const servers: ServeHandle[] = [];
+
+before(async () => {
+  browser = await launchBrowser();
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'hintbrush-train-e2e-'));
+});
+
+after(async () => {
+  await browser?.close();
+  await Promise.all(servers.map((s) => s.stop()));
+  if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
+});
+
+async function status(server: ServeHandle, runId: number): Promise<TrainingRunInfo> {
+  const api = await connect(server);
+  try {
+    return await api.call('training.status', { runId });
+  } finally {
+    api.close();
+  }
+}
+
+async function openTrain(page: Page): Promise<void> {
+  await page.locator('nav button[title^="Train"]').click();
+  await page.getByTestId('training-view').waitFor();
+}
+
+/** Waits until the live view shows at least `step` (its data-step attribute). */
+async function waitStep(page: Page, step: number, timeout = 240_000): Promise<void> {
+  await page.waitForFunction((s) => Number(document.querySelector<HTMLElement>('[data-testid="run-view"]')?.dataset.step ?? 0) >= s, step, { timeout });
+}
+
+test('a new CtrLoRA condition trained through the wizard survives a killed server and generates', { timeout: 900_000 }, async () => {
+  const dataDir = path.join(workDir, 'data');
+  const dataset = await writeBlobDataset(path.join(workDir, 'outlines'), { count: 32, size: 64 });
+  let server = await startServe({ dataDir });
+  servers.push(server);
+  let { page, problems } = await openPage(browser, server.url);
+  await addFixtures(page);
+  await openTrain(page);
+
+  // 1. Recipe: a new kind of hint, on the SD1.5 checkpoint and the Base ControlNet of the library.
+  await page.getByTestId('recipe-ctrlora').click();
+  assert.match((await page.getByTestId('recipe-ctrlora').textContent()) ?? '', /Base ControlNet.*SD1\.5/s, 'the recipe says what it needs');
+  assert.equal(await page.getByTestId('train-checkpoint').evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent), 'tiny-sd15');
+  assert.equal(await page.getByTestId('train-base').evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent), 'tiny-ctrlora-base');
+  await page.mouse.move(0, 0);
+  await screenshot(page, 'training-1-recipe');
+  await page.getByTestId('wizard-next').click();
+
+  // 2. Data: the folder on the server; the report lists the good pairs and each bad file with its reason.
+  await page.getByTestId('condition-pairs').click();
+  await page.getByTestId('dataset-path').fill(dataset.dir);
+  await page.getByTestId('dataset-import').click();
+  const report = page.getByTestId('import-report');
+  await report.waitFor({ timeout: 120_000 });
+  assert.equal(await report.getAttribute('data-items'), '32');
+  const left = await page.getByTestId('import-problem').evaluateAll((els) => els.map((e) => e.textContent ?? ''));
+  for (const p of dataset.problems) assert.ok(left.some((t) => t.includes(p.file)), `${p.file} is listed as left out: ${left.join(' | ')}`);
+  await screenshot(page, 'training-2-import');
+  await page.getByTestId('wizard-next').click();
+
+  // 3. Captions: one per picture in a grid; an edit is stored.
+  const cards = page.getByTestId('caption-card');
+  assert.equal(await cards.count(), 32);
+  await page.getByTestId('caption-text').first().fill('an outlined red blob, flat light');
+  await cards.first().locator('[data-state="saved"]').waitFor({ timeout: 10_000 });
+  await screenshot(page, 'training-3-captions');
+  const api = await connect(server);
+  const datasets = await api.call('training.datasets', {});
+  const stored = await api.call('training.dataset', { id: datasets[0].id });
+  api.close();
+  assert.ok(stored.items.some((i) => i.caption === 'an outlined red blob, flat light'), 'the edited caption is stored');
+  await page.getByTestId('wizard-next').click();
+
+  // 4. Time budget: calibration steps give speed and memory; an explicit step count for the test.
+  await page.locator('[data-testid="calibration"][data-state="done"]').waitFor({ timeout: 240_000 });
+  assert.match((await page.getByTestId('seconds-per-step').textContent()) ?? '', /s\/step|steps\/s/);
+  assert.match((await page.getByTestId('peak-memory').textContent()) ?? '', /\d+(\.\d+)? (KB|MB|GB)/);
+  assert.match((await page.getByTestId('preset-standard').textContent()) ?? '', /[\d,]+ steps.*≈/s, 'a preset shows its steps and time');
+  await page.getByTestId('preset-custom').click();
+  await page.getByTestId('custom-steps').fill(String(STEPS));
+  await page.locator('details.settings summary').click();
+  await page.getByTestId('opt-rank').selectOption('4');
+  await page.getByTestId('opt-resolution').selectOption('256');
+  await page.getByTestId('opt-sample-every').fill(String(SAMPLE_EVERY));
+  await page.getByTestId('opt-checkpoint-every').fill(String(CHECKPOINT_EVERY));
+  await page.getByTestId('opt-sample-prompt').fill('a blob');
+  await page.getByTestId('opt-output-name').fill(OUTPUT);
+  // Rank and resolution change the cost: the machine is measured again for them.
+  await page.getByTestId('calibrate').click();
+  await page.locator('[data-testid="calibration"][data-state="done"]').waitFor({ timeout: 240_000 });
+  await screenshot(page, 'training-4-budget');
+
+  // 5. The run: progress, loss plot and a sample at step 10.
+  await page.getByTestId('start-training').click();
+  const view = page.getByTestId('run-view');
+  await view.waitFor({ timeout: 60_000 });
+  const runId = Number(await view.getAttribute('data-run'));
+  await waitStep(page, SAMPLE_EVERY + 2);
+  await page.locator(`[data-testid="sample-latest"][data-step="${SAMPLE_EVERY}"] img`).waitFor({ timeout: 60_000 });
+  assert.ok(Number(await page.getByTestId('loss-plot').getAttribute('data-points')) >= SAMPLE_EVERY, 'the loss plot has the steps so far');
+  assert.match((await page.getByTestId('loss-line').getAttribute('d')) ?? '', /^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+)+$/);
+  await screenshot(page, 'training-5-running');
+
+  // While it trains, the studio stays usable and a generation is refused, naming the run.
+  await page.locator('nav button[title^="Studio"]').click();
+  await page.getByTestId('layer-list').waitFor({ timeout: 30_000 });
+  await page.getByTestId('tab-generate').click();
+  await page.getByTestId('generate').click();
+  const notice = page.getByText(/Could not start the generation/);
+  await notice.waitFor({ timeout: 30_000 });
+  assert.match((await notice.textContent()) ?? '', /train/i, 'the refusal says a training run holds the GPU');
+  await screenshot(page, 'training-6-generate-refused');
+  await openTrain(page);
+
+  // 6. Kill the server mid-run, after a checkpoint; start it again on the same data folder.
+  await waitStep(page, 2 * CHECKPOINT_EVERY + 2);
+  const before = await status(server, runId);
+  assert.equal(before.state, 'running');
+  await server.kill();
+  assert.deepEqual(problems, [], 'the page ran clean before the kill');
+  await page.context().close();
+  server = await startServe({ dataDir });
+  servers.push(server);
+  ({ page, problems } = await openPage(browser, server.url));
+  await openTrain(page);
+  await page.locator('[data-testid="run-view"][data-state="interrupted"]').waitFor({ timeout: 30_000 });
+  const interrupted = await status(server, runId);
+  const resumeAt = interrupted.checkpointStep;
+  assert.ok(resumeAt >= CHECKPOINT_EVERY && resumeAt <= before.step, `a checkpoint at ${resumeAt}, killed at ${before.step}`);
+  assert.deepEqual(interrupted.losses.slice(0, resumeAt), before.losses.slice(0, resumeAt), 'the loss curve up to the checkpoint is kept');
+  await screenshot(page, 'training-7-interrupted');
+
+  // 7. Resume: it continues after the checkpoint with the same data order and noise, so the steps it redoes
+  // give the losses they gave before the kill.
+  await page.getByTestId('run-resume').click();
+  await page.locator('[data-testid="run-view"][data-state="done"]').waitFor({ timeout: 600_000 });
+  const done = await status(server, runId);
+  assert.equal(done.step, STEPS);
+  assert.equal(done.losses.length, STEPS);
+  assert.deepEqual(done.losses.slice(0, resumeAt), before.losses.slice(0, resumeAt));
+  for (let i = resumeAt; i < before.losses.length; i++) {
+    const a = done.losses[i];
+    const b = before.losses[i];
+    assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `step ${i + 1}: loss ${a} after the resume, ${b} before the kill`);
+  }
+  assert.deepEqual(done.samples.map((s) => s.step), [10, 20, 30, 40], 'a sample every 10 steps, across the resume');
+  const result = page.getByTestId('training-result');
+  await page.locator(`[data-testid="training-result"][data-model="${OUTPUT}"]`).waitFor({ timeout: 30_000 });
+  await screenshot(page, 'training-8-done');
+
+  // 8. The result is a CtrLoRA condition in the library; "Use it as a hint" makes a layer of it.
+  const lib = await connect(server);
+  const items = await lib.call('library.list', {});
+  lib.close();
+  const trained = items.find((i) => i.name === OUTPUT);
+  assert.equal(trained?.kind, 'ctrlora-lora', `the result is in the library as a CtrLoRA condition: ${JSON.stringify(trained)}`);
+  await result.getByTestId('use-result').click();
+  await page.getByTestId('layer-list').waitFor();
+  assert.equal((await layerNames(page))[0], 'outline via CtrLoRA');
+
+  // An outline drawn on it generates through the CtrLoRA path.
+  await page.getByTestId('tool-shape').click();
+  await page.keyboard.press('u');
+  await stroke(page, [{ x: 140, y: 140 }, { x: 360, y: 330 }]);
+  await page.getByTestId('tab-generate').click();
+  await page.getByTestId('prompt').fill('a blob');
+  for (const side of ['gen-width', 'gen-height']) {
+    await page.getByTestId(side).fill('128');
+    await page.getByTestId(side).dispatchEvent('change');
+  }
+  await page.getByTestId('steps').fill('3');
+  await page.getByTestId('generate').click();
+  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
+  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await page.getByTestId('tab-layers').click();
+  await page.locator('[data-testid="layer-row"][data-kind="image"]').nth(1).waitFor({ timeout: 30_000 });
+  await page.mouse.move(0, 0);
+  await screenshot(page, 'training-9-generated');
+  const hist = await connect(server);
+  const { items: pictures } = await hist.call('history.list', { limit: 5, offset: 0 });
+  hist.close();
+  assert.equal(pictures.length, 1);
+  assert.deepEqual(
+    pictures[0].settings.controls.map((c) => [c.kind, c.model.name, c.base?.name]),
+    [['ctrlora', OUTPUT, 'tiny-ctrlora-base']],
+    'the picture was made with the trained condition on the Base ControlNet',
+  );
+  assert.deepEqual(problems, [], 'the page ran without console errors or CSP violations');
+});
