@@ -21,6 +21,7 @@ import {
 } from './protocol.ts';
 import { annotateTask } from './tasks/annotate-task.ts';
 import { generateTask } from './tasks/generate-task.ts';
+import { trainTask } from './tasks/train-task.ts';
 
 const tasks = new Map<string, TaskHandler>();
 
@@ -175,6 +176,7 @@ registerTask('sleep', async (payload, ctx) => {
 // Tasks of later work register here.
 registerTask('generate', generateTask);
 registerTask('annotate', annotateTask);
+registerTask('train', trainTask);
 
 // ---- message loop ---------------------------------------------------------------------------------
 

@@ -110,6 +110,17 @@ export class LossScaler {
     private readonly growthInterval = 2000,
   ) {}
 
+  /** Clean steps since the last change of scale (a checkpoint records it, so growth resumes on time). */
+  get cleanSteps(): number {
+    return this.clean;
+  }
+
+  /** Back to a recorded state (resuming from a checkpoint). */
+  restore(scale: number, cleanSteps: number): void {
+    this.scale = scale;
+    this.clean = cleanSteps;
+  }
+
   update(foundInf: boolean): void {
     if (foundInf) {
       this.scale /= 2;
