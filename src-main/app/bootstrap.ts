@@ -26,7 +26,8 @@ import { kindError } from './errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
-import { trainingStubHandlers } from '../training/training-service.ts';
+import { TrainingService } from '../training/training-service.ts';
+import { TrainingStore } from '../training/training-store.ts';
 
 export interface ServicesOptions {
   /** Writable folder: library database, caches, outputs. */
@@ -56,6 +57,8 @@ export interface Services {
   readonly library: LibraryPort;
   /** The picture file of a history entry (served at /images/<id>.png and hintbrush-image://history/<id>.png). */
   imageFile(historyId: number): string | null;
+  /** A training run's sample picture (served at /training-samples/<runId>/<step>.png and hintbrush-image://training/...). */
+  trainingSampleFile(runId: number, step: number): string | null;
   /** Runs one contract method; throws an error with a `kind` ('bad-request' for invalid input). */
   call<M extends MethodName>(method: M, params: unknown): Promise<MethodOutput<M>>;
   call(method: string, params: unknown): Promise<unknown>;
@@ -109,6 +112,13 @@ export function createServices(options: ServicesOptions): Services {
   owner.add('job queue', () => Promise.race([queue.dispose(), new Promise((r) => setTimeout(r, 3_000).unref())]));
   owner.add('job events', queue.onUpdate(({ job }) => events.emit('job.updated', job)));
   const generation = new GenerationService({ dataDir, mode: info.mode, queue, supervisor, library, history: opened.history ?? null, events });
+  let trainingStore = opened.training;
+  if (!trainingStore) {
+    const memory = openLibraryDatabase(':memory:');
+    owner.add('training database', () => memory.close());
+    trainingStore = new TrainingStore(memory);
+  }
+  const training = new TrainingService({ dataDir, mode: info.mode, queue, supervisor, library, events, store: trainingStore });
 
   /** Queues a scan in main's lane; the library reports progress and honours the signal. */
   const scanJob = (title: string, scan: (progress: (p: ScanProgress) => void, signal: AbortSignal) => Promise<unknown>) =>
@@ -168,8 +178,10 @@ export function createServices(options: ServicesOptions): Services {
     'annotate.result': ({ jobId }) => annotateResult(queue, jobId),
     ...documentHandlers(documents),
     ...generation.handlers(),
-    ...trainingStubHandlers(),
+    ...training.handlers(),
   };
+  // One GPU job at a time: generating or annotating while a run trains is refused with the reason.
+  const guarded = training.runs.guard(handlers, ['generate.start', 'annotate.start']);
 
   if (options.startEngine !== false) supervisor.start();
 
@@ -177,7 +189,7 @@ export function createServices(options: ServicesOptions): Services {
     if (owner.disposed) throw kindError('app-closing', 'Hintbrush is shutting down.');
     if (!isMethodName(method)) throw new ContractError(`unknown method ${JSON.stringify(method).slice(0, 80)}`);
     const input = validateRequest(method, params); // first, before any handler sees the value
-    return (handlers[method] as (input: unknown) => unknown)(input);
+    return (guarded[method] as (input: unknown) => unknown)(input);
   };
 
   return {
@@ -187,6 +199,7 @@ export function createServices(options: ServicesOptions): Services {
     supervisor,
     library,
     imageFile: (id) => generation.imageFile(id),
+    trainingSampleFile: (runId, step) => training.runs.sampleFile(runId, step),
     call: call as Services['call'],
     own: (what, teardown) => owner.add(what, teardown),
     dispose: () => owner.dispose(),

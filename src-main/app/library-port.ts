@@ -8,6 +8,7 @@ import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
 import { LibraryService, type ScanProgress } from '../library/library-service.ts';
 import type { JobRecordStore } from '../jobs/job-queue.ts';
+import { TrainingStore } from '../training/training-store.ts';
 
 export type { ScanProgress } from '../library/library-service.ts';
 
@@ -20,6 +21,8 @@ export interface OpenedLibrary {
   documents?: DocumentStorage;
   /** The generation history; without it the history methods answer 'unavailable'. */
   history?: HistoryStore;
+  /** Datasets, training runs and calibrations; without it bootstrap keeps them in a database in memory. */
+  training?: TrainingStore;
   close(): void;
 }
 
@@ -34,6 +37,7 @@ export function openLibrary(dataDir: string, onChanged: (count: number) => void)
     jobStore: new JobStore(db),
     documents: new SqliteDocumentStore(db),
     history: new HistoryStore(db),
+    training: new TrainingStore(db),
     close: () => db.close(),
   };
 }

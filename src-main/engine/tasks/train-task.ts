@@ -106,6 +106,16 @@ async function calibrate(p: TrainPayload, ctx: TaskContext, files: { checkpoint:
   }
 }
 
+/** A sample interrupted by a pause or cancel is skipped: the loop then checkpoints and stops. */
+async function sampleUnlessStopped(signal: AbortSignal, make: () => Promise<Uint8Array>): Promise<Uint8Array | undefined> {
+  try {
+    return await make();
+  } catch (err) {
+    if (signal.aborted) return undefined;
+    throw err;
+  }
+}
+
 async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: TensorFile; base: TensorFile | null }, compute: 'float16' | 'float32'): Promise<TrainedResult> {
   const started = new Date();
   const providers = providersFor(ctx.provider);
@@ -165,12 +175,12 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
       if (step % p.checkpointEvery === 0 && step < p.steps) save();
       if (p.sampleEvery > 0 && step % p.sampleEvery === 0) {
         const first = p.items[0];
-        preview = await samplePicture(
+        preview = await sampleUnlessStopped(ctx.signal, () => samplePicture(
           { recipe: p.recipe, checkpoint: p.checkpoint, base: p.base, prompt: p.samplePrompt || first.caption, seed: p.seed, size: first.bucket, conditionImage: first.condition, steps: SAMPLE_STEPS, compute, providers, runDir: p.runDir },
           trainer.params(),
           styleInfo(p, step, compute, started),
           ctx.signal,
-        );
+        ));
       }
       ctx.progress({ step, total: p.steps, message: formatTrainProgress(outcome.loss, eta), ...(preview ? { preview } : {}) });
     }

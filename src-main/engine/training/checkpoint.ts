@@ -60,6 +60,23 @@ export function saveCheckpoint(file: string, c: TrainingCheckpoint): void {
   writeSafetensors(file, tensors, { hintbrush_checkpoint: JSON.stringify(meta) });
 }
 
+/** The step and loss curve a checkpoint holds (main reads them when a job ends), or null when there is none. */
+export function checkpointProgress(file: string): { step: number; losses: number[] } | null {
+  if (!fs.existsSync(file)) return null;
+  try {
+    const f = openSafetensors(file);
+    try {
+      const meta = JSON.parse(f.metadata.hintbrush_checkpoint ?? 'null') as { step?: number } | null;
+      if (!meta || !Number.isSafeInteger(meta.step)) return null;
+      return { step: meta.step!, losses: Array.from(f.readFloat32('losses')) };
+    } finally {
+      f.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 /** Reads a checkpoint; null when there is none. Throws CheckpointError for one that is not a training checkpoint. */
 export function loadCheckpoint(file: string): TrainingCheckpoint | null {
   if (!fs.existsSync(file)) return null;

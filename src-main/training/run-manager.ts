@@ -1,0 +1,239 @@
+// The life of training runs in main: each stretch of work is a 'train' job in the engine lane; its progress
+// lines become the run's step, loss curve, ETA and samples (stored, and pushed as 'training.progress'); its end
+// decides the run's state. Pause and cancel both stop the job after its current step (the engine writes a
+// checkpoint then); main remembers which was asked. A crash of the engine leaves the run 'interrupted', resumable
+// from its last checkpoint; so does a crash of the app (marked at the next start).
+//
+// GPU policy (training-contract.ts): while a run has a job queued or running, generation and annotation are
+// refused with kind 'training-running' (guard()).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LibraryItem } from '../common/contract.ts';
+import { trainingSampleUrl, type TrainingRunInfo, type TrainingRunState } from '../common/training-contract.ts';
+import { parseTrainProgress, type TrainedResult, type TrainPayload } from '../engine/tasks/train-payload.ts';
+import type { TaskProgress } from '../engine/protocol.ts';
+import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
+import type { JobOutcome, JobQueue } from '../jobs/job-queue.ts';
+import type { EventBus } from '../app/event-bus.ts';
+import { kindError } from '../app/errors.ts';
+import { writeFileAtomic } from '../app/generation-service.ts';
+import { CHECKPOINT_FILE, checkpointProgress } from '../engine/training/checkpoint.ts';
+import type { StoredRun, TrainingStore } from './training-store.ts';
+
+export interface RunManagerOptions {
+  dataDir: string;
+  mode: 'electron' | 'browser';
+  queue: JobQueue;
+  supervisor: EngineSupervisor;
+  library: { list(): LibraryItem[]; add(paths: readonly string[]): Promise<unknown> };
+  events: EventBus;
+  store: TrainingStore;
+  now?: () => Date;
+}
+
+interface Live {
+  jobId: string;
+  intent: 'run' | 'pause' | 'cancel';
+  run: StoredRun;
+  etaSeconds: number | null;
+  persistedAt: number;
+}
+
+const PERSIST_MS = 2000;
+
+export class RunManager {
+  private readonly live = new Map<number, Live>();
+  private readonly settled = new Set<Promise<void>>();
+
+  constructor(private readonly o: RunManagerOptions) {
+    o.store.markUnfinishedInterrupted(this.now());
+  }
+
+  private now(): string {
+    return (this.o.now?.() ?? new Date()).toISOString();
+  }
+
+  private runDir(runId: number): string {
+    return path.join(this.o.dataDir, 'training', 'runs', String(runId));
+  }
+
+  /** Queues a job for the run (a fresh start, or a resume from its checkpoint). */
+  enqueue(run: StoredRun, payload: TrainPayload): string {
+    const runId = run.id;
+    // Registered before queueing: a free lane starts the job inside enqueue().
+    const live: Live = { jobId: '', intent: 'run', run: { ...run, state: 'queued' }, etaSeconds: null, persistedAt: 0 };
+    this.live.set(runId, live);
+    const job = this.o.queue.enqueue({
+      kind: 'train',
+      title: `Train ${run.settings.outputName} (${run.settings.recipe === 'style' ? 'style LoRA' : 'CtrLoRA condition'})`,
+      lane: 'engine',
+      run: (ctx) => {
+        this.update(runId, { state: 'running' }, true);
+        return this.o.supervisor.run(ctx.jobId, 'train', payload, {
+          signal: ctx.signal,
+          onProgress: (p) => {
+            ctx.progress(p);
+            this.progress(runId, ctx.jobId, p);
+          },
+        });
+      },
+    });
+    live.jobId = job.id;
+    this.update(runId, { state: live.run.state, jobId: job.id, error: null }, true);
+    const done = this.o.queue.wait(job.id).then((outcome) => this.settle(runId, outcome));
+    this.settled.add(done);
+    void done.finally(() => this.settled.delete(done));
+    return job.id;
+  }
+
+  /** Resolves when every job's end has been recorded (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.settled.size) await Promise.all([...this.settled]);
+  }
+
+  /** Why a GPU job cannot start now, or null. */
+  busyReason(): string | null {
+    for (const l of this.live.values()) {
+      const s = l.run.settings;
+      const where = l.run.state === 'running' ? `is training (step ${l.run.step} of ${l.run.total})` : 'is about to train';
+      return `The GPU is busy: "${s.outputName}" ${where}. Pause it to generate; it resumes where it stopped.`;
+    }
+    return null;
+  }
+
+  /** Wraps the handlers of GPU methods so they are refused while a run trains. */
+  guard<H extends Record<string, (input: never) => unknown>>(handlers: H, methods: readonly (keyof H)[]): H {
+    const out = { ...handlers };
+    for (const m of methods) {
+      const inner = handlers[m];
+      out[m] = ((input: never) => {
+        const reason = this.busyReason();
+        if (reason) throw kindError('training-running', reason);
+        return inner(input);
+      }) as H[keyof H];
+    }
+    return out;
+  }
+
+  isLive(runId: number): boolean {
+    return this.live.has(runId);
+  }
+
+  pause(runId: number): boolean {
+    const l = this.live.get(runId);
+    if (!l) return false;
+    l.intent = 'pause';
+    return this.o.queue.cancel(l.jobId);
+  }
+
+  cancel(runId: number): boolean {
+    const l = this.live.get(runId);
+    if (l) {
+      l.intent = 'cancel';
+      return this.o.queue.cancel(l.jobId);
+    }
+    const run = this.o.store.run(runId);
+    if (!run || !['paused', 'interrupted', 'failed'].includes(run.state)) return false;
+    fs.rmSync(path.join(this.runDir(runId), CHECKPOINT_FILE), { force: true });
+    this.o.store.updateRun(runId, { state: 'cancelled', checkpointStep: 0 }, this.now());
+    return true;
+  }
+
+  private update(runId: number, patch: Parameters<TrainingStore['updateRun']>[1], persist: boolean): void {
+    const l = this.live.get(runId);
+    if (l) Object.assign(l.run, patch);
+    if (persist || !l) {
+      this.o.store.updateRun(runId, patch, this.now());
+      if (l) l.persistedAt = Date.now();
+    }
+  }
+
+  private progress(runId: number, jobId: string, p: TaskProgress): void {
+    const l = this.live.get(runId);
+    const parsed = parseTrainProgress(p.message);
+    if (!l || !parsed || p.step < 1) return;
+    l.etaSeconds = parsed.etaSeconds;
+    const losses = [...l.run.losses.slice(0, p.step - 1), parsed.loss];
+    const patch: Parameters<TrainingStore['updateRun']>[1] = { step: p.step, total: p.total, losses };
+    let samplePngBase64: string | undefined;
+    if (p.preview) {
+      writeFileAtomic(path.join(this.runDir(runId), 'samples', `${p.step}.png`), p.preview);
+      patch.samples = [...l.run.samples.filter((s) => s !== p.step), p.step];
+      samplePngBase64 = Buffer.from(p.preview).toString('base64');
+    }
+    this.update(runId, patch, p.preview !== undefined || Date.now() - l.persistedAt > PERSIST_MS);
+    const event = { jobId, runId, step: p.step, total: p.total, loss: parsed.loss, etaSeconds: parsed.etaSeconds };
+    this.o.events.emit('training.progress', samplePngBase64 ? { ...event, samplePngBase64 } : event);
+  }
+
+  private async settle(runId: number, outcome: JobOutcome): Promise<void> {
+    const l = this.live.get(runId);
+    if (!l) return;
+    const { job } = outcome;
+    let state: TrainingRunState;
+    const patch: Parameters<TrainingStore['updateRun']>[1] = { jobId: null, step: l.run.step, losses: l.run.losses, samples: l.run.samples };
+    if (job.state === 'done') {
+      const result = outcome.result as TrainedResult;
+      state = 'done';
+      Object.assign(patch, { step: result.steps, losses: result.losses, checkpointStep: 0, resultPath: result.output, error: null });
+      try {
+        await this.o.library.add([result.output]);
+        const real = fs.realpathSync(result.output);
+        patch.resultModelId = this.o.library.list().find((i) => i.path === real || i.path === result.output)?.id ?? null;
+      } catch (err) {
+        patch.error = { kind: 'library', message: `The trained file ${result.output} could not be added to the library: ${(err as Error).message}` };
+      }
+    } else {
+      if (job.state === 'cancelled') state = l.intent === 'cancel' ? 'cancelled' : 'paused';
+      else {
+        state = job.error?.kind === 'engine-crashed' ? 'interrupted' : 'failed';
+        patch.error = job.error;
+      }
+      const file = path.join(this.runDir(runId), CHECKPOINT_FILE);
+      if (state === 'cancelled') {
+        fs.rmSync(file, { force: true });
+        patch.checkpointStep = 0;
+      } else {
+        // The checkpoint on disk is where a resume starts: the engine wrote it at the step it stopped at (pause),
+        // or at the last checkpoint step before a crash; its losses are the run's curve up to there.
+        const saved = checkpointProgress(file);
+        Object.assign(patch, saved ? { checkpointStep: saved.step, step: saved.step, losses: saved.losses } : { checkpointStep: 0, step: 0, losses: [] });
+      }
+    }
+    patch.state = state;
+    this.live.delete(runId);
+    this.o.store.updateRun(runId, patch, this.now());
+    this.o.events.emit('training.finished', { jobId: job.id, runId, state, resultModelId: patch.resultModelId ?? null });
+  }
+
+  /** The contract's view of a run. */
+  info(run: StoredRun): TrainingRunInfo {
+    const l = this.live.get(run.id);
+    const r = l ? { ...run, ...l.run } : run;
+    return {
+      id: r.id,
+      jobId: l?.jobId ?? null,
+      state: r.state,
+      settings: r.settings,
+      step: r.step,
+      total: r.total,
+      losses: r.losses,
+      etaSeconds: l?.etaSeconds ?? null,
+      checkpointStep: r.checkpointStep,
+      samples: r.samples.map((step) => ({ step, imageUrl: trainingSampleUrl(r.id, step, this.o.mode) })),
+      resultModelId: r.resultModelId,
+      resultPath: r.resultPath,
+      error: r.error,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+    };
+  }
+
+  /** The stored sample picture of a run's step, or null. */
+  sampleFile(runId: number, step: number): string | null {
+    if (!Number.isSafeInteger(runId) || !Number.isSafeInteger(step)) return null;
+    const file = path.join(this.runDir(runId), 'samples', `${step}.png`);
+    return fs.existsSync(file) ? file : null;
+  }
+}
