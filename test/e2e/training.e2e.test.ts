@@ -1,5 +1,5 @@
 // End to end: the training wizard in real Chromium against `hintbrush serve` and the tiny fixtures. A folder
-// of 32 blob pictures with their edges as conditions (plus a broken and an unpaired file) is imported, a
+// of 32 blob pictures (128 px) with their edges as conditions (plus a broken, an unpaired, a too small, a non-PNG and a misshapen pair) is imported, a
 // caption edited, this machine measured, and a new CtrLoRA condition trained on tiny-sd15 + tiny-ctrlora-base
 // for a few steps: progress, a loss plot and a sample show; generating meanwhile is refused with the run named.
 // The server is then killed mid-run and started again on the same data folder: the run is 'interrupted',
@@ -61,7 +61,7 @@ async function waitStep(page: Page, step: number, timeout = 240_000): Promise<vo
 
 test('a new CtrLoRA condition trained through the wizard survives a killed server and generates', { timeout: 900_000 }, async () => {
   const dataDir = path.join(workDir, 'data');
-  const dataset = await writeBlobDataset(path.join(workDir, 'outlines'), { count: 32, size: 64 });
+  const dataset = await writeBlobDataset(path.join(workDir, 'outlines'), { count: 32, size: 128 });
   let server = await startServe({ dataDir });
   servers.push(server);
   let { page, problems } = await openPage(browser, server.url);
@@ -85,7 +85,12 @@ test('a new CtrLoRA condition trained through the wizard survives a killed serve
   await report.waitFor({ timeout: 120_000 });
   assert.equal(await report.getAttribute('data-items'), '32');
   const left = await page.getByTestId('import-problem').evaluateAll((els) => els.map((e) => e.textContent ?? ''));
-  for (const p of dataset.problems) assert.ok(left.some((t) => t.includes(p.file)), `${p.file} is listed as left out: ${left.join(' | ')}`);
+  const kinds = await page.getByTestId('import-problem').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind));
+  for (const p of dataset.problems) {
+    const at = left.findIndex((t) => t.includes(p.file));
+    assert.ok(at >= 0, `${p.file} is listed as left out: ${left.join(' | ')}`);
+    assert.equal(kinds[at], p.kind, `${p.file} is left out as ${p.kind}: ${left[at]}`);
+  }
   await screenshot(page, 'training-2-import');
   await page.getByTestId('wizard-next').click();
 

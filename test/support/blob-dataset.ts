@@ -9,10 +9,10 @@ import { encodePng } from '../../src-main/generation/png.ts';
 export interface BlobDatasetOptions {
   /** Pairs to write (default 32). */
   count?: number;
-  /** Side of each square picture in pixels (default 64). */
+  /** Side of each square picture in pixels (default 128, the smallest training reads). */
   size?: number;
   seed?: number;
-  /** Also write files the import must leave out: a broken PNG, a picture without its pair, a text file. */
+  /** Also write pairs the import must leave out: broken, unpaired, too small, not PNG, of another shape. */
   withProblems?: boolean;
 }
 
@@ -109,7 +109,7 @@ function edges(owner: Int8Array, size: number): Uint8Array {
 
 /** Writes the dataset into `dir` (created when missing). */
 export async function writeBlobDataset(dir: string, options: BlobDatasetOptions = {}): Promise<BlobDataset> {
-  const { count = 32, size = 64, seed = 7, withProblems = true } = options;
+  const { count = 32, size = 128, seed = 7, withProblems = true } = options;
   const rand = random(seed);
   await mkdir(dir, { recursive: true });
   const pairs: string[] = [];
@@ -125,13 +125,23 @@ export async function writeBlobDataset(dir: string, options: BlobDatasetOptions 
   }
   const problems: { file: string; kind: string }[] = [];
   if (withProblems) {
-    const png = encodePng({ width: size, height: size, channels: 3, data: new Uint8Array(size * size * 3).fill(200) });
-    const broken = Buffer.from(png.subarray(0, Math.floor(png.length / 2))); // cut in the middle of its data
-    await writeFile(path.join(dir, 'broken.png'), broken);
-    await writeFile(path.join(dir, 'broken.cond.png'), png);
+    const grey = (w: number, h: number) => encodePng({ width: w, height: h, channels: 3, data: new Uint8Array(w * h * 3).fill(200) });
+    const put = (name: string, bytes: Uint8Array) => writeFile(path.join(dir, name), bytes);
+    const png = grey(size, size);
+    await put('broken.png', png.subarray(0, Math.floor(png.length / 2))); // cut in the middle of its data
+    await put('broken.cond.png', png);
     problems.push({ file: 'broken.png', kind: 'unreadable' });
-    await writeFile(path.join(dir, 'lonely.png'), png);
+    await put('lonely.png', png);
     problems.push({ file: 'lonely.png', kind: 'unpaired' });
+    await put('small.png', grey(32, 32));
+    await put('small.cond.png', grey(32, 32));
+    problems.push({ file: 'small.png', kind: 'too-small' });
+    await put('scan.webp', Buffer.from('RIFF\0\0\0\0WEBPVP8 '));
+    await put('scan.cond.webp', Buffer.from('RIFF\0\0\0\0WEBPVP8 '));
+    problems.push({ file: 'scan.webp', kind: 'unsupported' });
+    await put('wide.png', png);
+    await put('wide.cond.png', grey(size * 2, size));
+    problems.push({ file: 'wide.cond.png', kind: 'size-mismatch' });
   }
   return { dir, pairs, problems };
 }
