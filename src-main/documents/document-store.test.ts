@@ -141,7 +141,7 @@ test('migration 0002 -> 0003: library and history rows survive, the document tab
   assert.ok(generationColumns.includes('prompt'), 'version 2 has the history table');
   v2.close();
 
-  const v3 = openLibraryDatabase(file);
+  const v3 = openLibraryDatabase(file, { migrations: migrations.slice(0, 3) });
   assert.equal(schemaVersion(v3), 3);
   assert.equal((v3.prepare('SELECT name FROM models').get() as { name: string }).name, 'a');
   assert.equal((v3.prepare('SELECT count(*) AS n FROM library_roots').get() as { n: number }).n, 1);
