@@ -9,11 +9,12 @@ import { libraryAdd, libraryList } from './commands/library.ts';
 import { generate } from './commands/generate.ts';
 import { probe } from './commands/probe.ts';
 import { serve } from './commands/serve.ts';
+import { train } from './commands/train.ts';
 import { packageRoot } from './paths.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const COMMANDS: CliCommand[] = [serve, libraryAdd, libraryList, probe, generate];
+export const COMMANDS: CliCommand[] = [serve, libraryAdd, libraryList, probe, generate, train];
 
 const defaultIo: CliIo = {
   out: (t) => void process.stdout.write(t),
