@@ -13,8 +13,14 @@ export const IMAGE_SCHEME_PRIVILEGES = {
   privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true },
 };
 
-/** The protocol.handle handler: `imageFile` maps a history id to its file, or null. */
-export function imageProtocolHandler(imageFile: (historyId: number) => string | null): (request: Request) => Promise<Response> {
+/**
+ * The protocol.handle handler: `imageFile` maps a history id to its file, or null; `trainingSampleFile` a training
+ * run's sample (`hintbrush-image://training/<runId>/<step>.png`).
+ */
+export function imageProtocolHandler(
+  imageFile: (historyId: number) => string | null,
+  trainingSampleFile: (runId: number, step: number) => string | null = () => null,
+): (request: Request) => Promise<Response> {
   const headers = { 'Access-Control-Allow-Origin': APP_ORIGIN, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
   const notFound = () => new Response('No such picture', { status: 404, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' } });
   return async (request) => {
@@ -25,7 +31,8 @@ export function imageProtocolHandler(imageFile: (historyId: number) => string | 
       return notFound();
     }
     const match = url.protocol === `${IMAGE_SCHEME}:` && url.host === 'history' ? /^\/(\d{1,15})\.png$/.exec(url.pathname) : null;
-    const file = match ? imageFile(Number(match[1])) : null;
+    const sample = url.protocol === `${IMAGE_SCHEME}:` && url.host === 'training' ? /^\/(\d{1,15})\/(\d{1,9})\.png$/.exec(url.pathname) : null;
+    const file = match ? imageFile(Number(match[1])) : sample ? trainingSampleFile(Number(sample[1]), Number(sample[2])) : null;
     if (!file) return notFound();
     try {
       return new Response(await fs.readFile(file), { status: 200, headers: { ...headers, 'Content-Type': 'image/png' } });

@@ -131,7 +131,7 @@ async function start(): Promise<void> {
   }
   services.own('ipc handlers', registerIpc(electron, services));
   serveRenderer();
-  protocol.handle(IMAGE_SCHEME, imageProtocolHandler((id) => services.imageFile(id)));
+  protocol.handle(IMAGE_SCHEME, imageProtocolHandler((id) => services.imageFile(id), (runId, step) => services.trainingSampleFile(runId, step)));
   Menu.setApplicationMenu(Menu.buildFromTemplate(buildMenu(electron, services)));
 
   createWindow();

@@ -34,6 +34,8 @@ export interface ServeOptions {
   token?: string;
   /** The file of a history picture, served at /images/<id>.png; null when there is none. */
   imageFile?: (historyId: number) => string | null;
+  /** A training run's sample picture, served at /training-samples/<runId>/<step>.png; null when there is none. */
+  trainingSampleFile?: (runId: number, step: number) => string | null;
 }
 
 export interface RunningServer {
@@ -104,6 +106,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (picture) {
       // A history id can be reused after the newest picture is deleted: revalidate rather than cache for good.
       const file = options.imageFile?.(Number(picture[1])) ?? null;
+      if (file && (await sendStatic(res, path.dirname(file), `/${path.basename(file)}`, headers, req.method, 'private, no-cache'))) return;
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+      return void res.end('No such picture\n');
+    }
+    const sample = /^\/training-samples\/(\d{1,15})\/(\d{1,9})\.png$/.exec(url.pathname);
+    if (sample) {
+      const file = options.trainingSampleFile?.(Number(sample[1]), Number(sample[2])) ?? null;
       if (file && (await sendStatic(res, path.dirname(file), `/${path.basename(file)}`, headers, req.method, 'private, no-cache'))) return;
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
       return void res.end('No such picture\n');

@@ -39,6 +39,7 @@ export const serve: CliCommand = {
         port,
         allowRemote: values['allow-remote'] === true,
         imageFile: (id) => services.imageFile(id),
+        trainingSampleFile: (runId, step) => services.trainingSampleFile(runId, step),
       });
       io.out(`Hintbrush is running in browser mode. Open:\n\n  ${server.url}\n\nData folder: ${services.info.dataDir}\nPress Ctrl-C to stop.\n`);
       if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
