@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fixture } from '../src-main/engine/testing/goldens.ts';
 import { writeRandomCheckpoint } from '../src-main/engine/testing/random-checkpoint.ts';
+import { cnxsLayout, ctrLoraBaseLayout, ctrLoraConditionLayout } from '../src-main/engine/testing/control-layouts.ts';
 import { checkpointLayout, controlNetLayout, SD15_ARCH } from '../src-main/engine/testing/sd15-layout.ts';
 import type { BenchModel, ModelName } from './scenario.ts';
 
@@ -17,6 +18,12 @@ export function cacheDir(): string {
 // The version in the names changes whenever the layout or the random init changes, so stale files are not reused.
 const FULL_CHECKPOINT = 'sd15-random-f16-v1.safetensors';
 const FULL_CONTROLNET = 'controlnet-sd15-random-f16-v1.safetensors';
+// CtrLoRA at the release's rank (128); ControlNet-XS with a control stream 0.1 x the UNet's width (32 channels
+// first, in the range of the released SD1.5 ones, far narrower than the tiny fixture's ratio 1).
+const FULL_CTRLORA_BASE = 'ctrlora-base-sd15-random-f16-v1.safetensors';
+const FULL_CTRLORA_CONDITIONS = ['ctrlora-cond-a-sd15-random-f16-v1.safetensors', 'ctrlora-cond-b-sd15-random-f16-v1.safetensors'] as const;
+const FULL_CNXS = 'cnxs-sd15-r0.1-random-f16-v1.safetensors';
+export const FULL_CNXS_RATIO = 0.1;
 
 export function benchModel(name: ModelName): BenchModel {
   if (name === 'tiny') {
@@ -25,6 +32,9 @@ export function benchModel(name: ModelName): BenchModel {
       title: 'tiny fixture (UNet 32, fp32 file)',
       checkpoint: fixture('tiny-sd15.safetensors'),
       controlNet: fixture('tiny-controlnet.safetensors'),
+      ctrloraBase: fixture('tiny-ctrlora-base.safetensors'),
+      ctrloraConditions: [fixture('tiny-ctrlora-edge.safetensors'), fixture('tiny-ctrlora-blob.ckpt')],
+      cnxs: fixture('tiny-cnxs.ckpt'),
       unetLatent: 32,
       vaeLatent: 32,
       contextDim: 32,
@@ -35,6 +45,9 @@ export function benchModel(name: ModelName): BenchModel {
     title: 'SD1.5 architecture (UNet 320, random fp16 file)',
     checkpoint: path.join(cacheDir(), FULL_CHECKPOINT),
     controlNet: path.join(cacheDir(), FULL_CONTROLNET),
+    ctrloraBase: path.join(cacheDir(), FULL_CTRLORA_BASE),
+    ctrloraConditions: [path.join(cacheDir(), FULL_CTRLORA_CONDITIONS[0]), path.join(cacheDir(), FULL_CTRLORA_CONDITIONS[1])],
+    cnxs: path.join(cacheDir(), FULL_CNXS),
     unetLatent: 64,
     vaeLatent: 64,
     contextDim: SD15_ARCH.unet.contextDim,
@@ -65,5 +78,14 @@ export function ensureFullModels(): void {
   );
   generate(model.controlNet, 'full-size ControlNet (fp16)', (onProgress) =>
     writeRandomCheckpoint(model.controlNet, controlNetLayout(SD15_ARCH.unet), 'F16', 2, { onProgress }),
+  );
+  generate(model.ctrloraBase, 'full-size CtrLoRA Base ControlNet (fp16)', (onProgress) =>
+    writeRandomCheckpoint(model.ctrloraBase, ctrLoraBaseLayout(SD15_ARCH.unet), 'F16', 3, { onProgress }),
+  );
+  model.ctrloraConditions.forEach((file, i) =>
+    generate(file, `full-size CtrLoRA condition ${i + 1} (fp16)`, (onProgress) => writeRandomCheckpoint(file, ctrLoraConditionLayout(SD15_ARCH.unet), 'F16', 4 + i, { onProgress })),
+  );
+  generate(model.cnxs, `full-size ControlNet-XS, width ratio ${FULL_CNXS_RATIO} (fp16)`, (onProgress) =>
+    writeRandomCheckpoint(model.cnxs, cnxsLayout(SD15_ARCH.unet, FULL_CNXS_RATIO), 'F16', 6, { onProgress }),
   );
 }

@@ -15,6 +15,11 @@ export interface BenchModel {
   title: string;
   checkpoint: string;
   controlNet: string;
+  /** CtrLoRA Base ControlNet and two condition LoRAs for it. */
+  ctrloraBase: string;
+  ctrloraConditions: readonly [string, string];
+  /** A ControlNet-XS for the checkpoint. */
+  cnxs: string;
   /** Latent side for UNet evaluations (batch 2). */
   unetLatent: number;
   /** Latent side for VAE decodes (image side = 8 x this). */

@@ -1,0 +1,46 @@
+// A whole 20-step 512x512 text-to-image run through the app's pipeline (generate(): text encoding, euler_a with
+// CFG as a batch of 2, VAE decode), plain and with one ControlNet: seconds per step once the sessions are built,
+// the first step (which builds them), the decode, and the run's peak memory (each variant in its own process).
+
+import { generate } from '../../src-main/engine/pipeline/generate.ts';
+import { ModelRuntime } from '../../src-main/engine/pipeline/model-runtime.ts';
+import type { ControlUnit } from '../../src-main/engine/pipeline/control-units.ts';
+import { median, now, pseudoRandom, type Scenario } from '../scenario.ts';
+
+const SIZE = 512;
+const STEPS = 20;
+
+function txt2imgScenario(withControlNet: boolean): Scenario {
+  return {
+    name: withControlNet ? 'txt2img-controlnet' : 'txt2img',
+    title: `20-step ${SIZE}x${SIZE} txt2img${withControlNet ? ' with one ControlNet' : ''}`,
+    headline: 'step_ms',
+    models: ['tiny', 'full'],
+    async run(model, opts) {
+      const runtime = new ModelRuntime(opts.compute, ['cpu']);
+      const hint = pseudoRandom([1, 3, SIZE, SIZE], 7, 0.5);
+      const controls: ControlUnit[] = withControlNet
+        ? [{ kind: 'controlnet', path: model.controlNet, image: { shape: [...hint.shape], data: (hint.data as Float32Array).map((v) => v + 0.5) }, weight: 1, start: 0, end: 1 }]
+        : [];
+      const stamps: number[] = [];
+      const t0 = now();
+      try {
+        await generate(
+          runtime,
+          { checkpoint: model.checkpoint, prompt: 'a lighthouse on a cliff at dusk, oil painting', negative: 'blurry', width: SIZE, height: SIZE, steps: STEPS, cfg: 7, seed: 1, sampler: 'euler_a', clipSkip: 1, controls, loras: [] },
+          { onStep: () => void stamps.push(now()) },
+        );
+      } finally {
+        await runtime.dispose();
+      }
+      const total = now() - t0;
+      const steps = stamps.slice(1).map((t, i) => t - stamps[i]);
+      return {
+        metrics: { total_ms: total, first_step_ms: stamps[0] - t0, step_ms: median(steps), decode_ms: t0 + total - stamps[stamps.length - 1] },
+        detail: `${STEPS} euler_a steps, CFG batch 2, ${SIZE}x${SIZE}${withControlNet ? ', one ControlNet at weight 1' : ''}, ${opts.compute}; step = median of steps 2..${STEPS}, first step includes building the sessions and the text encoding`,
+      };
+    },
+  };
+}
+
+export const txt2imgScenarios: readonly Scenario[] = [txt2imgScenario(false), txt2imgScenario(true)];
