@@ -1,0 +1,56 @@
+// The writers without training: a style LoRA with text-encoder modules is written in kohya's layout (alpha per
+// module, lora_te_* names the engine's CLIP LoRA namer produces), kohya's tag frequency counts, and a CtrLoRA
+// condition refuses keys outside control_model.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openTensorFile } from '../../formats/open-tensor-file.ts';
+import { clipLoraName, detectClipText } from '../models/clip-text.ts';
+import { indexLoraFile } from '../models/lora.ts';
+import { fixtureFile } from '../testing/goldens.ts';
+import { kohyaMetadata, tagFrequency, writeCtrLoraCondition, writeStyleLora, type StyleLoraInfo } from './lora-writers.ts';
+import { buildStyleLoraTraining, textEncoderLoraLayers } from './recipes/style-lora.ts';
+
+const info = (over: Partial<StyleLoraInfo> = {}): StyleLoraInfo => ({
+  outputName: 'x', rank: 4, alpha: 1, steps: 10, lr: 1e-4, batchSize: 2, resolution: 512, seed: 3, trainTextEncoder: true, mixedPrecision: 'fp16', gradientCheckpointing: true,
+  datasetName: 'cats', captions: ['hb, cat', 'hb, dog, cat', ''], imageCount: 3, buckets: [{ width: 512, height: 512, count: 3 }], baseModelName: 'sd15', baseModelHash: 'abcdef0123',
+  startedAt: new Date(0), finishedAt: new Date(60_000), settings: { a: 1 }, ...over,
+});
+
+test('a style LoRA with the text encoder: kohya keys the engine applies, alpha per module, ss_* metadata', () => {
+  const checkpoint = fixtureFile('tiny-sd15.safetensors');
+  const tg = buildStyleLoraTraining(checkpoint, { batch: 1, height: 8, width: 8, tokens: 77, rank: 4, alpha: 1, textEncoder: true });
+  assert.ok(tg.graph.inputs.some((n) => n.attrs.name === 'input_ids'), 'the context comes from token ids');
+  const namer = clipLoraName(detectClipText(checkpoint));
+  const te = textEncoderLoraLayers(detectClipText(checkpoint)).map((p) => namer(p)!);
+  const initial = tg.initial();
+  const params = tg.params.map((p) => ({ name: p.name, shape: p.input.shape, data: initial.get(p.name)! }));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-writer-')), 'x.safetensors');
+  writeStyleLora(file, params, info());
+  const f = openTensorFile(file);
+  try {
+    const modules = indexLoraFile(f);
+    for (const name of te) assert.ok(modules.has(name), `${name} in the file`);
+    assert.equal([...modules.keys()].filter((n) => n.startsWith('lora_te_')).length, te.length);
+    assert.ok([...modules.values()].every((m) => m.alpha && f.readFloat32(m.alpha)[0] === 1));
+    assert.equal(f.metadata.ss_text_encoder_lr, '0.0001');
+    assert.equal(f.metadata.ss_num_epochs, '5', '10 steps of 2 batches per epoch');
+    assert.equal(f.metadata.ss_mixed_precision, 'fp16');
+    assert.equal(f.metadata.ss_training_started_at, '0');
+    assert.equal(f.metadata.ss_training_finished_at, '60');
+  } finally {
+    f.close();
+  }
+});
+
+test('kohya tag frequency and metadata values are strings; a condition takes control_model.* keys only', () => {
+  assert.deepEqual(tagFrequency(['hb, cat', 'hb, dog, cat', '', ' , hb ']), { hb: 3, cat: 2, dog: 1 });
+  const meta = kohyaMetadata(info());
+  assert.ok(Object.values(meta).every((v) => typeof v === 'string'));
+  assert.deepEqual(JSON.parse(meta.ss_dataset_dirs), { cats: { n_repeats: 1, img_count: 3 } });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-writer-')), 'c.safetensors');
+  assert.throws(() => writeCtrLoraCondition(file, [{ name: 'zero_convs.0.0.weight', shape: [1], data: new Float32Array(1) }], { outputName: 'c', condition: 'edge', rank: 4, steps: 1, lr: 1, baseName: 'b', baseModelName: 'm', settings: null }), /not a CtrLoRA condition key/);
+  assert.ok(!fs.existsSync(file));
+});
