@@ -11,6 +11,7 @@ test('a CtrLoRA condition is named from its file', () => {
   assert.equal(conditionName(item(1, 'tiny-ctrlora-edge', 'ctrlora-lora')), 'edge');
   assert.equal(conditionName(item(1, 'ctrlora_sd15_hed_rank128', 'ctrlora-lora')), 'hed');
   assert.equal(conditionName({ name: 'x', metadata: { 'ctrlora.condition': 'lineart' } }), 'lineart');
+  assert.equal(conditionName({ name: 'outline-ctrlora-run3', metadata: { ctrlora_condition: 'outlines' } }), 'outlines', 'as Hintbrush trains them');
 });
 
 test('each condition LoRA becomes a hint kind bound to the base, once per condition, safetensors first', () => {

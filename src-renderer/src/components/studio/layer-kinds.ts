@@ -20,7 +20,8 @@ const CONTROLNET_HINTS: HintKind[] = ['scribble', 'lineart', 'softedge', 'canny'
 
 /** "edge" from "tiny-ctrlora-edge", "ctrlora_hed_lora", "depth.ctrlora"…: the condition a CtrLoRA LoRA is for. */
 export function conditionName(item: Pick<LibraryItem, 'name' | 'metadata'>): string {
-  const meta = item.metadata?.['ctrlora.condition'] ?? item.metadata?.condition;
+  // ctrlora_condition: what Hintbrush's own trainer writes (src-main/engine/training/lora-writers.ts).
+  const meta = item.metadata?.['ctrlora.condition'] ?? item.metadata?.ctrlora_condition ?? item.metadata?.condition;
   if (meta) return meta;
   const parts = item.name
     .toLowerCase()
