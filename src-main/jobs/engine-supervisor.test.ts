@@ -52,7 +52,7 @@ describe('EngineSupervisor', () => {
   });
 
   it('counts a hang (no answer to pings) as a crash', async () => {
-    const sup = testSupervisor({ hangMs: 600 });
+    const sup = testSupervisor({ hangMs: 600, busyHangMs: 600 });
     supervisors.push(sup);
     sup.start();
     await sup.whenReady();

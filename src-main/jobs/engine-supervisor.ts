@@ -10,8 +10,13 @@ export interface SupervisorOptions {
   launcher: EngineLauncher;
   /** How often main pings the engine. */
   heartbeatMs?: number;
-  /** Silence (no pong, no message) this long after `ready` counts as a hang. */
+  /** Silence (no pong, no message) this long after `ready` counts as a hang while the engine is idle. */
   hangMs?: number;
+  /**
+   * The same while a job runs. onnxruntime's run() blocks the engine's thread, so one full-size UNet or VAE
+   * evaluation on a CPU (tens of seconds) leaves pings unanswered without anything being wrong.
+   */
+  busyHangMs?: number;
   /** The engine must say `ready` within this long of its start (the provider probe loads native code). */
   startTimeoutMs?: number;
   /** A cancelled job must end within this long, or the engine is treated as hung. */
@@ -82,6 +87,7 @@ export class EngineSupervisor {
     this.opts = {
       heartbeatMs: 2_000,
       hangMs: 30_000,
+      busyHangMs: 15 * 60_000,
       startTimeoutMs: 120_000,
       cancelGraceMs: 15_000,
       backoffInitialMs: 500,
@@ -211,7 +217,7 @@ export class EngineSupervisor {
       if (now - this.startedAt > this.opts.startTimeoutMs) {
         this.hung(`The engine did not become ready within ${Math.round(this.opts.startTimeoutMs / 1000)} s.`);
       }
-    } else if (now - this.lastSeen > this.opts.hangMs) {
+    } else if (now - this.lastSeen > (this.job ? Math.max(this.opts.busyHangMs, this.opts.hangMs) : this.opts.hangMs)) {
       this.hung(`The engine stopped answering for ${Math.round((now - this.lastSeen) / 1000)} s (hung).`);
       return;
     }
