@@ -81,7 +81,9 @@ export class RunManager {
     });
     live.jobId = job.id;
     this.update(runId, { state: live.run.state, jobId: job.id, error: null }, true);
-    const done = this.o.queue.wait(job.id).then((outcome) => this.settle(runId, outcome));
+    // A failure to record the end (the database closed at quit) leaves the run 'running': the next start marks
+    // it interrupted, and it resumes from its checkpoint.
+    const done = this.o.queue.wait(job.id).then((outcome) => this.settle(runId, outcome)).catch(() => undefined);
     this.settled.add(done);
     void done.finally(() => this.settled.delete(done));
     return job.id;

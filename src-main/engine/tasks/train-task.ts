@@ -21,6 +21,8 @@ import { writeCtrLoraCondition, writeStyleLora, type StyleLoraInfo } from '../tr
 import { gpuMemoryUsed, MemoryWatch, samplePicture } from '../training/train-sample.ts';
 import { TEXT_TOKENS, Trainer } from '../training/trainer.ts';
 import { normalRandom } from '../training/trainable-lora.ts';
+import { releaseAnnotatorSessions } from './annotate-task.ts';
+import { releaseGenerateRuntime } from './generate-task.ts';
 import { checkTrainPayload, formatTrainProgress, type CalibratedResult, type TrainedResult, type TrainPayload, type TrainTaskResult } from './train-payload.ts';
 
 const SAMPLE_STEPS = 20;
@@ -201,6 +203,9 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
 export async function trainTask(raw: unknown, ctx: TaskContext): Promise<TrainTaskResult> {
   const p = checkTrainPayload(raw);
   const compute = precision(ctx.provider, p.compute);
+  // Training wants all the memory: the sessions generation and the annotators keep between jobs go first.
+  await releaseGenerateRuntime();
+  await releaseAnnotatorSessions();
   const files = { checkpoint: open(p.checkpoint, 'checkpoint'), base: p.base ? open(p.base, 'CtrLoRA Base ControlNet') : null };
   try {
     return p.mode === 'calibrate' ? await calibrate(p, ctx, files, compute) : await train(p, ctx, files, compute);
