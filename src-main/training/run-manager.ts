@@ -48,6 +48,13 @@ export class RunManager {
 
   constructor(private readonly o: RunManagerOptions) {
     o.store.markUnfinishedInterrupted(this.now());
+    // As after an engine crash (settle()): the checkpoint on disk is where the resume starts, and its losses
+    // are the curve up to there; the record may have been persisted at a later step than the checkpoint.
+    for (const run of o.store.runs().filter((r) => r.state === 'interrupted')) {
+      const saved = checkpointProgress(path.join(this.runDir(run.id), CHECKPOINT_FILE));
+      const patch = saved ? { checkpointStep: saved.step, step: saved.step, losses: saved.losses } : { checkpointStep: 0, step: 0, losses: [] };
+      if (patch.checkpointStep !== run.checkpointStep || patch.step !== run.step) o.store.updateRun(run.id, patch, this.now());
+    }
   }
 
   private now(): string {
