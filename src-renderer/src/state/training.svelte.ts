@@ -14,7 +14,7 @@ import type {
 } from '../../../src-main/common/training-contract.ts';
 import type { LibraryItem } from '../../../src-main/common/contract.ts';
 import { errorText } from '../transport/client.ts';
-import { isOpenRun, type WizardStep } from '../components/training/training-words.ts';
+import { isOpenRun, suggestedResolution, type WizardStep } from '../components/training/training-words.ts';
 import type { AppContext } from './context.ts';
 import { TrainingRuns } from './training-runs.svelte.ts';
 
@@ -149,8 +149,7 @@ export class TrainingWizard {
     try {
       const condition = this.recipe === 'style' ? 'none' : this.condition;
       const report = await this.app.session.client.call('training.importDataset', { path, condition });
-      this.dataset = report;
-      this.captionState = {};
+      this.useDataset(report);
       void this.loadDatasets();
       return true;
     } catch (err) {
@@ -163,12 +162,18 @@ export class TrainingWizard {
 
   async openDataset(id: number): Promise<void> {
     try {
-      this.dataset = await this.app.session.client.call('training.dataset', { id });
-      this.captionState = {};
+      this.useDataset(await this.app.session.client.call('training.dataset', { id }));
       this.importError = '';
     } catch (err) {
       this.importError = errorText(err);
     }
+  }
+
+  /** A new dataset: its captions start unsaved-free, its pictures' size suggests the resolution. */
+  private useDataset(report: DatasetReport): void {
+    this.dataset = report;
+    this.captionState = {};
+    this.options.resolution = suggestedResolution(report.items);
   }
 
   async loadDatasets(): Promise<void> {

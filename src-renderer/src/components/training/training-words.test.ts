@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TRAINING_RECIPES } from '../../../../src-main/common/training-contract.ts';
-import { defaultOutputName, formatDuration, formatLoss, formatStepTime, isOpenRun, RECIPES, recipeInfo } from './training-words.ts';
+import { suggestedResolution, defaultOutputName, formatDuration, formatLoss, formatStepTime, isOpenRun, RECIPES, recipeInfo } from './training-words.ts';
 
 test('every recipe of the contract is explained in one line each', () => {
   assert.deepEqual(RECIPES.map((r) => r.id).sort(), [...TRAINING_RECIPES].sort());
@@ -44,4 +44,14 @@ test('open runs are the ones that can go on', () => {
 test('defaultOutputName makes a plain file name', () => {
   assert.equal(defaultOutputName('my blobs/v2', 'ctrlora'), 'my-blobs-v2-ctrlora');
   assert.equal(defaultOutputName('  ', 'style'), 'dataset-lora');
+});
+
+test('suggestedResolution keeps 512 for large pictures and does not blow small ones up', () => {
+  const sq = (n: number, side: number) => Array.from({ length: n }, () => ({ width: side, height: side }));
+  assert.equal(suggestedResolution([]), 512);
+  assert.equal(suggestedResolution(sq(10, 1024)), 512);
+  assert.equal(suggestedResolution(sq(10, 128)), 256);
+  assert.equal(suggestedResolution(sq(10, 400)), 384);
+  assert.equal(suggestedResolution([...sq(3, 128), ...sq(7, 768)]), 512, 'the median picture decides');
+  assert.equal(suggestedResolution([{ width: 1200, height: 300 }]), 256, 'by the shorter side');
 });

@@ -1,11 +1,13 @@
 // What the training wizard says: the recipes (what each does and the data it needs, in one line each), the
 // wizard's steps, run states, durations and problem kinds as an artist reads them. Pure module, tested in
 // training-words.test.ts.
-import type {
-  ConditionSource,
-  DatasetProblemKind,
-  TrainingRecipe,
-  TrainingRunState,
+import {
+  TRAINING_RESOLUTIONS,
+  type ConditionSource,
+  type TrainingResolution,
+  type DatasetProblemKind,
+  type TrainingRecipe,
+  type TrainingRunState,
 } from '../../../../src-main/common/training-contract.ts';
 
 export interface RecipeInfo {
@@ -111,4 +113,16 @@ export function formatLoss(loss: number | null | undefined): string {
 export function defaultOutputName(datasetName: string, recipe: TrainingRecipe): string {
   const base = datasetName.trim().replace(/[\\/:*?"<>|\s]+/g, '-').replace(/^-+|-+$/g, '') || 'dataset';
   return `${base}-${recipe === 'ctrlora' ? 'ctrlora' : 'lora'}`;
+}
+
+/**
+ * The training resolution a dataset suggests: 512 (SD1.5's own) unless most pictures are smaller, then the
+ * largest resolution their shorter side fills (at least the smallest one), so small pictures are not blown up.
+ */
+export function suggestedResolution(items: readonly { width: number; height: number }[]): TrainingResolution {
+  if (items.length === 0) return 512;
+  const sides = items.map((i) => Math.min(i.width, i.height)).sort((a, b) => a - b);
+  const median = sides[Math.floor((sides.length - 1) / 2)];
+  if (median >= 512) return 512;
+  return [...TRAINING_RESOLUTIONS].reverse().find((r) => r <= median) ?? TRAINING_RESOLUTIONS[0];
 }
