@@ -150,13 +150,32 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
       elapsedBefore = saved.elapsedSeconds;
     }
     let lastSaved = step;
+    let samplePending = saved?.samplePending === true;
     const t0 = performance.now();
     const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
     const save = () => {
       if (step === lastSaved && fs.existsSync(checkpointFile)) return;
-      saveCheckpoint(checkpointFile, trainer.checkpointState(step, losses, elapsed()));
+      saveCheckpoint(checkpointFile, { ...trainer.checkpointState(step, losses, elapsed()), samplePending });
       lastSaved = step;
     };
+    const sample = () =>
+      sampleUnlessStopped(ctx.signal, () => {
+        const first = p.items[0];
+        return samplePicture(
+          { recipe: p.recipe, checkpoint: p.checkpoint, base: p.base, prompt: p.samplePrompt || first.caption, seed: p.seed, size: first.bucket, conditionImage: first.condition, steps: SAMPLE_STEPS, compute, providers, runDir: p.runDir },
+          trainer.params(),
+          styleInfo(p, step, compute, started),
+          ctx.signal,
+        );
+      });
+    // A pause that came during the sample of the checkpoint's step skipped it: make it before going on.
+    if (samplePending && step > 0 && !ctx.signal.aborted) {
+      const preview = await sample();
+      if (preview) {
+        samplePending = false;
+        ctx.progress({ step, total: p.steps, message: formatTrainProgress(losses[step - 1], (elapsedBefore / step) * (p.steps - step)), preview });
+      }
+    }
     const recent: number[] = [];
     while (step < p.steps) {
       if (ctx.signal.aborted) {
@@ -174,16 +193,13 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
       const perStep = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : seconds;
       const eta = perStep * (p.steps - step);
       let preview: Uint8Array | undefined;
-      if (step % p.checkpointEvery === 0 && step < p.steps) save();
+      // The sample comes before the checkpoint of the same step: a crash during the sample resumes from the
+      // checkpoint before and redoes the sample; a pause during it records the sample as still due.
       if (p.sampleEvery > 0 && step % p.sampleEvery === 0) {
-        const first = p.items[0];
-        preview = await sampleUnlessStopped(ctx.signal, () => samplePicture(
-          { recipe: p.recipe, checkpoint: p.checkpoint, base: p.base, prompt: p.samplePrompt || first.caption, seed: p.seed, size: first.bucket, conditionImage: first.condition, steps: SAMPLE_STEPS, compute, providers, runDir: p.runDir },
-          trainer.params(),
-          styleInfo(p, step, compute, started),
-          ctx.signal,
-        ));
-      }
+        preview = await sample();
+        samplePending = preview === undefined;
+      } else samplePending = false;
+      if (step % p.checkpointEvery === 0 && step < p.steps) save();
       ctx.progress({ step, total: p.steps, message: formatTrainProgress(outcome.loss, eta), ...(preview ? { preview } : {}) });
     }
     const params = trainer.params();

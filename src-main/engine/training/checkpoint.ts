@@ -3,7 +3,7 @@
 // new one, never half of one).
 //   tensors   param.<name>, adam_m.<name>, adam_v.<name> (float32), losses [steps] (float32, every step so far)
 //   metadata  hintbrush_checkpoint: JSON {version, step, adamStep, lossScale, scalerClean, rng, dataOrder,
-//             fingerprint, elapsedSeconds}
+//             fingerprint, elapsedSeconds, samplePending}
 // `rng` is {kind: 'torch-per-step', seed}: the schedule reseeds a torch-compatible generator from (seed, step)
 // at every step, so the seed and the step are the generator's whole state. `dataOrder` is the item order of the
 // current epoch, checked on resume (a dataset edited since would silently change the run). `fingerprint` names
@@ -25,6 +25,8 @@ export interface TrainingCheckpoint {
   dataOrder: { epoch: number; order: number[] };
   fingerprint: string;
   elapsedSeconds: number;
+  /** The sample picture of this step was due but skipped (a pause came during it): a resume makes it first. */
+  samplePending?: boolean;
   losses: Float32Array;
   params: Map<string, Float32Array>;
   m: Map<string, Float32Array>;
@@ -56,6 +58,7 @@ export function saveCheckpoint(file: string, c: TrainingCheckpoint): void {
     dataOrder: c.dataOrder,
     fingerprint: c.fingerprint,
     elapsedSeconds: c.elapsedSeconds,
+    samplePending: c.samplePending === true,
   };
   writeSafetensors(file, tensors, { hintbrush_checkpoint: JSON.stringify(meta) });
 }
@@ -94,6 +97,7 @@ export function loadCheckpoint(file: string): TrainingCheckpoint | null {
       dataOrder: { epoch: number; order: number[] };
       fingerprint: string;
       elapsedSeconds: number;
+      samplePending?: boolean;
     };
     if (meta.version !== 1 || meta.rng?.kind !== 'torch-per-step') throw new CheckpointError(`${file}: checkpoint version ${meta.version} is not one this build reads`);
     const c: TrainingCheckpoint = {
@@ -105,6 +109,7 @@ export function loadCheckpoint(file: string): TrainingCheckpoint | null {
       dataOrder: meta.dataOrder,
       fingerprint: meta.fingerprint,
       elapsedSeconds: meta.elapsedSeconds,
+      samplePending: meta.samplePending === true,
       losses: f.readFloat32('losses'),
       params: new Map(),
       m: new Map(),

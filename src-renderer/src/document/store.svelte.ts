@@ -166,11 +166,14 @@ const studios = new WeakMap<Session, StudioDocument>();
  * last document reopens as soon as the link is up, and every edit is autosaved until the window closes).
  */
 export function studioDocumentFor(session: Session): StudioDocument {
-  let studio = studios.get(session);
-  if (!studio) {
+  const known = studios.get(session);
+  if (known) return known;
+  let studio: StudioDocument | undefined;
+  // Its own effect root: its deriveds must not belong to (and die with) the view that asked first.
+  $effect.root(() => {
     studio = new StudioDocument(session);
-    studios.set(session, studio);
-    studio.start();
-  }
-  return studio;
+  });
+  studios.set(session, studio!);
+  studio!.start();
+  return studio!;
 }

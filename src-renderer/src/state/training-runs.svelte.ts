@@ -17,7 +17,7 @@ export class TrainingRuns {
   busy = $state.raw<ReadonlySet<number>>(new Set());
 
   private readonly session: Session;
-  private refreshing = new Map<number, Promise<void>>();
+  private refreshing = new Map<number, { again: boolean; done: Promise<void> }>();
 
   constructor(session: Session) {
     this.session = session;
@@ -52,21 +52,32 @@ export class TrainingRuns {
     this.loaded = true;
   }
 
-  /** Reads one run again (after its job ended, after a gap in its events); coalesced per run. */
+  /**
+   * Reads one run again (after its job ended, after a gap in its events); coalesced per run. A request that
+   * comes while a read is on its way reads once more after it: that read may have left before the run changed
+   * (a pause's own read, then the run's `training.finished`).
+   */
   refresh(runId: number): Promise<void> {
-    const running = this.refreshing.get(runId);
-    if (running) return running;
-    const p = (async () => {
+    const entry = this.refreshing.get(runId);
+    if (entry) {
+      entry.again = true;
+      return entry.done;
+    }
+    const mine = { again: false, done: Promise.resolve() };
+    mine.done = (async () => {
       try {
-        this.put(await this.session.client.call('training.status', { runId }));
+        do {
+          mine.again = false;
+          this.put(await this.session.client.call('training.status', { runId }));
+        } while (mine.again);
       } catch (err) {
         this.loadError = errorText(err);
       } finally {
         this.refreshing.delete(runId);
       }
     })();
-    this.refreshing.set(runId, p);
-    return p;
+    this.refreshing.set(runId, mine);
+    return mine.done;
   }
 
   /** Adds or replaces a run, newest first. */

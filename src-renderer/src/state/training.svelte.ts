@@ -281,13 +281,20 @@ export class TrainingWizard {
 
 const wizards = new WeakMap<object, TrainingWizard>();
 
-/** The app's training wizard, created (and listening) on first use. */
+/**
+ * The app's training wizard, created (and listening) on first use. It is created under its own effect root:
+ * created inside the Train view's setup, its deriveds (the watched run) would belong to that view and stop
+ * following the runs once the artist switched to the studio and back.
+ */
 export function trainingFor(app: AppContext): TrainingWizard {
-  let wizard = wizards.get(app.session);
-  if (!wizard) {
+  const known = wizards.get(app.session);
+  if (known) return known;
+  let wizard: TrainingWizard | undefined;
+  // Never torn down: the wizard lives as long as the app's session.
+  $effect.root(() => {
     wizard = new TrainingWizard(app);
     wizard.start();
-    wizards.set(app.session, wizard);
-  }
-  return wizard;
+  });
+  wizards.set(app.session, wizard!);
+  return wizard!;
 }

@@ -116,12 +116,17 @@ export function storePort(store: DocumentStore<CanvasSurface>): CanvasPort {
 
 const studios = new WeakMap<object, Studio>();
 
-/** The app's Studio, created on first use over the app's StudioDocument. */
+/**
+ * The app's Studio, created on first use over the app's StudioDocument, under its own effect root: created in
+ * the studio view's setup, its deriveds would belong to that view and go stale once it closed (library and back).
+ */
 export function studioFor(app: AppContext, documents: () => StudioDocument): Studio {
-  let studio = studios.get(app.session);
-  if (!studio) {
+  const known = studios.get(app.session);
+  if (known) return known;
+  let studio: Studio | undefined;
+  $effect.root(() => {
     studio = new Studio(app, documents());
-    studios.set(app.session, studio);
-  }
-  return studio;
+  });
+  studios.set(app.session, studio!);
+  return studio!;
 }
