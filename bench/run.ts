@@ -3,7 +3,10 @@
 // are generated on the first run into the cache folder (os.tmpdir()/hintbrush-bench, or $HINTBRUSH_BENCH_CACHE).
 //
 //   npm run bench -- [--model tiny|full]... [--only name,name] [--runs N] [--full-runs N] [--compute float32|float16]
-//                    [--timeout seconds] [--quiet-wait seconds] [--out file]
+//                    [--timeout seconds] [--quiet-wait seconds] [--out file] [--merge]
+//
+// --merge keeps the rows of the out file that this run did not measure (another scenario or model), each with
+// the date it was measured, so a long full-size scenario can be re-measured alone.
 //
 // Wall times on a shared machine are only as good as its quiet: each row records the 1-minute load average when
 // it started and the CPU time it used, and --quiet-wait waits (up to that long) for the load to fall first.
@@ -84,6 +87,21 @@ function table(rows: Row[]): string {
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
 }
 
+interface SavedRow {
+  date?: string;
+  scenario: string;
+  model: string;
+}
+
+/** The rows of an earlier results file that this run did not measure again, dated (older files had one date). */
+function keptRows(file: string, measured: readonly SavedRow[]): SavedRow[] {
+  if (!fs.existsSync(file)) return [];
+  const old = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; results: SavedRow[] };
+  return old.results
+    .filter((r) => !measured.some((m) => m.scenario === r.scenario && m.model === r.model))
+    .map((r) => ({ ...r, date: r.date ?? old.date }));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -95,6 +113,7 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: '1800' },
       'quiet-wait': { type: 'string', default: '0' },
       out: { type: 'string', default: path.join(here, 'results.json') },
+      merge: { type: 'boolean', default: false },
     },
   });
   const models = (values.model ?? ['tiny', 'full']) as ModelName[];
@@ -131,26 +150,30 @@ async function main(): Promise<void> {
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, CPU provider`);
   for (const m of models) console.log(`  ${m}: ${benchModel(m).title}`);
   console.log(`\n${table(rows)}\n`);
+  const date = new Date().toISOString();
+  const measured = rows.map(({ scenario, title, model, ok, metrics, detail, peakRssMiB, baselineRssMiB, cpuMs, wallMs, loadBefore, error }) => ({
+    date,
+    scenario,
+    title,
+    model,
+    ok,
+    metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+    detail,
+    peakRssMiB: Math.round(peakRssMiB),
+    baselineRssMiB: Math.round(baselineRssMiB),
+    cpuMs: Math.round(cpuMs),
+    wallMs: Math.round(wallMs),
+    loadBefore: Math.round(loadBefore * 100) / 100,
+    ...(error ? { error } : {}),
+  }));
+  const kept = values.merge ? keptRows(values.out!, measured) : [];
   const results = {
-    date: new Date().toISOString(),
+    date,
     machine,
     provider: 'cpu',
     options: opts,
-    models: Object.fromEntries(models.map((m) => [m, benchModel(m).title])),
-    results: rows.map(({ scenario, title, model, ok, metrics, detail, peakRssMiB, baselineRssMiB, cpuMs, wallMs, loadBefore, error }) => ({
-      scenario,
-      title,
-      model,
-      ok,
-      metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round(v * 10) / 10])),
-      detail,
-      peakRssMiB: Math.round(peakRssMiB),
-      baselineRssMiB: Math.round(baselineRssMiB),
-      cpuMs: Math.round(cpuMs),
-      wallMs: Math.round(wallMs),
-      loadBefore: Math.round(loadBefore * 100) / 100,
-      ...(error ? { error } : {}),
-    })),
+    models: Object.fromEntries((['tiny', 'full'] as const).filter((m) => models.includes(m) || kept.some((r) => r.model === m)).map((m) => [m, benchModel(m).title])),
+    results: [...kept, ...measured],
   };
   fs.writeFileSync(values.out!, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`results written to ${path.relative(process.cwd(), values.out!) || values.out}`);
