@@ -91,7 +91,7 @@ function trainStepScenario(recipe: 'style' | 'ctrlora', recompute: boolean): Sce
         const times: number[] = [];
         for (let i = 1; i <= runs; i++) times.push((await timed(() => trainer.step(i)))[1]);
         const step = median(times);
-        const params = trainer.params().reduce((a, p) => a + p.data.length, 0);
+        const params = (await trainer.params()).reduce((a, p) => a + p.data.length, 0);
         return {
           metrics: { forward_ms: forward, first_step_ms: firstMs, step_ms: step, best_ms: Math.min(...times) },
           detail: `step = ${(step / forward).toFixed(2)} x forward; batch 1, 512x512 (64x64 latents), rank ${RANK}, ${(params / 1e6).toFixed(2)}M trained parameters, ${opts.compute}, median of ${runs}`,

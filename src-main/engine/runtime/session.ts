@@ -54,6 +54,43 @@ export interface SessionOptions {
   /** Disable graph optimisations that would merge recomputed nodes (training). */
   disableOptimizers?: string[];
   intraOpThreads?: number;
+  /**
+   * Outputs to leave where the provider computed them (runResident): on the GPU with WebGPU, the only provider
+   * that can keep outputs on the device from JS (ort-facts.md); in ORT's own host tensor elsewhere.
+   */
+  residentOutputs?: string[];
+}
+
+type OrtTensor = import('onnxruntime-node').Tensor;
+
+/**
+ * A float32 tensor that stays where the engine keeps it between runs (training state): fed back as an input
+ * without a copy, read to host memory only when asked (a checkpoint, the file at the end).
+ */
+export class ResidentTensor {
+  private constructor(readonly tensor: OrtTensor) {}
+
+  static fromHost(shape: readonly number[], data: Float32Array): ResidentTensor {
+    return new ResidentTensor(new (ort().Tensor)('float32', data, [...shape]));
+  }
+
+  static wrap(tensor: OrtTensor): ResidentTensor {
+    return new ResidentTensor(tensor);
+  }
+
+  get onDevice(): boolean {
+    return this.tensor.location !== 'cpu';
+  }
+
+  /** The values in host memory (a download from the device; the tensor's own array otherwise, not a copy). */
+  async read(): Promise<Float32Array> {
+    return (this.onDevice ? await this.tensor.getData() : this.tensor.data) as Float32Array;
+  }
+
+  /** Frees device memory (nothing to do for a host tensor). */
+  dispose(): void {
+    if (this.onDevice) this.tensor.dispose();
+  }
 }
 
 export class ModelSession {
@@ -62,6 +99,7 @@ export class ModelSession {
     readonly provider: ProviderName,
     readonly model: EmittedModel,
     readonly skipped: ProviderReport[],
+    private readonly resident: ReadonlySet<string>,
   ) {}
 
   static async create(model: EmittedModel, opts: SessionOptions = {}): Promise<ModelSession> {
@@ -96,7 +134,7 @@ export class ModelSession {
       try {
         const options = sessionOptions(externalFolder, provider, opts);
         const session = await (typeof source === 'string' ? ort().InferenceSession.create(source, options) : ort().InferenceSession.create(source, options));
-        return new ModelSession(session, provider, describe(session), skipped);
+        return new ModelSession(session, provider, describe(session), skipped, new Set(opts.residentOutputs ?? []));
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (provider === 'cpu' || isModelError(message)) throw classify(message);
@@ -107,10 +145,18 @@ export class ModelSession {
   }
 
   async run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+    return (await this.runResident(feeds)).host;
+  }
+
+  /**
+   * A run whose feeds may be resident tensors (fed as they are) and whose `residentOutputs` come back as
+   * resident tensors; every other output is read to host memory.
+   */
+  async runResident(feeds: Record<string, TensorData | ResidentTensor>): Promise<{ host: Record<string, TensorData>; resident: Record<string, ResidentTensor> }> {
     const O = ort();
-    const ortFeeds: Record<string, import('onnxruntime-node').Tensor> = {};
+    const ortFeeds: Record<string, OrtTensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new O.Tensor(t.dtype as 'float32', t.data as Float32Array, t.shape as number[]);
+      ortFeeds[name] = t instanceof ResidentTensor ? t.tensor : new O.Tensor(t.dtype as 'float32', t.data as Float32Array, t.shape as number[]);
     }
     let results;
     try {
@@ -118,11 +164,14 @@ export class ModelSession {
     } catch (err) {
       throw classify((err as Error).message ?? String(err));
     }
-    const out: Record<string, TensorData> = {};
+    const host: Record<string, TensorData> = {};
+    const resident: Record<string, ResidentTensor> = {};
     for (const [name, t] of Object.entries(results)) {
-      out[name] = { dtype: t.type as DataType, shape: t.dims, data: t.data as TensorData['data'] };
+      if (this.resident.has(name)) resident[name] = ResidentTensor.wrap(t);
+      else if (t.location !== 'cpu') throw new EngineRunError('run', `output ${name} is on the device but was not asked to stay there`);
+      else host[name] = { dtype: t.type as DataType, shape: t.dims, data: t.data as TensorData['data'] };
     }
-    return out;
+    return { host, resident };
   }
 
   async release(): Promise<void> {
@@ -140,6 +189,9 @@ function sessionOptions(externalFolder: string | null, provider: ProviderName, o
   if (opts.disableOptimizers?.length) extra.optimization = { disable_specified_optimizers: opts.disableOptimizers.join(',') };
   const options: Record<string, unknown> = { executionProviders: [provider], graphOptimizationLevel: 'all', enableCpuMemArena: true, extra };
   if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
+  if (provider === 'webgpu' && opts.residentOutputs?.length) {
+    options.preferredOutputLocation = Object.fromEntries(opts.residentOutputs.map((name) => [name, 'gpu-buffer']));
+  }
   return options as import('onnxruntime-node').InferenceSession.SessionOptions;
 }
 

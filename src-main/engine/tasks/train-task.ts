@@ -153,17 +153,17 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
     let samplePending = saved?.samplePending === true;
     const t0 = performance.now();
     const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
-    const save = () => {
+    const save = async () => {
       if (step === lastSaved && fs.existsSync(checkpointFile)) return;
-      saveCheckpoint(checkpointFile, { ...trainer.checkpointState(step, losses, elapsed()), samplePending });
+      saveCheckpoint(checkpointFile, { ...(await trainer.checkpointState(step, losses, elapsed())), samplePending });
       lastSaved = step;
     };
     const sample = () =>
-      sampleUnlessStopped(ctx.signal, () => {
+      sampleUnlessStopped(ctx.signal, async () => {
         const first = p.items[0];
         return samplePicture(
           { recipe: p.recipe, checkpoint: p.checkpoint, base: p.base, prompt: p.samplePrompt || first.caption, seed: p.seed, size: first.bucket, conditionImage: first.condition, steps: SAMPLE_STEPS, compute, providers, runDir: p.runDir },
-          trainer.params(),
+          await trainer.params(),
           styleInfo(p, step, compute, started),
           ctx.signal,
         );
@@ -179,7 +179,7 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
     const recent: number[] = [];
     while (step < p.steps) {
       if (ctx.signal.aborted) {
-        save();
+        await save();
         throw new TaskError('cancelled', `Training stopped at step ${step} of ${p.steps}; its checkpoint is saved.`);
       }
       const t = performance.now();
@@ -199,10 +199,10 @@ async function train(p: TrainPayload, ctx: TaskContext, files: { checkpoint: Ten
         preview = await sample();
         samplePending = preview === undefined;
       } else samplePending = false;
-      if (step % p.checkpointEvery === 0 && step < p.steps) save();
+      if (step % p.checkpointEvery === 0 && step < p.steps) await save();
       ctx.progress({ step, total: p.steps, message: formatTrainProgress(outcome.loss, eta), ...(preview ? { preview } : {}) });
     }
-    const params = trainer.params();
+    const params = await trainer.params();
     fs.mkdirSync(path.dirname(p.output), { recursive: true });
     if (p.recipe === 'style') writeStyleLora(p.output, params, styleInfo(p, p.steps, compute, started));
     else {

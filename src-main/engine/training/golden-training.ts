@@ -88,16 +88,18 @@ export async function replayGoldens(tg: TrainingGraph, src: GoldenSource, opts: 
       if (i === 0) {
         grad = groupError(names.map((n) => [result.grads!.get(n)!, golden(`${src.prefix}grad.${n}`, src.file).data]));
         if (has(`${src.prefix}step1.${names[0]}`)) {
-          step1 = groupError(names.map((n) => [session.state.params.get(n)!, golden(`${src.prefix}step1.${n}`, src.file).data]));
+          const state = await session.readState();
+          step1 = groupError(names.map((n) => [state.params.get(n)!, golden(`${src.prefix}step1.${n}`, src.file).data]));
         }
       }
     }
+    const finalState = await session.readState();
     return {
       loss0: groupError([[[losses[0]], golden(`${src.prefix}loss0`, src.file).data]]),
       grad,
       step1,
       losses: groupError([[losses, golden(`${src.prefix}losses`, src.file).data]]),
-      final: groupError(names.map((n) => [session.state.params.get(n)!, golden(`${src.prefix}final.${n}`, src.file).data])),
+      final: groupError(names.map((n) => [finalState.params.get(n)!, golden(`${src.prefix}final.${n}`, src.file).data])),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

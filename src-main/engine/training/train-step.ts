@@ -12,11 +12,13 @@
 // (no step count increment) and halves the scale, as torch's GradScaler does.
 //
 // TrainSession runs the step graph step after step. The ORT session is created once and reused: only the
-// inputs change between steps (data, parameters, moments, step count, learning rate, loss scale). The state
-// lives there as float32 arrays; each step's outputs become the next step's inputs.
+// inputs change between steps (data, parameters, moments, step count, learning rate, loss scale). Parameters
+// and moments are resident tensors: each step's *_out tensors are fed back as they are, staying on the GPU
+// where the provider allows it (WebGPU, from JS) and never copied on the CPU; readState() reads them to host
+// memory for a checkpoint or the file at the end.
 //
-// Lifecycle: TrainSession owns its ModelSession; release() frees it. State arrays are replaced (not mutated)
-// each step, so a caller may keep a reference to a snapshot (for saving) while training goes on.
+// Lifecycle: TrainSession owns its ModelSession and its resident state; release() frees both. State tensors
+// are replaced (not mutated) each step, so arrays read by readState() stay valid while training goes on.
 
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { gradients, RECOMPUTE_DISABLED_OPTIMIZERS } from '../graph/gradients.ts';
@@ -24,7 +26,7 @@ import type { Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { adamwStep, adamwUpdate, DEFAULT_ADAMW, type AdamWConfig } from './optimizer.ts';
 import type { TrainingGraph } from './recipes/recipe.ts';
-import { ModelSession, type SessionOptions, type TensorData } from '../runtime/session.ts';
+import { ModelSession, ResidentTensor, type SessionOptions, type TensorData } from '../runtime/session.ts';
 
 export interface TrainStepOptions {
   adamw?: Partial<AdamWConfig>;
@@ -134,13 +136,21 @@ export class LossScaler {
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 
+interface ResidentState {
+  param: ResidentTensor;
+  m: ResidentTensor;
+  v: ResidentTensor;
+}
+
 export class TrainSession {
   readonly scaler: LossScaler | null;
+  private readonly resident = new Map<string, ResidentState>();
+  /** Updates applied so far (the next update uses updates + 1 for its bias correction). */
+  updates = 0;
 
   private constructor(
     private readonly session: ModelSession,
     private readonly tg: TrainingGraph,
-    readonly state: OptimizerState,
     private readonly opts: TrainStepOptions,
     readonly lr: number,
   ) {
@@ -152,52 +162,92 @@ export class TrainSession {
     const { outputs, adamw } = buildTrainStep(tg, opts);
     const model = emitOnnx(outputs, { graphName: 'train_step' });
     const disable = opts.recompute ? RECOMPUTE_DISABLED_OPTIMIZERS : [];
-    const session = await ModelSession.create(model, { ...opts.session, disableOptimizers: [...(opts.session?.disableOptimizers ?? []), ...disable] });
+    const residentOutputs = tg.params.flatMap((p) => {
+      const n = stateNames(p.name);
+      return [n.paramOut, n.mOut, n.vOut];
+    });
+    const session = await ModelSession.create(model, { ...opts.session, residentOutputs, disableOptimizers: [...(opts.session?.disableOptimizers ?? []), ...disable] });
+    const ts = new TrainSession(session, tg, opts, adamw.lr);
     const initial = opts.initial ?? tg.initial();
-    const state: OptimizerState = { params: new Map(), m: new Map(), v: new Map(), step: 0 };
-    for (const p of tg.params) {
-      const value = initial.get(p.name);
-      if (!value || value.length !== p.input.size) throw new Error(`training: initial value of '${p.name}' missing or not [${p.input.shape}]`);
-      state.params.set(p.name, value);
-      state.m.set(p.name, new Float32Array(value.length));
-      state.v.set(p.name, new Float32Array(value.length));
-    }
-    return new TrainSession(session, tg, state, opts, adamw.lr);
+    ts.loadState({ params: initial });
+    return ts;
   }
 
   get provider(): string {
     return this.session.provider;
   }
 
+  /**
+   * Replaces parameters and/or moments (resuming, moving to another bucket's session); moments not given start
+   * at zero along with new parameters. `step` sets the updates applied so far.
+   */
+  loadState(state: { params?: Map<string, Float32Array>; m?: Map<string, Float32Array>; v?: Map<string, Float32Array>; step?: number }): void {
+    for (const p of this.tg.params) {
+      const given = (map: Map<string, Float32Array> | undefined, what: string) => {
+        const value = map?.get(p.name);
+        if (value && value.length !== p.input.size) throw new Error(`training: ${what} of '${p.name}' is not [${p.input.shape}]`);
+        return value ? ResidentTensor.fromHost(p.input.shape, value) : null;
+      };
+      const old = this.resident.get(p.name);
+      const param = given(state.params, 'initial value') ?? old?.param;
+      if (!param) throw new Error(`training: initial value of '${p.name}' missing`);
+      const zeros = () => ResidentTensor.fromHost(p.input.shape, new Float32Array(p.input.size));
+      const next = { param, m: given(state.m, 'adam_m') ?? (state.params ? zeros() : old!.m), v: given(state.v, 'adam_v') ?? (state.params ? zeros() : old!.v) };
+      if (old) for (const k of ['param', 'm', 'v'] as const) if (old[k] !== next[k]) old[k].dispose();
+      this.resident.set(p.name, next);
+    }
+    if (state.step !== undefined) this.updates = state.step;
+  }
+
+  /** The parameters and moments in host memory (downloaded from the device where they live there). */
+  async readState(): Promise<OptimizerState> {
+    const state: OptimizerState = { params: new Map(), m: new Map(), v: new Map(), step: this.updates };
+    for (const [name, r] of this.resident) {
+      state.params.set(name, await r.param.read());
+      state.m.set(name, await r.m.read());
+      state.v.set(name, await r.v.read());
+    }
+    return state;
+  }
+
+  /** Whether the parameters stay in device memory between steps (the provider can keep outputs there). */
+  get stateOnDevice(): boolean {
+    return [...this.resident.values()].some((r) => r.param.onDevice);
+  }
+
   /** One forward/backward/update on `data` (the recipe's data inputs); feeds the updated state back. */
   async step(data: Record<string, TensorData>, hyper: { lr?: number } = {}): Promise<StepResult> {
-    const feeds: Record<string, TensorData> = { ...data };
+    const feeds: Record<string, TensorData | ResidentTensor> = { ...data };
     feeds.lr = f32([1], Float32Array.of(hyper.lr ?? this.lr));
-    feeds.step = f32([1], Float32Array.of(this.state.step + 1));
+    feeds.step = f32([1], Float32Array.of(this.updates + 1));
     if (this.scaler) feeds.loss_scale = f32([1], Float32Array.of(this.scaler.scale));
     for (const p of this.tg.params) {
       const n = stateNames(p.name);
-      feeds[n.param] = f32(p.input.shape, this.state.params.get(p.name)!);
-      feeds[n.m] = f32(p.input.shape, this.state.m.get(p.name)!);
-      feeds[n.v] = f32(p.input.shape, this.state.v.get(p.name)!);
+      const r = this.resident.get(p.name)!;
+      feeds[n.param] = r.param;
+      feeds[n.m] = r.m;
+      feeds[n.v] = r.v;
     }
-    const out = await this.session.run(feeds);
+    const { host: out, resident: next } = await this.session.runResident(feeds);
     const foundInf = out.found_inf ? out.found_inf.data[0] !== 0 : false;
     this.scaler?.update(foundInf);
     const grads = this.opts.outputGradients ? new Map<string, Float32Array>() : undefined;
     for (const p of this.tg.params) {
       const n = stateNames(p.name);
       grads?.set(p.name, out[n.grad].data as Float32Array);
-      if (foundInf) continue;
-      this.state.params.set(p.name, out[n.paramOut].data as Float32Array);
-      this.state.m.set(p.name, out[n.mOut].data as Float32Array);
-      this.state.v.set(p.name, out[n.vOut].data as Float32Array);
+      const updated = { param: next[n.paramOut], m: next[n.mOut], v: next[n.vOut] };
+      // An overflowed fp16 step changed nothing (the graph passed the state through): keep the old tensors.
+      const [keep, drop] = foundInf ? [this.resident.get(p.name)!, updated] : [updated, this.resident.get(p.name)!];
+      for (const k of ['param', 'm', 'v'] as const) drop[k].dispose();
+      this.resident.set(p.name, keep);
     }
-    if (!foundInf) this.state.step++;
+    if (!foundInf) this.updates++;
     return { loss: Number(out.loss.data[0]), applied: !foundInf, grads };
   }
 
   async release(): Promise<void> {
+    for (const r of this.resident.values()) for (const k of ['param', 'm', 'v'] as const) r[k].dispose();
+    this.resident.clear();
     await this.session.release();
   }
 }

@@ -1,6 +1,6 @@
 // Runs a recipe over cached data step by step: one step graph (TrainSession) per bucket shape, built when the
-// schedule first reaches that bucket and replaced when it moves to another (the optimizer state lives in plain
-// arrays and moves with it), the feeds of each step from the schedule (data order, flips, timesteps, noise),
+// schedule first reaches that bucket and replaced when it moves to another (the optimizer state is read out of the
+// old session and moves with it), the feeds of each step from the schedule (data order, flips, timesteps, noise),
 // and the state a checkpoint holds. Mixed precision (float16 compute, dynamic loss scaling) is the caller's
 // choice: GPU providers use it, the CPU trains in float32.
 //
@@ -112,11 +112,7 @@ export class Trainer {
       adamw: { lr: this.cfg.lr },
       session: { providers: this.cfg.providers },
     });
-    if (this.state) {
-      if (this.state.m) for (const [n, v] of this.state.m) session.state.m.set(n, v);
-      if (this.state.v) for (const [n, v] of this.state.v) session.state.v.set(n, v);
-      session.state.step = this.state.adamStep;
-    }
+    if (this.state) session.loadState({ m: this.state.m ?? undefined, v: this.state.v ?? undefined, step: this.state.adamStep });
     if (this.scaler) session.scaler!.restore(this.scaler.scale, this.scaler.clean);
     this.current = { key, session };
     return { session, rebuilt: true };
@@ -126,7 +122,8 @@ export class Trainer {
   private async park(): Promise<void> {
     if (!this.current) return;
     const s = this.current.session;
-    this.state = { params: new Map(s.state.params), m: new Map(s.state.m), v: new Map(s.state.v), adamStep: s.state.step };
+    const state = await s.readState();
+    this.state = { params: state.params, m: state.m, v: state.v, adamStep: state.step };
     if (s.scaler) this.scaler = { scale: s.scaler.scale, clean: s.scaler.cleanSteps };
     this.current = null;
     await s.release();
@@ -176,11 +173,13 @@ export class Trainer {
     return { loss: result.loss, applied: result.applied, rebuilt };
   }
 
-  private snapshot(): { params: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array>; adamStep: number; scaler: { scale: number; clean: number } | null } {
+  /** The state in host memory (read back from the session, which may keep it on the device). */
+  private async snapshot(): Promise<{ params: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array>; adamStep: number; scaler: { scale: number; clean: number } | null }> {
     if (this.current) {
       const s = this.current.session;
       const scaler = s.scaler ? { scale: s.scaler.scale, clean: s.scaler.cleanSteps } : null;
-      return { params: s.state.params, m: s.state.m, v: s.state.v, adamStep: s.state.step, scaler };
+      const state = await s.readState();
+      return { params: state.params, m: state.m, v: state.v, adamStep: state.step, scaler };
     }
     if (!this.state) {
       const tg = this.graphFor(this.data[this.schedule.epochBatches(0)[0][0]].bucket);
@@ -193,14 +192,14 @@ export class Trainer {
   }
 
   /** The parameters now, named and shaped as the recipe's file layout stores them. */
-  params(): WrittenParam[] {
-    const { params } = this.snapshot();
+  async params(): Promise<WrittenParam[]> {
+    const { params } = await this.snapshot();
     return [...params].map(([name, data]) => ({ name, shape: this.shapes.get(name)!, data }));
   }
 
   /** Everything a checkpoint needs besides the run's own counters. */
-  checkpointState(step: number, losses: readonly number[], elapsedSeconds: number): TrainingCheckpoint {
-    const s = this.snapshot();
+  async checkpointState(step: number, losses: readonly number[], elapsedSeconds: number): Promise<TrainingCheckpoint> {
+    const s = await this.snapshot();
     const epoch = this.schedule.epochOf(step);
     return {
       step,
