@@ -6,6 +6,7 @@
 // against the library and refuses anything else, so a renderer can never point the engine at an arbitrary file.
 
 import { ContractError } from './contract.ts';
+import { fields, int, model, num, oneOf, text } from './field-validators.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -188,56 +189,11 @@ export const MAX_IMAGE_CHARS = 32 * 1024 * 1024;
 const MAX_PROMPT = 20_000;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function fields(input: unknown, what: string, known: readonly string[]): Record<string, unknown> {
-  if (input === undefined || input === null) input = {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw new ContractError(`${what} must be an object`);
-  const r = input as Record<string, unknown>;
-  const extra = Object.keys(r).find((k) => !known.includes(k));
-  if (extra) throw new ContractError(`${what}: unknown field ${JSON.stringify(extra).slice(0, 60)}`);
-  return r;
-}
-
-function num(value: unknown, what: string, min: number, max: number, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ContractError(`${what} must be a number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function int(value: unknown, what: string, min: number, max: number, fallback?: number): number {
-  const n = num(value, what, min, max, fallback);
-  if (!Number.isInteger(n)) throw new ContractError(`${what} must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function text(value: unknown, what: string, max: number, fallback?: string): string {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'string' || value.length > max || value.includes('\0')) {
-    throw new ContractError(`${what} must be text of at most ${max} characters`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(value: unknown, what: string, options: readonly T[], fallback?: T): T {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) {
-    throw new ContractError(`${what} must be one of ${options.join(', ')}`);
-  }
-  return value as T;
-}
-
 function png(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_IMAGE_CHARS || value.length % 4 !== 0 || !BASE64.test(value)) {
     throw new ContractError(`${what} must be a PNG as base64 text of at most ${MAX_IMAGE_CHARS} characters`);
   }
   return value;
-}
-
-function model(value: unknown, what: string): ModelSelector {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && value.length > 0 && value.length <= 4096 && !value.includes('\0')) return value;
-  throw new ContractError(`${what} must be a library model id or a path the library lists`);
 }
 
 function list(value: unknown, what: string, max: number): unknown[] {

@@ -21,24 +21,8 @@ export interface ReusableSettings {
   controls: { kind: string; id: number | null; name: string; base: string | null; weight: number; start: number; end: number }[];
 }
 
-export function fromHistory(s: UsedSettings): ReusableSettings {
-  return {
-    prompt: s.prompt,
-    negative: s.negative,
-    sampler: s.sampler,
-    steps: s.steps,
-    cfg: s.cfg,
-    seed: s.seed,
-    width: s.width,
-    height: s.height,
-    checkpointId: s.checkpoint.id,
-    checkpointName: s.checkpoint.name,
-    loras: s.loras.map((l) => ({ id: l.model.id, name: l.model.name, weight: l.weight })),
-    controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
-  };
-}
-
-export function fromPng(s: ReadSettings): ReusableSettings {
+/** The settings of a history entry, or those read from a dropped PNG (the same fields, resolved against the library). */
+export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettings {
   return {
     prompt: s.prompt,
     negative: s.negative,
