@@ -22,6 +22,7 @@ import { documentHandlers } from '../documents/document-handlers.ts';
 import { SqliteDocumentStore } from '../documents/document-store.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { openLibraryDatabase } from '../library/database.ts';
+import { asDiskWriteError } from '../formats/atomic-file.ts';
 import { kindError } from './errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
@@ -107,7 +108,7 @@ export function createServices(options: ServicesOptions): Services {
   owner.add('engine', () => supervisor.stop());
   owner.add('engine status events', supervisor.onStatus((s) => events.emit('engine.status', s)));
 
-  const queue = new JobQueue({ store: opened.jobStore, supervisor });
+  const queue = new JobQueue({ store: opened.jobStore, supervisor, storeFolder: dataDir });
   // Let running jobs end cleanly, but never wait long for it: the engine is stopped right after.
   owner.add('job queue', () => Promise.race([queue.dispose(), new Promise((r) => setTimeout(r, 3_000).unref())]));
   owner.add('job events', queue.onUpdate(({ job }) => events.emit('job.updated', job)));
@@ -189,7 +190,12 @@ export function createServices(options: ServicesOptions): Services {
     if (owner.disposed) throw kindError('app-closing', 'Hintbrush is shutting down.');
     if (!isMethodName(method)) throw new ContractError(`unknown method ${JSON.stringify(method).slice(0, 80)}`);
     const input = validateRequest(method, params); // first, before any handler sees the value
-    return (guarded[method] as (input: unknown) => unknown)(input);
+    try {
+      return await (guarded[method] as (input: unknown) => unknown)(input);
+    } catch (err) {
+      // The database (documents, history, library) on a full disk: say which folder and that it is full.
+      throw asDiskWriteError(err, dataDir, null, 'this change') ?? err;
+    }
   };
 
   return {

@@ -1,14 +1,15 @@
 // Generation through main's services, the engine in a child process: jobs land in the history with every
 // parameter, a cancel stops within a step, and an engine killed mid-job fails the job and leaves the history
-// as it was.
+// as it was; a full disk fails the job in words and leaves nothing half-written.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
 import { fixture } from '../engine/testing/goldens.ts';
+import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 import { decodePng, encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-support.ts';
@@ -186,6 +187,29 @@ describe('generation services', () => {
     // the engine comes back and the next job runs
     const next = await services.call('generate.start', input({ steps: 2, seed: 1 }));
     assert.equal((await services.queue.wait(next.jobId)).job.state, 'done');
+    assert.equal((await services.call('history.list', { limit: 10, offset: 0 })).total, page.total + 1);
+  });
+
+  it('a full disk while saving the pictures fails the job with disk-full in words and leaves nothing behind', async (t) => {
+    const page = await services.call('history.list', { limit: 10, offset: 0 });
+    const images = path.join(dataDir, 'images');
+    const files = readdirSync(images, { recursive: true }).sort();
+    // room for about one picture: the first of the batch may be written, the second cannot
+    const onePicture = statSync(services.imageFile(page.items[0].id)!).size;
+    const disk = fillDisk(t, images, { freeBytes: onePicture + 500 });
+    const { jobId } = await services.call('generate.start', input({ steps: 2, seed: 3, batchSize: 2 }));
+    const { job } = await services.queue.wait(jobId);
+    assert.equal(job.state, 'failed');
+    assert.equal(job.error?.kind, 'disk-full');
+    assert.match(job.error!.message, /disk is full: could not save .*\.png in .*images.* needed/);
+    assert.ok(disk.opened.length >= 1);
+    assert.deepEqual(readdirSync(images, { recursive: true }).sort(), files, 'no picture and no temporary file is left');
+    assert.deepEqual(tempFilesIn(images), []);
+    assert.deepEqual(await services.call('history.list', { limit: 10, offset: 0 }), page);
+    // the services keep serving, and with room again the same request is saved
+    disk.restore();
+    const again = await services.call('generate.start', input({ steps: 2, seed: 3 }));
+    assert.equal((await services.queue.wait(again.jobId)).job.state, 'done');
     assert.equal((await services.call('history.list', { limit: 10, offset: 0 })).total, page.total + 1);
   });
 });

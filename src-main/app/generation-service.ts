@@ -23,6 +23,7 @@ import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { loraShortHash } from '../library/hash.ts';
 import type { HistoryRecord, HistoryStore } from '../library/history-store.ts';
+import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../formats/atomic-file.ts';
 import { kindError } from './errors.ts';
 import type { EventBus } from './event-bus.ts';
 
@@ -42,26 +43,16 @@ export interface GenerationServiceOptions {
 
 export const IMAGES_FOLDER = 'images';
 
-/** Writes a file whole or not at all: a temporary file beside it, flushed, then renamed over the target. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 const pictureOf = (base64: string): PictureBytes => ({ png: new Uint8Array(Buffer.from(base64, 'base64')) });
 
 export class GenerationService {
   private readonly loraHashes = new Map<string, { stamp: string; hash: string }>();
 
-  constructor(private readonly o: GenerationServiceOptions) {}
+  constructor(private readonly o: GenerationServiceOptions) {
+    // a picture whose write was cut short by a kill or a power loss left its temporary file behind
+    const images = path.join(o.dataDir, IMAGES_FOLDER);
+    for (const month of safeReaddir(images)) removeStaleTempFiles(path.join(images, month));
+  }
 
   handlers(): GenerationHandlers {
     return {
@@ -144,7 +135,8 @@ export class GenerationService {
       return history.insertAll(records);
     } catch (err) {
       for (const f of written) fs.rmSync(f, { force: true });
-      throw err;
+      // the pictures' own DiskWriteError names their folder; the database's SQLITE_FULL names the data folder
+      throw asDiskWriteError(err, this.o.dataDir, null, 'the history of this generation') ?? err;
     }
   }
 
@@ -248,5 +240,13 @@ export class GenerationService {
       base: c.base ? match(c.base, 'ctrlora-base') : null,
     }));
     return { parameters: text, settings };
+  }
+}
+
+function safeReaddir(folder: string): string[] {
+  try {
+    return fs.readdirSync(folder);
+  } catch {
+    return [];
   }
 }

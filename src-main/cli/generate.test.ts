@@ -3,11 +3,12 @@
 // png-chunk-text) and A1111's own parsing logic in Python (test/support/a1111_infotext.py).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fillDisk } from '../formats/disk-full.test-support.ts';
 import { openSafetensors } from '../formats/safetensors.ts';
 import { encodePng } from '../generation/png.ts';
 import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError, repoRoot } from '../engine/testing/goldens.ts';
@@ -172,5 +173,21 @@ describe('hintbrush generate', () => {
     const lora = ['generate', '--checkpoint', F('tiny-lora.safetensors'), '--prompt', 'x', '--width', '64', '--height', '64', '--steps', '1', '--out', path.join(tmp, 'w.png'), '--provider', 'cpu'];
     assert.equal(await main(lora, wrong), 1);
     assert.match(wrong.stderr, /tiny-lora\.safetensors is a lora model, but an SD1\.5 checkpoint is needed/);
+  });
+
+  it('--out on a full disk exits 1 with the reason in words and leaves the old file whole, no temporary file', async (t) => {
+    const folder = path.join(tmp, 'full');
+    mkdirSync(folder);
+    const out = path.join(folder, 'pic.png');
+    writeFileSync(out, 'the picture of yesterday');
+    const disk = fillDisk(t, folder, { freeBytes: 1000 });
+    const io = captureIo();
+    const argv = ['generate', '--checkpoint', F('tiny-sd15.safetensors'), '--prompt', 'a cat', '--width', '64', '--height', '64', '--steps', '1', '--seed', '1', '--out', out, '--provider', 'cpu'];
+    assert.equal(await main(argv, io), 1, io.stderr);
+    assert.ok(disk.refused > 0);
+    assert.match(io.stderr, /hintbrush generate: The disk is full: could not save pic\.png in .*full \(.* needed/);
+    assert.equal(io.stdout, '', 'no path is printed for a picture that was not written');
+    assert.equal(readFileSync(out, 'utf8'), 'the picture of yesterday');
+    assert.deepEqual(readdirSync(folder), ['pic.png']);
   });
 });

@@ -186,6 +186,8 @@ test('writeSafetensors refuses inconsistent input and leaves no file', () => {
     /'a' is given twice/,
   );
   w([{ name: '__metadata__', dtype: 'U8', shape: [0], data: new Uint8Array(0) }], /reserved/);
-  assert.throws(() => writeSafetensors(path.join(dir, 'no-such-dir', 'x.safetensors'), []), (e: unknown) => e instanceof TensorFileError && e.kind === 'io');
+  // a folder that cannot be made (its parent is a file) is an 'io' error naming the file
+  fs.writeFileSync(path.join(dir, 'a-file'), 'x');
+  assert.throws(() => writeSafetensors(path.join(dir, 'a-file', 'x.safetensors'), []), (e: unknown) => e instanceof TensorFileError && e.kind === 'io');
   assert.equal(fs.existsSync(file), false);
 });

@@ -5,8 +5,7 @@
 // element size then name so each is naturally aligned, no gaps, the header padded with spaces to 8 bytes.
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { DiskWriteError, writeFileAtomic } from './atomic-file.ts';
 import { FdTensorFile, openRegularFile, readExact } from './fd-tensor-file.ts';
 import { checkHeaderLength, parseSafetensorsHeader } from './safetensors-header.ts';
 import { DTYPE_BYTES, TensorFileError, type DType, type TensorFile } from './tensor-file.ts';
@@ -118,8 +117,9 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: 
 }
 
 /**
- * Writes a safetensors file atomically: into a temporary file beside the target, flushed, then renamed over
- * it, so a crash or a full disk never leaves a half-written file under the final name.
+ * Writes a safetensors file atomically (writeFileAtomic: a temporary file beside the target, flushed, then
+ * renamed over it), so a crash or a full disk never leaves a half-written file under the final name. A full
+ * disk throws DiskWriteError (kind 'disk-full') naming the folder and the bytes needed.
  */
 export function writeSafetensors(
   file: string,
@@ -127,27 +127,11 @@ export function writeSafetensors(
   metadata?: Readonly<Record<string, string>>,
 ): void {
   const { header, ordered } = layout(tensors, metadata, file);
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | null = null;
   try {
-    fd = fs.openSync(temp, 'wx');
-    writeAll(fd, header);
-    for (const t of ordered) writeAll(fd, bytesOf(t.data));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(temp, file);
+    writeFileAtomic(file, [header, ...ordered.map((t) => bytesOf(t.data))]);
   } catch (error) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    if (error instanceof TensorFileError) throw error;
+    if (error instanceof DiskWriteError) throw error;
     const e = error as NodeJS.ErrnoException;
     throw new TensorFileError('io', file, `cannot write: ${e.code ?? ''} ${e.message}`.trim());
   }
-}
-
-function writeAll(fd: number, bytes: Buffer): void {
-  let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }

@@ -170,3 +170,68 @@ describe('JobQueue', () => {
     db.close();
   });
 });
+
+describe('JobQueue on a full disk (SQLite at its size limit)', () => {
+  /** Fills the database until SQLite says 'database or disk is full', as a full disk does. */
+  function fillDatabase(db: ReturnType<typeof openLibraryDatabase>, store: JobStore): void {
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    const filler = (i: number, size: number): JobInfo => ({
+      id: `filler-${size}-${i}`,
+      kind: 'probe',
+      state: 'done',
+      title: 'f'.repeat(size),
+      progress: { step: 0, total: 0, message: '' },
+      error: null,
+      createdAt: '2020-01-01T00:00:00.000Z',
+      finishedAt: '2020-01-01T00:00:00.000Z',
+    });
+    // big rows first, then ever smaller ones into the pages' last free bytes
+    for (const size of [700, 100, 10, 1]) {
+      assert.throws(() => {
+        for (let i = 0; i < 100_000; i++) store.insert(filler(i, size));
+      }, /database or disk is full/);
+    }
+  }
+
+  it('a record that cannot be written neither stops the queue nor loses the outcome; a new job is refused with disk-full', async () => {
+    const db = openLibraryDatabase(':memory:');
+    const store = new JobStore(db);
+    const problems: Array<{ error: Error & { kind?: string }; job: JobInfo }> = [];
+    const queue = new JobQueue({ store, storeFolder: '/data/hintbrush', onStoreError: (error, job) => problems.push({ error, job }) });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      // its failure message is long, so the record must grow when it settles: the write needs new pages
+      const doomed = queue.enqueue({ kind: 'generate', title: 'fills the disk', lane: 'main', run: async () => { await gate; throw new Error('x'.repeat(20_000)); } });
+      const succeeding = queue.enqueue({ kind: 'scan', title: 'next', lane: 'main', run: async () => 'y'.repeat(10) });
+      fillDatabase(db, store);
+      release();
+      const failed = await queue.wait(doomed.id);
+      assert.equal(failed.job.state, 'failed');
+      assert.equal((await queue.wait(succeeding.id)).job.state, 'done', 'the lane went on to the next job');
+      assert.ok(problems.length >= 1);
+      assert.equal(problems[0].job.id, doomed.id);
+      assert.equal(problems[0].error.kind, 'disk-full');
+      assert.match(problems[0].error.message, /disk is full: could not save the record of job "fills the disk" in \/data\/hintbrush/);
+      // nothing fits, not even a new job's record: refused up front, in words
+      assert.throws(
+        () => queue.enqueue({ kind: 'scan', title: 'refused', lane: 'main', run: async () => 1 }),
+        (e: Error & { kind?: string }) => e.kind === 'disk-full' && /\/data\/hintbrush/.test(e.message),
+      );
+      assert.equal(queue.list().some((j) => j.title === 'refused'), false, 'a refused job leaves no phantom entry');
+      // space freed: the queue works as before and its records are written again
+      db.pragma('max_page_count = 1073741823');
+      const after = queue.enqueue({ kind: 'scan', title: 'after', lane: 'main', run: async () => 2 });
+      assert.equal((await queue.wait(after.id)).result, 2);
+      assert.equal(store.get(after.id)?.state, 'done');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      db.close();
+    }
+  });
+});

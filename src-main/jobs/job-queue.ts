@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorInfo, JobInfo, JobKind, JobProgress } from '../common/contract.ts';
 import type { TaskProgress } from '../engine/protocol.ts';
+import { asDiskWriteError } from '../formats/atomic-file.ts';
 import type { EngineSupervisor } from './engine-supervisor.ts';
 
 /** Where job records are kept; the library's JobStore (src-main/library/job-store.ts) fits this. */
@@ -74,6 +75,13 @@ const RESULTS_KEPT = 32;
 export interface JobQueueOptions {
   store?: JobRecordStore;
   supervisor?: EngineSupervisor;
+  /** The folder the store writes into, named when it is full (default: the store's own message). */
+  storeFolder?: string;
+  /**
+   * Hears a job record the store could not write (a full disk). The queue carries on from memory: the job
+   * still runs, ends and is reported; at the next start the unwritten record reads as interrupted.
+   */
+  onStoreError?: (error: Error, job: JobInfo) => void;
 }
 
 export class JobQueue {
@@ -92,8 +100,11 @@ export class JobQueue {
   constructor(private readonly options: JobQueueOptions = {}) {
     const store = options.store;
     if (store) {
-      store.markRunningAsFailed('Hintbrush stopped while this job was unfinished (the app quit or crashed).');
-      store.prune?.(STORED);
+      // on a full disk the cleanup cannot be written; the list can still be read, and the app must start
+      this.storeWrite(null, () => {
+        store.markRunningAsFailed('Hintbrush stopped while this job was unfinished (the app quit or crashed).');
+        store.prune?.(STORED);
+      });
       this.history = store.list({ limit: HISTORY });
     } else {
       this.history = [];
@@ -119,8 +130,13 @@ export class JobQueue {
       finishedAt: null,
     };
     const entry: Entry = { info, spec, abort: new AbortController(), waiters: [] };
+    // Refused before it exists when not even its record fits on the disk: its work would need room as well.
+    try {
+      this.options.store?.insert(info);
+    } catch (err) {
+      throw this.diskError(err, info) ?? err;
+    }
     this.entries.set(info.id, entry);
-    this.options.store?.insert(info);
     this.lanes[spec.lane].waiting.push(entry);
     this.emit(entry);
     this.pump(spec.lane);
@@ -196,7 +212,7 @@ export class JobQueue {
     lane.running = entry;
     entry.info.state = 'running';
     entry.info.progress = { step: 0, total: 0, message: 'Starting' };
-    this.options.store?.update(entry.info);
+    this.storeWrite(entry.info, (store) => store.update(entry.info));
     this.emit(entry);
     const ctx: JobContext = {
       jobId: entry.info.id,
@@ -220,12 +236,17 @@ export class JobQueue {
         this.settle(entry, 'done', null);
       },
       (err) => {
-        const info = errorInfo(err);
+        // a database write of the job's own that hit a full disk says so in words, like a file write does
+        const sqlite = String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_');
+        const info = errorInfo((sqlite && this.diskError(err, entry.info)) || err);
         if (info.kind === 'cancelled' || (entry.abort.signal.aborted && info.kind !== 'engine-crashed')) {
           this.settle(entry, 'cancelled', null);
         } else this.settle(entry, 'failed', info);
       },
-    ).finally(() => {
+    ).catch((err) => {
+      // only a listener can throw here (settle guards the store); the job has its outcome, the lane goes on
+      console.error(`Hintbrush: job ${entry.info.id} ended with an error in its listeners: ${(err as Error)?.stack ?? String(err)}`);
+    }).finally(() => {
       lane.running = null;
       this.pump(laneName);
     });
@@ -237,11 +258,31 @@ export class JobQueue {
     entry.info.finishedAt = new Date().toISOString();
     if (state === 'cancelled') entry.info.progress = { ...entry.info.progress, message: 'Cancelled' };
     if (state === 'done') entry.info.progress = doneProgress(entry.info.progress);
-    this.options.store?.update(entry.info);
+    // Never throws: settle runs in the job promise's handlers, where a throw would be an unhandled rejection
+    // that ends the process (a full disk used to stop the server here) and the waiters would never hear.
+    this.storeWrite(entry.info, (store) => store.update(entry.info));
     this.emit(entry);
     const outcome = { job: { ...entry.info }, result: entry.result };
     this.retire(entry.info.id);
     for (const w of entry.waiters.splice(0)) w(outcome);
+  }
+
+  /** Runs a write of the store; a failure goes to onStoreError (or stderr) with the job's id, never up. */
+  private storeWrite(job: JobInfo | null, write: (store: JobRecordStore) => unknown): void {
+    const store = this.options.store;
+    if (!store) return;
+    try {
+      write(store);
+    } catch (err) {
+      const error = this.diskError(err, job) ?? (err instanceof Error ? err : new Error(String(err)));
+      if (this.options.onStoreError && job) this.options.onStoreError(error, { ...job });
+      else console.error(`Hintbrush: the record of job ${job?.id ?? '(start-up cleanup)'} could not be written: ${error.message}`);
+    }
+  }
+
+  private diskError(err: unknown, job: JobInfo | null): Error | null {
+    const folder = this.options.storeFolder ?? 'the data folder';
+    return asDiskWriteError(err, folder, null, job ? `the record of job "${job.title}"` : 'the job list');
   }
 
   /** Keeps a long session's memory bounded: old results are dropped, then old records. */

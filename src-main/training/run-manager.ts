@@ -9,15 +9,15 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LibraryItem } from '../common/contract.ts';
+import type { ErrorInfo, LibraryItem } from '../common/contract.ts';
 import { trainingSampleUrl, type TrainingRunInfo, type TrainingRunState } from '../common/training-contract.ts';
 import { parseTrainProgress, type TrainedResult, type TrainPayload } from '../engine/tasks/train-payload.ts';
 import type { TaskProgress } from '../engine/protocol.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobOutcome, JobQueue } from '../jobs/job-queue.ts';
 import type { EventBus } from '../app/event-bus.ts';
-import { kindError } from '../app/errors.ts';
-import { writeFileAtomic } from '../app/generation-service.ts';
+import { kindError, toErrorInfo } from '../app/errors.ts';
+import { asDiskWriteError, writeFileAtomic } from '../formats/atomic-file.ts';
 import { CHECKPOINT_FILE, checkpointProgress } from '../engine/training/checkpoint.ts';
 import type { StoredRun, TrainingStore } from './training-store.ts';
 
@@ -38,6 +38,8 @@ interface Live {
   run: StoredRun;
   etaSeconds: number | null;
   persistedAt: number;
+  /** Why main paused the run itself (a full disk while saving its sample or curve): the run's error once paused. */
+  problem?: ErrorInfo;
 }
 
 const PERSIST_MS = 2000;
@@ -158,7 +160,22 @@ export class RunManager {
     }
   }
 
+  /**
+   * Runs inside the supervisor's message handler, where a throw would end main: a full disk (or any other
+   * failure to record the step) pauses the run with the reason instead; its checkpoint is where it resumes.
+   */
   private progress(runId: number, jobId: string, p: TaskProgress): void {
+    try {
+      this.recordProgress(runId, jobId, p);
+    } catch (err) {
+      const l = this.live.get(runId);
+      if (!l || l.intent !== 'run') return;
+      l.problem = toErrorInfo(asDiskWriteError(err, this.runDir(runId), p.preview?.byteLength ?? null, p.preview ? `the sample picture of step ${p.step}` : `the progress of step ${p.step}`) ?? err);
+      this.pause(runId);
+    }
+  }
+
+  private recordProgress(runId: number, jobId: string, p: TaskProgress): void {
     const l = this.live.get(runId);
     const parsed = parseTrainProgress(p.message);
     if (!l || !parsed || p.step < 1) return;
@@ -194,8 +211,10 @@ export class RunManager {
         patch.error = { kind: 'library', message: `The trained file ${result.output} could not be added to the library: ${(err as Error).message}` };
       }
     } else {
-      if (job.state === 'cancelled') state = l.intent === 'cancel' ? 'cancelled' : 'paused';
-      else {
+      if (job.state === 'cancelled') {
+        state = l.intent === 'cancel' ? 'cancelled' : 'paused';
+        if (l.problem) patch.error = l.problem;
+      } else {
         state = job.error?.kind === 'engine-crashed' ? 'interrupted' : 'failed';
         patch.error = job.error;
       }

@@ -14,7 +14,7 @@ import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { EventBus } from '../app/event-bus.ts';
 import { kindError } from '../app/errors.ts';
-import { writeFileAtomic } from '../app/generation-service.ts';
+import { writeFileAtomic } from '../formats/atomic-file.ts';
 import { annotatedConditionPng, cannyConditionPng, generatedConditionFile } from './conditions.ts';
 import { scanDatasetFolder } from './dataset-import.ts';
 import { RunManager } from './run-manager.ts';

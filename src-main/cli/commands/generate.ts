@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../../app/generation-service.ts';
+import { writeFileAtomic } from '../../formats/atomic-file.ts';
 import { RESIZE_MODE_NAMES, SAMPLER_NAMES, type ControlRecord, type GenerationSettings, type ModelRef, type ResizeModeName, type SamplerName } from '../../common/generation-contract.ts';
 import type { ComputePrecision, GeneratePayload, GenerateTaskResult, PictureBytes } from '../../engine/tasks/generate-payload.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../../app/generation-service.ts';
+import { writeFileAtomic } from '../../formats/atomic-file.ts';
 import { TRAINING_RESOLUTIONS } from '../../common/training-contract.ts';
 import { assignBucket, bucketResolutions } from '../../engine/training/buckets.ts';
 import { parseTrainProgress, type CalibratedResult, type TrainedResult, type TrainPayload } from '../../engine/tasks/train-payload.ts';
