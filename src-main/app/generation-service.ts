@@ -110,6 +110,7 @@ export class GenerationService {
             this.o.events.emit('generate.progress', p.preview ? { ...event, previewPngBase64: Buffer.from(p.preview).toString('base64') } : event);
           },
         })) as GenerateTaskResult;
+        if (result.fallbacks?.length) this.o.supervisor.noteFallbacks(result.fallbacks);
         const historyIds = this.record(ctx.jobId, result);
         this.o.events.emit('generate.finished', { jobId: ctx.jobId, historyIds });
         return { historyIds, seeds: result.pictures.map((p) => p.seed) };

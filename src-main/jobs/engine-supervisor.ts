@@ -120,6 +120,17 @@ export class EngineSupervisor {
     this.emit();
   }
 
+  /**
+   * Fused graphs a provider refused (a generation's `fallbacks`), shown with the providers as a skipped provider
+   * is: the provider runs, with the plain graph.
+   */
+  noteFallbacks(lines: readonly string[]): void {
+    const fresh = lines.filter((reason) => !this.providers.some((p) => p.reason === reason));
+    if (fresh.length === 0) return;
+    this.providers = [...this.providers, ...fresh.map((reason) => ({ name: reason.split(':')[0], available: true, reason }))];
+    this.emit();
+  }
+
   onStatus(listener: (s: EngineStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -8,9 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ONNX_TYPE_CODE } from './dtype.ts';
 import { type AttrValue, GraphError, type Node, topologicalOrder } from './node.ts';
+import { CONTRIB_OPS } from './ops.ts';
 import { ProtoWriter } from './protobuf-writer.ts';
 
 export const OPSET = 17;
+/** ORT's contrib domain (fused inference ops) and the version of it our ops are defined in. */
+const CONTRIB_DOMAIN = 'com.microsoft';
+const CONTRIB_OPSET = 1;
 
 export interface EmittedModel {
   bytes: Uint8Array;
@@ -165,12 +169,15 @@ export function emitOnnx(outputs: Record<string, Node>, opts: { graphName?: stri
   w.int(1, 8); // ir_version 8
   w.string(2, 'hintbrush');
   w.message(8, (o) => o.string(1, '').int(2, OPSET));
+  const usesContrib = onnxNodes.some((on) => CONTRIB_OPS.has(on.op));
+  if (usesContrib) w.message(8, (o) => o.string(1, CONTRIB_DOMAIN).int(2, CONTRIB_OPSET));
   w.message(7, (g) => {
     for (const on of onnxNodes) {
       g.message(1, (nw) => {
         for (const i of on.inputs) nw.string(1, i);
         for (const o of on.outputs) nw.string(2, o);
         nw.string(4, on.op);
+        if (CONTRIB_OPS.has(on.op)) nw.string(7, CONTRIB_DOMAIN);
         for (const [k, v] of on.attrs) writeAttr(nw, k, v, floatAttrs);
       });
     }

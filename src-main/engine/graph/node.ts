@@ -56,8 +56,27 @@ function attrsKey(attrs: Attrs): string {
   return keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(';');
 }
 
+/**
+ * How a graph may be built. Fused ops (ORT's `com.microsoft` kernels) are for inference graphs on providers that
+ * have kernels for them (runtime/fusions.ts); a graph built without options uses only standard ops, each of
+ * which has a gradient rule, so training graphs never see a fused op.
+ */
+export interface GraphOptions {
+  /** Attention as one `com.microsoft.MultiHeadAttention` node instead of MatMul/Softmax/MatMul. */
+  readonly fusedAttention?: boolean;
+  /** GroupNorm as one `com.microsoft.GroupNorm` node (channels last) instead of reductions. */
+  readonly fusedGroupNorm?: boolean;
+}
+
+/** Only the graph options out of a builder's options (which extend GraphOptions). */
+export function graphOptionsOf(opts: GraphOptions): GraphOptions {
+  return { fusedAttention: opts.fusedAttention, fusedGroupNorm: opts.fusedGroupNorm };
+}
+
 /** A node factory with hash-consing. Input nodes are named; they are never merged. */
 export class Graph {
+  constructor(readonly options: GraphOptions = {}) {}
+
   private nextId = 0;
   private readonly interned = new Map<string, Node>();
   readonly inputs: Node[] = [];

@@ -290,3 +290,36 @@ export function expectShape(what: string, n: Node, shape: readonly number[]): No
   }
   return n;
 }
+
+// ---- fused (inference only) ------------------------------------------------------------------------
+
+/** Ops of ORT's `com.microsoft` domain: the emitter tags them with that domain and imports its opset. */
+export const CONTRIB_OPS: ReadonlySet<string> = new Set(['MultiHeadAttention', 'GroupNorm']);
+
+/**
+ * ORT's fused attention (`com.microsoft.MultiHeadAttention`): q [B, Tq, heads*d], k/v [B, Tk, heads*d] ->
+ * [B, Tq, heads*d], scaled by 1/sqrt(d). It never materialises the [B, heads, Tq, Tk] scores in full. It has no
+ * gradient rule on purpose: training graphs are built with the plain attention (layers.ts).
+ */
+export function multiHeadAttention(q: Node, k: Node, v: Node, heads: number): Node {
+  const dtype = sameDtype('MultiHeadAttention', [q, k, v]);
+  if (q.rank !== 3 || k.rank !== 3 || v.rank !== 3) fail('MultiHeadAttention', `needs rank-3 q, k, v, got [${q.shape}], [${k.shape}], [${v.shape}]`);
+  const [b, tq, inner] = q.shape;
+  if (k.shape[0] !== b || v.shape[0] !== b || k.shape[1] !== v.shape[1] || k.shape[2] !== inner || v.shape[2] !== inner) {
+    fail('MultiHeadAttention', `q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit together`);
+  }
+  if (inner % heads !== 0) fail('MultiHeadAttention', `width ${inner} not divisible by ${heads} heads`);
+  return q.graph.node('MultiHeadAttention', dtype, [b, tq, inner], [q, k, v], { num_heads: heads });
+}
+
+/**
+ * ORT's fused GroupNorm (`com.microsoft.GroupNorm`, channels last): x [B, H, W, C], gamma/beta [C] float32 ->
+ * [B, H, W, C]. CUDA and DirectML have kernels for it; the CPU provider has none and refuses the model.
+ */
+export function fusedGroupNorm(x: Node, gamma: Node, beta: Node, groups: number, eps: number): Node {
+  if (x.rank !== 4) fail('GroupNorm', `needs a rank-4 channels-last input, got [${x.shape}]`);
+  const c = x.shape[3];
+  if (c % groups !== 0) fail('GroupNorm', `${c} channels in ${groups} groups`);
+  for (const p of [gamma, beta]) if (p.rank !== 1 || p.shape[0] !== c || p.dtype !== 'float32') fail('GroupNorm', `scale/bias must be float32 [${c}], got ${p}`);
+  return x.graph.node('GroupNorm', x.dtype, x.shape, [x, gamma, beta], { groups, epsilon: eps, activation: 0, channels_last: 1 });
+}

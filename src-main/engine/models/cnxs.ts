@@ -21,7 +21,7 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { Graph, GraphError, type Node } from '../graph/node.ts';
+import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { hintConvsOf, hintEncoder } from './controlnet.ts';
 import { conv2d, groupNorm, silu } from './layers.ts';
@@ -164,7 +164,7 @@ export function cnxsUnet(base: Weights, baseCfg: UnetConfig, xs: Weights, cfg: C
   return op.cast(out, 'float32');
 }
 
-export interface CnxsGraphOptions {
+export interface CnxsGraphOptions extends GraphOptions {
   batch: number;
   height: number; // latent size
   width: number;
@@ -184,7 +184,7 @@ export function buildCnxsUnetGraph(checkpoint: TensorFile, cnxs: TensorFile, opt
   const unet = detectUnet(checkpoint);
   const cfg = detectCnxs(cnxs);
   if (unet.contextDim === 0) throw new GraphError(`${checkpoint.path}: UNet has no cross-attention`);
-  const g = new Graph();
+  const g = new Graph(graphOptionsOf(opts));
   const inputs: CnxsInputs = {
     sample: g.input('sample', 'float32', [opts.batch, unet.inChannels, opts.height, opts.width]),
     timestep: g.input('timestep', 'float32', [opts.batch]),

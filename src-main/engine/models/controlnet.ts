@@ -6,7 +6,7 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { Graph, GraphError, type Node } from '../graph/node.ts';
+import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { diffusersControlNetToLdm, withoutPrefix } from './key-layouts.ts';
 import { conv2d, silu } from './layers.ts';
@@ -119,7 +119,7 @@ export function controlNet(w: Weights, cfg: ControlNetConfig, inputs: ControlNet
   return outs.map((o) => op.cast(o, 'float32'));
 }
 
-export interface ControlNetGraphOptions {
+export interface ControlNetGraphOptions extends GraphOptions {
   batch: number;
   height: number; // latent size
   width: number;
@@ -133,7 +133,7 @@ export function buildControlNetGraph(file: TensorFile, opts: ControlNetGraphOpti
   const { view, layout, prefix } = controlNetView(file);
   const cfg = detectControlNet(view, layout, prefix);
   if (cfg.hintChannels === 0) throw new GraphError(`${file.path}: this ControlNet has no hint encoder (a CtrLoRA base model?)`);
-  const g = new Graph();
+  const g = new Graph(graphOptionsOf(opts));
   const inputs: ControlNetInputs = {
     sample: g.input('sample', 'float32', [opts.batch, cfg.inChannels, opts.height, opts.width]),
     timestep: g.input('timestep', 'float32', [opts.batch]),

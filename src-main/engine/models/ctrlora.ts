@@ -16,7 +16,7 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { Graph, GraphError, type Node } from '../graph/node.ts';
+import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { detectControlNet, type ControlNetConfig } from './controlnet.ts';
 import { overlayView, withoutPrefix } from './key-layouts.ts';
@@ -144,7 +144,7 @@ function checkAllUsed(condition: TensorFile, cond: CtrLoraCondition, lora: LoraS
   if (unused.length) throw new GraphError(`${condition.path}: ${unused.length} LoRA layer(s) match no layer of the base, e.g. '${unused[0]}' (wrong base model?)`);
 }
 
-export interface CtrLoraGraphOptions {
+export interface CtrLoraGraphOptions extends GraphOptions {
   batch: number;
   height: number; // latent size
   width: number;
@@ -175,7 +175,7 @@ export function buildCtrLoraGraph(base: TensorFile, condition: TensorFile, opts:
  */
 export function buildCtrLoraMixGraph(base: TensorFile, conditions: readonly TensorFile[], opts: CtrLoraGraphOptions & { names?: 'single' | 'indexed' }): CtrLoraGraph {
   if (conditions.length === 0) throw new GraphError('CtrLoRA needs at least one condition file');
-  const g = new Graph();
+  const g = new Graph(graphOptionsOf(opts));
   const compute = opts.compute ?? 'float32';
   const timestep = g.input('timestep', 'float32', [opts.batch]);
   const context = g.input('context', 'float32', [opts.batch, opts.tokens, opts.contextDim]);

@@ -53,6 +53,7 @@ function normalize(x: Node, axes: number[], eps: number): Node {
 export function groupNorm(w: Weights | null, x: Node, groups: number, eps: number): Node {
   const [b, c] = x.shape;
   if (c % groups !== 0) op.expectShape(`GroupNorm: ${c} channels in ${groups} groups`, x, [-1, groups]);
+  if (x.graph.options.fusedGroupNorm && x.rank === 4) return fusedGroupNorm(w, x, groups, eps);
   const spatial = x.shape.slice(2);
   const grouped = op.reshape(x, [b, groups, -1]); // [B, G, C/G * HW]
   let y = op.reshape(normalize(grouped, [2], eps), [b, c, ...spatial]);
@@ -61,6 +62,15 @@ export function groupNorm(w: Weights | null, x: Node, groups: number, eps: numbe
     y = op.add(op.mul(y, op.reshape(w.get32('weight'), affineShape)), op.reshape(w.get32('bias'), affineShape));
   }
   return op.cast(y, x.dtype);
+}
+
+/** The same GroupNorm as ORT's channels-last kernel: transposes around it, which ORT cancels between neighbours. */
+function fusedGroupNorm(w: Weights | null, x: Node, groups: number, eps: number): Node {
+  const c = x.shape[1];
+  const gamma = w ? w.get32('weight') : op.constantOf(x.graph, 'float32', [c], new Float32Array(c).fill(1));
+  const beta = w ? w.get32('bias') : op.constantOf(x.graph, 'float32', [c], new Float32Array(c));
+  const nhwc = op.transpose(x, [0, 2, 3, 1]); // [B, H, W, C]
+  return op.transpose(op.fusedGroupNorm(nhwc, gamma, beta, groups, eps), [0, 3, 1, 2]); // [B, C, H, W]
 }
 
 /** LayerNorm over the last axis. */
@@ -89,6 +99,9 @@ export function quickGelu(x: Node): Node {
  * `mask` (optional) is added to the scores [.., Tq, Tk] (e.g. CLIP's causal mask).
  */
 export function attention(q: Node, k: Node, v: Node, heads: number, mask: Node | null = null): Node {
+  // The fused op computes the same softmax(q k^T / sqrt(d)) v without keeping [B, heads, Tq, Tk] scores (1 GiB
+  // each at SD's 64x64 level, 512 px). CLIP's masked 77-token attention stays plain: there is nothing to save.
+  if (q.graph.options.fusedAttention && !mask) return op.multiHeadAttention(q, k, v, heads);
   const [b, tq, inner] = q.shape;
   const tk = k.shape[1];
   const d = inner / heads;

@@ -5,7 +5,7 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { Graph, GraphError, type Node } from '../graph/node.ts';
+import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { attention, conv2d, gelu, groupNorm, layerNorm, linear, silu, upsampleNearest2x } from './layers.ts';
 import type { LoraSet } from './lora.ts';
@@ -167,7 +167,7 @@ export function controlShapes(cfg: UnetConfig, batch: number, h: number, w: numb
   return shapes;
 }
 
-export interface UnetGraphOptions {
+export interface UnetGraphOptions extends GraphOptions {
   batch: number;
   height: number; // latent height
   width: number; // latent width
@@ -182,7 +182,7 @@ export const CONTROL_INPUT_NAMES = (n: number) => Array.from({ length: n }, (_, 
 export function buildUnetGraph(file: TensorFile, opts: UnetGraphOptions): { graph: Graph; eps: Node; cfg: UnetConfig } {
   const cfg = detectUnet(file);
   if (cfg.contextDim === 0) throw new GraphError(`${file.path}: UNet has no cross-attention`);
-  const g = new Graph();
+  const g = new Graph(graphOptionsOf(opts));
   const sample = g.input('sample', 'float32', [opts.batch, cfg.inChannels, opts.height, opts.width]);
   const timestep = g.input('timestep', 'float32', [opts.batch]);
   const context = g.input('context', 'float32', [opts.batch, opts.tokens, cfg.contextDim]);

@@ -7,9 +7,9 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { emitOnnx } from '../graph/emit-onnx.ts';
 import { GraphError } from '../graph/node.ts';
-import { ModelSession, type ProviderName } from '../runtime/session.ts';
+import { createFusedSession, type Fusions } from '../runtime/fusions.ts';
+import type { ModelSession, ProviderName } from '../runtime/session.ts';
 import { buildVaeDecoderGraph, detectVae, SD15_VAE_SCALE, type VaeConfig } from './vae.ts';
 
 export interface LatentTensor {
@@ -145,14 +145,11 @@ export class TiledVaeDecoder {
     const key = `${th}x${tw}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const { outputs } = buildVaeDecoderGraph(this.file, {
-        batch: 1,
-        height: th,
-        width: tw,
-        compute: this.opts.compute,
-        scalingFactor: this.opts.scalingFactor ?? SD15_VAE_SCALE,
-      });
-      s = await ModelSession.create(emitOnnx({ image: outputs.image }, { graphName: `vae_decoder_tile_${key}` }), { providers: this.opts.providers });
+      const build = (fusions: Fusions) => {
+        const opts = { batch: 1, height: th, width: tw, compute: this.opts.compute, scalingFactor: this.opts.scalingFactor ?? SD15_VAE_SCALE, ...fusions };
+        return { image: buildVaeDecoderGraph(this.file, opts).outputs.image };
+      };
+      s = await createFusedSession(build, `vae_decoder_tile_${key}`, { providers: this.opts.providers });
       this.sessions.set(key, s);
     }
     return s;

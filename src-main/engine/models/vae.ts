@@ -9,7 +9,7 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { Graph, GraphError, type Node } from '../graph/node.ts';
+import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { attention, conv2d, groupNorm, silu, upsampleNearest2x } from './layers.ts';
 import { Weights } from './weights.ts';
@@ -164,7 +164,7 @@ export function vaeEncoderMean(w: Weights, cfg: VaeConfig, image: Node): Node {
   return op.slice(moments, 1, 0, cfg.latentChannels); // mean; the log-variance half is unused at inference
 }
 
-export interface VaeBuildOptions {
+export interface VaeBuildOptions extends GraphOptions {
   batch: number;
   /** Latent size for the decoder, image size for the encoder. */
   height: number;
@@ -177,7 +177,7 @@ export interface VaeBuildOptions {
 /** Decoder graph: input `latent` [B, latent, h, w] float32 (scaled, as samplers produce it) -> output `image` [B, 3, h*f, w*f] float32. */
 export function buildVaeDecoderGraph(file: TensorFile, opts: VaeBuildOptions): { graph: Graph; outputs: { image: Node }; cfg: VaeConfig } {
   const cfg = detectVae(file);
-  const g = new Graph();
+  const g = new Graph(graphOptionsOf(opts));
   const latent = g.input('latent', 'float32', [opts.batch, cfg.latentChannels, opts.height, opts.width]);
   const compute = opts.compute ?? 'float32';
   const w = new Weights(g, file, cfg.prefix, compute);
@@ -193,7 +193,7 @@ export function buildVaeEncoderGraph(file: TensorFile, opts: VaeBuildOptions): {
   if (opts.height % cfg.downFactor !== 0 || opts.width % cfg.downFactor !== 0) {
     throw new GraphError(`VAE encoder: image ${opts.width}x${opts.height} is not a multiple of ${cfg.downFactor} pixels`);
   }
-  const g = new Graph();
+  const g = new Graph(graphOptionsOf(opts));
   const image = g.input('image', 'float32', [opts.batch, 3, opts.height, opts.width]);
   const compute = opts.compute ?? 'float32';
   const w = new Weights(g, file, cfg.prefix, compute);

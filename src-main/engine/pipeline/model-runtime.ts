@@ -17,6 +17,7 @@ import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../mode
 import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/unet.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig } from '../models/vae.ts';
+import type { FusionOptions } from '../runtime/fusions.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
 import { checkModelRole, type ModelRole } from './model-checks.ts';
 import type { ProviderName, TensorData } from '../runtime/session.ts';
@@ -79,8 +80,10 @@ export class ModelRuntime {
   constructor(
     readonly compute: DataType = 'float32',
     providers?: ProviderName[],
+    /** Overrides of the fused ops each provider runs (runtime/fusions.ts); tests use it to run the plain graphs. */
+    fusions?: FusionOptions['fusions'],
   ) {
-    this.sessions = new SessionCache(16, { providers });
+    this.sessions = new SessionCache(16, { providers, fusions });
   }
 
   config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {
@@ -124,13 +127,14 @@ export class ModelRuntime {
     const [b, , h, w] = sample.shape;
     const tokens = context.shape[1];
     const key = `unet|${checkpoint}|${b}x${h}x${w}|${tokens}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
-    const session = await this.sessions.get(key, () => {
+    const session = await this.sessions.get(key, (fusions) => {
       const built = buildUnetGraph(this.files.open(checkpoint, 'checkpoint'), {
         batch: b,
         height: h,
         width: w,
         tokens,
         compute: this.compute,
+        ...fusions,
         withControl: control !== null,
         loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
       });
@@ -155,8 +159,8 @@ export class ModelRuntime {
     const [b, , h, w] = sample.shape;
     const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
     let names: string[] = [];
-    const session = await this.sessions.get(key, () => {
-      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute });
+    const session = await this.sessions.get(key, (fusions) => {
+      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, ...fusions });
       names = CONTROL_INPUT_NAMES(built.residuals.length);
       return { graph: built.graph, outputs: Object.fromEntries(built.residuals.map((r, i) => [names[i], r])) };
     });
@@ -175,7 +179,7 @@ export class ModelRuntime {
   async ctrLora(basePath: string, conditionPath: string, latent: Tensor32, timestep: Float32Array, context: Tensor32, weight: number): Promise<Float32Array[]> {
     const [b, , h, w] = latent.shape;
     const key = `ctrlora|${basePath}|${conditionPath}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
-    const session = await this.sessions.get(key, () => {
+    const session = await this.sessions.get(key, (fusions) => {
       const built = buildCtrLoraGraph(this.files.open(basePath, 'ctrlora-base'), this.files.open(conditionPath, 'ctrlora-lora'), {
         batch: b,
         height: h,
@@ -183,6 +187,7 @@ export class ModelRuntime {
         tokens: context.shape[1],
         contextDim: context.shape[2],
         compute: this.compute,
+        ...fusions,
       });
       return { graph: built.graph, outputs: built.outputs };
     });
@@ -210,13 +215,14 @@ export class ModelRuntime {
   ): Promise<Float32Array> {
     const [b, , h, w] = sample.shape;
     const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
-    const session = await this.sessions.get(key, () => {
+    const session = await this.sessions.get(key, (fusions) => {
       const built = buildCnxsUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.files.open(cnxsPath, 'cnxs'), {
         batch: b,
         height: h,
         width: w,
         tokens: context.shape[1],
         compute: this.compute,
+        ...fusions,
         withControl: control !== null,
         loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
       });
@@ -240,8 +246,8 @@ export class ModelRuntime {
   /** Scaled latent [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]. */
   async vaeDecode(checkpoint: string, latent: Tensor32): Promise<Tensor32> {
     const [b, , h, w] = latent.shape;
-    const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, () => {
-      const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute });
+    const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
+      const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
     });
     const out = await session.run({ latent: f32(latent.shape, latent.data) });
@@ -251,8 +257,8 @@ export class ModelRuntime {
   /** Image [B, 3, H, W] in [-1, 1] -> scaled latent mean [B, 4, H/8, W/8]. */
   async vaeEncode(checkpoint: string, image: Tensor32): Promise<Tensor32> {
     const [b, , h, w] = image.shape;
-    const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, () => {
-      const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute });
+    const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
+      const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
     });
     const out = await session.run({ image: f32(image.shape, image.data) });

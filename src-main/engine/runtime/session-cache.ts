@@ -5,8 +5,8 @@
 // Ownership: the cache owns every session it created; callers borrow them and must not release them.
 
 import type { Graph, Node } from '../graph/node.ts';
-import { emitOnnx } from '../graph/emit-onnx.ts';
-import { ModelSession, type ProviderName, type SessionOptions } from './session.ts';
+import { createFusedSession, type FusionFallback, type FusionOptions, type Fusions } from './fusions.ts';
+import type { ModelSession, ProviderName } from './session.ts';
 
 export interface BuiltGraph {
   graph: Graph;
@@ -17,14 +17,19 @@ export class SessionCache {
   private readonly entries = new Map<string, Promise<ModelSession>>();
   /** Provider that the last created session ended up on, and the ones skipped on the way. */
   lastProvider: ProviderName | null = null;
+  /** Fused graphs a provider refused, newest last (each also stays on its session). */
+  readonly fallbacks: FusionFallback[] = [];
 
   constructor(
     private readonly limit = 12,
-    private readonly options: SessionOptions = {},
+    private readonly options: FusionOptions = {},
   ) {}
 
-  /** Returns the cached session for `key`, building and creating it on first use. */
-  async get(key: string, build: () => BuiltGraph): Promise<ModelSession> {
+  /**
+   * Returns the cached session for `key`, building and creating it on first use. `build` is called with the
+   * fused ops the chosen provider runs (and again without them if the provider refuses the fused graph).
+   */
+  async get(key: string, build: (fusions: Fusions) => BuiltGraph): Promise<ModelSession> {
     const found = this.entries.get(key);
     if (found) {
       this.entries.delete(key);
@@ -32,9 +37,9 @@ export class SessionCache {
       return found;
     }
     const created = (async () => {
-      const { outputs } = build();
-      const session = await ModelSession.create(emitOnnx(outputs, { graphName: key.slice(0, 80) }), this.options);
+      const session = await createFusedSession((fusions) => build(fusions).outputs, key.slice(0, 80), this.options);
       this.lastProvider = session.provider;
+      this.fallbacks.push(...session.fallbacks);
       return session;
     })();
     this.entries.set(key, created);

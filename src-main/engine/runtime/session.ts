@@ -94,6 +94,9 @@ export class ResidentTensor {
 }
 
 export class ModelSession {
+  /** Fused graphs refused on the way to this session (runtime/fusions.ts fills it). */
+  readonly fallbacks: import('./fusions.ts').FusionFallback[] = [];
+
   private constructor(
     private readonly session: import('onnxruntime-node').InferenceSession,
     readonly provider: ProviderName,

@@ -44,6 +44,8 @@ export interface GenerateTaskResult {
   pictures: GeneratedPicture[];
   provider: string;
   compute: 'float16' | 'float32';
+  /** Fused graphs the provider refused so far, each in one line (runtime/fusions.ts): the plain graphs ran. */
+  fallbacks: string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

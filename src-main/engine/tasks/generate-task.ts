@@ -13,6 +13,7 @@ import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
 import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
+import { describeFallback } from '../runtime/fusions.ts';
 import { EngineRunError, type ProviderName } from '../runtime/session.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
 import {
@@ -155,5 +156,5 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
     if (payload.returnLatents) picture.latents = result.latents.data;
     pictures.push(picture);
   }
-  return { pictures, provider: runtime.provider ?? ctx.provider, compute };
+  return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback) };
 }
