@@ -1,14 +1,22 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus, Events, JobInfo } from '../common/contract.ts';
+import { SqliteDocumentStore } from '../documents/document-store.ts';
+import { encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
+import { openLibraryDatabase } from '../library/database.ts';
+import { HistoryStore } from '../library/history-store.ts';
+import { JobStore } from '../library/job-store.ts';
+import { LibraryService } from '../library/library-service.ts';
 import { until } from '../jobs/test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
 import { toErrorInfo } from './errors.ts';
+import { DATABASE_FILE } from './library-port.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = path.join(repo, 'test/fixtures/sd15-tiny/tiny-lora.safetensors');
@@ -118,5 +126,47 @@ describe('createServices', () => {
 
   it('jobs.cancel answers ok:false for an unknown or finished job', async () => {
     assert.deepEqual(await services.call('jobs.cancel', { id: 'nope' }), { ok: false });
+  });
+});
+
+describe('createServices on a full disk (the database at its size limit)', () => {
+  it('documents.save answers disk-full naming the data folder and keeps the stored document; the services keep serving', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-bootstrap-full-'));
+    const db = openLibraryDatabase(path.join(tmp, DATABASE_FILE));
+    const services = createServices({
+      dataDir: tmp,
+      resourcesDir: path.join(repo, 'resources'),
+      startEngine: false,
+      openLibrary: (_dir, onChanged) => ({
+        library: new LibraryService(db, { onChanged }),
+        jobStore: new JobStore(db),
+        documents: new SqliteDocumentStore(db),
+        history: new HistoryStore(db),
+        close: () => db.close(),
+      }),
+    });
+    try {
+      const doc = await services.call('documents.create', { width: 64, height: 64, name: 'sketch' });
+      db.exec('CREATE TABLE filler (x BLOB)');
+      db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+      const fill = db.prepare('INSERT INTO filler (x) VALUES (?)');
+      for (const size of [4000, 500, 50, 1]) assert.throws(() => { for (;;) fill.run(Buffer.alloc(size)); }, /database or disk is full/);
+
+      // noise does not compress: a raster of several pages, more than any table's free room
+      const noise = new Uint8Array(randomBytes(64 * 64 * 4));
+      const raster = { id: doc.record.layers[0].rasterId, pngBase64: encodePng({ width: 64, height: 64, channels: 4, data: noise }).toString('base64') };
+      const save = services.call('documents.save', { id: doc.record.id, revision: doc.revision + 1, record: { ...doc.record, name: 'sketch, renamed' }, rasters: [raster] });
+      await assert.rejects(save, (e: Error & { kind?: string }) => e.kind === 'disk-full' && e.message.includes(tmp) && /could not save the document/.test(e.message));
+      assert.equal((await services.call('app.info', {})).dataDir, tmp, 'still serving');
+      const stored = await services.call('documents.open', { id: doc.record.id });
+      assert.equal(stored.revision, doc.revision);
+      assert.equal(stored.record.name, 'sketch');
+
+      db.pragma('max_page_count = 1073741823'); // space freed: the same save goes through
+      assert.equal((await services.call('documents.save', { id: doc.record.id, revision: doc.revision + 1, record: { ...doc.record, name: 'sketch, renamed' }, rasters: [raster] })).accepted, true);
+    } finally {
+      await services.dispose();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -194,7 +194,7 @@ export function createServices(options: ServicesOptions): Services {
       return await (guarded[method] as (input: unknown) => unknown)(input);
     } catch (err) {
       // The database (documents, history, library) on a full disk: say which folder and that it is full.
-      throw asDiskWriteError(err, dataDir, null, 'this change') ?? err;
+      throw asDiskWriteError(err, dataDir, null, method.startsWith('documents.') ? 'the document' : 'this change') ?? err;
     }
   };
 
