@@ -14,6 +14,7 @@ import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-support.ts';
 import { createServices, type Services } from '../app/bootstrap.ts';
 import { toErrorInfo } from '../app/errors.ts';
+import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -85,6 +86,20 @@ describe('training services', () => {
       assert.match(item.conditionFile!, /^generated:conditions\/\d+\.png$/);
       assert.ok(existsSync(path.join(services.info.dataDir, 'training', 'datasets', String(report.id), item.conditionFile!.slice('generated:'.length))));
     }
+  });
+
+  it('a full disk while making canny conditions fails the import once, in words, and leaves no temporary file', async (t) => {
+    const dir = makeDataset(2, { size: [256, 256] });
+    const datasets = path.join(services.info.dataDir, 'training', 'datasets');
+    mkdirSync(datasets, { recursive: true });
+    fillDisk(t, datasets, { freeBytes: 0 });
+    await assert.rejects(
+      services.call('training.importDataset', { path: dir, condition: 'canny' }),
+      (e: Error & { kind?: string }) => e.kind === 'disk-full' && /could not save .*\.png in .*conditions/.test(e.message),
+    );
+    assert.deepEqual(tempFilesIn(datasets), []);
+    t.mock.restoreAll();
+    assert.ok((await services.call('app.info', {})).version, 'still serving');
   });
 
   it('a style run refuses generation while it trains, pauses, resumes and lands in the library', async () => {

@@ -95,8 +95,8 @@ export class TrainingService {
           this.o.store.setConditionFile(item.id, target.ref);
         } catch (err) {
           const e = err as Error & { kind?: string };
-          // Missing annotator models fail every item alike: say it once, as the error of the import.
-          if (e.kind === 'missing-model') throw err;
+          // Missing annotator models and a full disk fail every item alike: say it once, as the error of the import.
+          if (e.kind === 'missing-model' || e.kind === 'disk-full') throw err;
           problems.push({ file: item.file, kind: 'unreadable', message: `${item.file}: no ${condition} condition could be made (${e.message})` });
         }
       }
