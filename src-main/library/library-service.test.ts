@@ -119,3 +119,75 @@ test('trigger words come from the LoRA metadata', async () => {
   assert.equal(item.metadata['modelspec.trigger_phrase'], 'hb style');
   db.close();
 });
+
+test('adding the parent of a known folder, which also holds a link to it, merges: same rows, same ids, one root', async () => {
+  const { dir, models, db, service } = setup();
+  await service.add([models]);
+  const before = service.list();
+  // the issue's case: repro/models known, then repro/aaa-link -> models (sorts before it), then repro added
+  fs.symlinkSync(models, path.join(dir, 'aaa-link'));
+  const result = await service.add([dir]);
+  assert.deepEqual([result.added, result.updated, result.removed, result.unchanged], [0, 0, 0, 2]);
+  assert.deepEqual(service.list(), before, 'every row keeps its id and its path');
+  assert.deepEqual(service.roots().map((r) => r.path), [dir], 'the child root merged into its parent');
+  // a rescan through the merged root changes nothing either
+  const again = await service.rescan();
+  assert.deepEqual([again.added, again.removed], [0, 0]);
+  assert.deepEqual(service.list(), before);
+  db.close();
+});
+
+test('adding a folder inside a known one, or a known one through a link, adds no root and keeps the rows', async () => {
+  const { dir, models, db, service } = setup();
+  await service.add([dir]);
+  const before = service.list();
+  const inside = await service.add([models]);
+  assert.deepEqual([inside.added, inside.removed], [0, 0]);
+  const link = path.join(os.tmpdir(), `hintbrush-link-${process.pid}-${Date.now()}`);
+  fs.symlinkSync(models, link);
+  try {
+    const viaLink = await service.add([link]);
+    assert.deepEqual([viaLink.added, viaLink.removed], [0, 0]);
+    assert.deepEqual(service.list(), before, 'the same rows, not re-homed under the link');
+    assert.deepEqual(service.roots().map((r) => r.path), [dir]);
+  } finally {
+    fs.rmSync(link);
+  }
+  db.close();
+});
+
+test('a row reached through a link is forgotten when the link goes; its real file is recorded by its own path', async () => {
+  const { dir, db, service } = setup();
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-elsewhere-'));
+  fs.copyFileSync(path.join(FIXTURES, 'tiny-lora.safetensors'), path.join(elsewhere, 'far-lora.safetensors'));
+  const library = path.join(dir, 'library');
+  fs.mkdirSync(library);
+  fs.symlinkSync(elsewhere, path.join(library, 'linked'));
+  await service.add([library]);
+  assert.deepEqual(service.list().map((i) => i.path), [path.join(library, 'linked', 'far-lora.safetensors')]);
+  fs.rmSync(path.join(library, 'linked'));
+  const result = await service.rescan();
+  assert.equal(result.removed, 1);
+  assert.deepEqual(service.list(), []);
+  fs.rmSync(elsewhere, { recursive: true, force: true });
+  db.close();
+});
+
+test('the root of the filesystem and pseudo filesystems are refused, and a link into /proc is not followed', async () => {
+  const { dir, db, service } = setup();
+  const fsRoot = path.parse(dir).root;
+  await assert.rejects(service.add([fsRoot]), (e: unknown) => e instanceof LibraryError && e.kind === 'refused-folder' && /root of the file system/.test(e.message));
+  if (process.platform === 'linux') {
+    await assert.rejects(service.add(['/proc']), (e: unknown) => e instanceof LibraryError && e.kind === 'refused-folder' && /\/proc, a system folder/.test(e.message));
+    await assert.rejects(service.add(['/sys/kernel']), (e: unknown) => e instanceof LibraryError && e.kind === 'refused-folder');
+    fs.symlinkSync('/proc', path.join(dir, 'proc-link'));
+    fs.symlinkSync(fsRoot, path.join(dir, 'root-link'));
+    const started = Date.now();
+    const result = await service.add([dir]);
+    assert.ok(Date.now() - started < 5_000, 'neither the link to /proc nor the one to / was walked');
+    assert.equal(result.added, 2);
+    assert.ok(service.list().every((i) => i.path.startsWith(dir)));
+  }
+  assert.deepEqual(service.roots().map((r) => r.path), process.platform === 'linux' ? [dir] : []);
+  db.close();
+});

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { LibraryItem, LibraryRoot } from '../common/contract.ts';
+import { bestRealPath, refusedFolderReason } from './folder-walk.ts';
 import { ModelStore, isUnder, toLibraryItem } from './model-store.ts';
 import { defaultProbes, probeFor, type FileProbe } from './probes.ts';
 import { scanPaths, type ScanProgress, type ScanResult } from './scanner.ts';
@@ -13,7 +14,7 @@ export type { ScanProgress, ScanResult } from './scanner.ts';
 /** A path the user asked to add that cannot be added; names the path. */
 export class LibraryError extends Error {
   constructor(
-    readonly kind: 'not-found' | 'not-a-model-file',
+    readonly kind: 'not-found' | 'not-a-model-file' | 'refused-folder',
     readonly file: string,
     message: string,
   ) {
@@ -56,14 +57,19 @@ export class LibraryService {
 
   /**
    * Adds folders or single model files as roots and scans them. Every path is checked first: nothing is added
-   * if one does not exist or is a file of a kind the library does not read (LibraryError).
+   * if one does not exist, is a file of a kind the library does not read, or is a folder that is never walked
+   * (the root of the filesystem, /proc...) (LibraryError). Folders are compared by real path: one inside a
+   * known root adds no root (it is scanned as part of it); one above known roots takes their place. Either
+   * way the rows of the files keep their ids.
    */
   async add(paths: readonly string[], onProgress?: (p: ScanProgress) => void, signal?: AbortSignal): Promise<ScanResult> {
     const roots = [...new Set(paths.map((p) => path.resolve(p)))];
+    const real = new Map<string, string>();
     for (const root of roots) {
       let stat: fs.Stats;
       try {
         stat = await fs.promises.stat(root);
+        real.set(root, await fs.promises.realpath(root));
       } catch {
         throw new LibraryError('not-found', root, 'does not exist or cannot be read');
       }
@@ -71,12 +77,20 @@ export class LibraryService {
         const extensions = this.probes.flatMap((p) => p.extensions).join(' ');
         throw new LibraryError('not-a-model-file', root, `is neither a folder nor a model file (${extensions})`);
       }
+      const refused = stat.isDirectory() ? refusedFolderReason(real.get(root)!) : null;
+      if (refused) throw new LibraryError('refused-folder', root, refused);
     }
+    const known = await Promise.all(this.store.roots().map(async (r) => ({ path: r.path, real: await bestRealPath(r.path) })));
     const now = this.now();
     this.db.transaction(() => {
       for (const root of roots) {
-        this.store.addRoot(root, now);
+        const r = real.get(root)!;
         this.store.unexclude(root); // adding a file again brings back what remove() hid
+        if (r !== root) this.store.unexclude(r);
+        if (known.some((k) => isUnder(r, k.real))) continue; // already inside a root: merged into it
+        for (const k of known) if (isUnder(k.real, r)) this.store.removeRoot(k.path); // the new root covers it
+        this.store.addRoot(root, now);
+        known.push({ path: root, real: r });
       }
     })();
     return this.scan(roots, onProgress, signal);
@@ -88,6 +102,7 @@ export class LibraryService {
       this.store.roots().map((r) => r.path),
       onProgress,
       signal,
+      true,
     );
   }
 
@@ -113,9 +128,10 @@ export class LibraryService {
     roots: readonly string[],
     onProgress: ((p: ScanProgress) => void) | undefined,
     signal: AbortSignal | undefined,
+    complete = false,
   ): Promise<ScanResult> {
     try {
-      return await scanPaths(this.db, roots, { onProgress, signal, probes: this.probes, now: this.options.now });
+      return await scanPaths(this.db, roots, { onProgress, signal, probes: this.probes, now: this.options.now, complete });
     } finally {
       this.changed(); // a cancelled scan may have written rows too
     }

@@ -141,14 +141,22 @@ export class ModelStore {
     return this.db.prepare('DELETE FROM models WHERE id = ?').run(id).changes > 0;
   }
 
-  /** Deletes the rows of files below `root` that the last walk did not see; returns how many. */
-  removeVanished(root: string, seen: ReadonlySet<string>, keep: (file: string) => boolean): number {
-    const paths = (this.db.prepare('SELECT path FROM models').pluck().all() as string[]).filter(
-      (p) => isUnder(p, root) && !seen.has(p) && !keep(p),
-    );
-    const del = this.db.prepare('DELETE FROM models WHERE path = ?');
-    this.db.transaction(() => paths.forEach((p) => del.run(p)))();
-    return paths.length;
+  /** Deletes these rows (files that vanished); returns how many went. */
+  removeRows(rows: readonly StoredModel[]): number {
+    const del = this.db.prepare('DELETE FROM models WHERE id = ?');
+    return this.db.transaction(() => rows.reduce((n, r) => n + del.run(r.id).changes, 0))();
+  }
+
+  /**
+   * Gives the row a new path (its file is now reached only by that path), keeping its id, so history and
+   * settings that name the id still find it. A row already at that path (the same file twice) is dropped.
+   */
+  moveTo(id: number, file: string): StoredModel {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM models WHERE path = ? AND id != ?').run(file, id);
+      this.db.prepare('UPDATE models SET path = ?, name = ? WHERE id = ?').run(file, modelName(file), id);
+    })();
+    return this.byId(id)!;
   }
 
   // ---- roots and exclusions ----------------------------------------------------------------------------

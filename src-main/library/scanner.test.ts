@@ -229,3 +229,42 @@ test('symlink loops are walked once; broken, empty and ONNX files get rows; a mi
   assert.equal(new ModelStore(db).count(), 5);
   db.close();
 });
+
+test('a scan of the filesystem root or of /proc (an old root) walks nothing, says why, and keeps the rows', async () => {
+  const dir = fs.realpathSync(tempDir());
+  copyFixtures(dir, ['tiny-lora.safetensors']);
+  const db = openLibraryDatabase(':memory:');
+  await scanPaths(db, [dir]);
+  const before = new ModelStore(db).all();
+  const roots = process.platform === 'linux' ? ['/', '/proc'] : [path.parse(dir).root];
+  const result = await scanPaths(db, roots, { complete: true });
+  assert.deepEqual(result.refused.map((r) => r.path), roots);
+  assert.match(result.refused[0].reason, /root of the file system/);
+  assert.equal(result.files, 0);
+  assert.equal(result.removed, 0);
+  assert.deepEqual(new ModelStore(db).all(), before);
+  db.close();
+});
+
+test('a file reached through two roots and a link is one row, by its path without links, whichever root comes first', async () => {
+  const dir = fs.realpathSync(tempDir());
+  const models = path.join(dir, 'models');
+  fs.mkdirSync(models);
+  copyFixtures(models, ['tiny-lora.safetensors']);
+  fs.symlinkSync(models, path.join(dir, 'aaa-link'));
+  const db = openLibraryDatabase(':memory:');
+  const first = await scanPaths(db, [path.join(dir, 'aaa-link'), dir]);
+  assert.equal(first.added, 1);
+  const [row] = new ModelStore(db).all();
+  assert.equal(row.path, path.join(models, 'tiny-lora.safetensors'));
+  // the row follows its file when the path it was recorded by goes away, keeping its id
+  fs.mkdirSync(path.join(dir, 'moved'));
+  fs.renameSync(path.join(models, 'tiny-lora.safetensors'), path.join(dir, 'moved', 'tiny-lora.safetensors'));
+  fs.symlinkSync(path.join(dir, 'moved', 'tiny-lora.safetensors'), path.join(models, 'tiny-lora.safetensors'));
+  const second = await scanPaths(db, [dir], { complete: true });
+  assert.deepEqual([second.added, second.removed], [0, 0]);
+  const [after] = new ModelStore(db).all();
+  assert.equal(after.id, row.id);
+  assert.equal(after.path, path.join(models, 'tiny-lora.safetensors'), 'its recorded path still leads to the file');
+  db.close();
+});

@@ -3,15 +3,18 @@
 //   without being opened or hashed; a row from an older probe version is re-probed but not re-hashed.
 // - A bad file (corrupt, hostile, unreadable) becomes a row of kind 'unknown' whose problem names the error; it
 //   never aborts the scan. Only the AbortSignal stops it, leaving every row written so far in place.
-// - Symlinks are followed, but each real folder is walked once, so a link pointing back up cannot loop, and a
-//   file reachable through two links is recorded once.
-// - A root that does not exist (an unplugged drive?) keeps its rows: they are only removed when their folder is
-//   walked and they are not in it.
+// - Files and folders are identified by real path (folder-walk.ts): each real folder is walked once, a file
+//   reachable through links or overlapping roots is one row, and that row keeps its id and its path as long as
+//   the path still leads to the file, so adding a parent folder, or a link, never re-homes a row that history
+//   points at. Where several paths lead to a new file, the one without links is recorded.
+// - A root that does not exist (an unplugged drive?) keeps its rows: they are only removed when their real
+//   folder is walked and they are not in it. The root of the filesystem and pseudo filesystems are refused.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { bestRealPath, refusedFolderReason, statOrNull, walkFolder, type WalkedFile } from './folder-walk.ts';
 import { hashFile } from './hash.ts';
-import { ModelStore, isUnder } from './model-store.ts';
+import { ModelStore, isUnder, type StoredModel } from './model-store.ts';
 import { defaultProbes, failedProbe, probeFor, type FileProbe, type ProbeResult } from './probes.ts';
 
 export interface ScanProgress {
@@ -30,6 +33,11 @@ export interface ScanOptions {
   signal?: AbortSignal;
   probes?: readonly FileProbe[];
   now?: () => Date;
+  /**
+   * The paths are every root of the library (a rescan): a row that none of them reaches any more (the link
+   * that led to it was removed) is forgotten too, unless a root is missing or refused.
+   */
+  complete?: boolean;
 }
 
 export interface ScanResult {
@@ -46,11 +54,11 @@ export interface ScanResult {
   removed: number;
   /** Scanned paths that do not exist; their rows were kept. */
   missing: string[];
+  /** Scanned paths that were not walked (the root of the filesystem, /proc...), with the reason. */
+  refused: { path: string; reason: string }[];
 }
 
-interface FoundFile {
-  file: string;
-  stat: fs.Stats;
+interface FoundFile extends WalkedFile {
   probe: FileProbe;
 }
 
@@ -61,42 +69,75 @@ export async function scanPaths(db: Database, paths: readonly string[], options:
   const now = () => (options.now ?? (() => new Date()))().toISOString();
   const store = new ModelStore(db);
   const excluded = store.exclusions();
-  const result: ScanResult = { files: 0, added: 0, updated: 0, unchanged: 0, hashed: 0, withProblems: 0, removed: 0, missing: [] };
+  const result: ScanResult = { files: 0, added: 0, updated: 0, unchanged: 0, hashed: 0, withProblems: 0, removed: 0, missing: [], refused: [] };
   const found: FoundFile[] = [];
   const report = (p: Omit<ScanProgress, 'filesTotal'>) => onProgress?.({ ...p, filesTotal: found.length });
 
+  // Every row by its real path: a file reached by another path than its row's is still that row.
+  const rows = store.all();
+  const rowReal = new Map<string, string>(); // a row's path -> its real path
+  const rowByReal = new Map<string, StoredModel>();
+  for (const row of rows) {
+    const real = await bestRealPath(row.path);
+    rowReal.set(row.path, real);
+    if (!rowByReal.has(real) || real === row.path) rowByReal.set(real, row);
+  }
+  const excludedReal = new Set(await Promise.all([...excluded].map((p) => bestRealPath(p))));
+
   // 1. list every candidate file of every root before reading any, so progress has a total
-  const seenReal = new Set<string>();
-  const walked: { root: string; seen: Set<string>; unreadable: string[] }[] = [];
+  const byReal = new Map<string, FoundFile>();
+  const visited = new Set<string>();
+  const unreadable: string[] = [];
   for (const raw of paths) {
     signal?.throwIfAborted();
     const root = path.resolve(raw);
     report({ phase: 'listing', filesDone: 0, currentFile: '', bytesDone: 0, bytesTotal: 0 });
-    const walk = { root, seen: new Set<string>(), unreadable: [] as string[] };
     const rootStat = await statOrNull(root);
     if (!rootStat) {
       result.missing.push(root);
       continue;
     }
-    const files = rootStat.isDirectory() ? await listFolder(root, walk.unreadable, signal) : [{ file: root, stat: rootStat }];
-    for (const { file, stat } of files) {
-      const probe = probeFor(file, probes);
-      if (!probe || excluded.has(file)) continue;
-      walk.seen.add(file);
-      const real = await fs.promises.realpath(file).catch(() => file);
-      if (seenReal.has(real)) continue; // the same file through another link or an overlapping root
-      seenReal.add(real);
-      found.push({ file, stat, probe });
+    const realRoot = await fs.promises.realpath(root);
+    const refused = rootStat.isDirectory() ? refusedFolderReason(realRoot) : null;
+    if (refused) {
+      result.refused.push({ path: root, reason: `${root} ${refused}` });
+      continue;
     }
-    walked.push(walk);
+    let files: WalkedFile[] = [{ file: root, real: realRoot, stat: rootStat }];
+    if (rootStat.isDirectory()) {
+      const walk = await walkFolder(root, signal, visited);
+      files = walk.files;
+      unreadable.push(...walk.unreadable);
+    }
+    for (const f of files) {
+      const probe = probeFor(f.file, probes);
+      if (!probe || excluded.has(f.file) || excludedReal.has(f.real)) continue;
+      const known = byReal.get(f.real);
+      // the same file through another link or an overlapping root: one row, by the path without links
+      if (!known) byReal.set(f.real, { ...f, probe });
+      else if (f.file === f.real && known.file !== known.real) byReal.set(f.real, { ...f, probe });
+    }
   }
+  // A file first reached through a link (a root, or a folder walked first) whose real path lies below a root
+  // as given is recorded by that real path: the path without links, whichever root came first.
+  const given = paths.map((p) => path.resolve(p));
+  for (const f of byReal.values()) found.push(f.file !== f.real && given.some((g) => isUnder(f.real, g)) ? { ...f, file: f.real } : f);
   result.files = found.length;
+
+  /** The row of a found file, and the path it is recorded by. */
+  const rowFor = async ({ file, real }: WalkedFile): Promise<{ existing: StoredModel | undefined; file: string }> => {
+    const row = rowByReal.get(real) ?? store.byPath(file);
+    if (!row || row.path === file) return { existing: row, file };
+    // the row's own path still leads to this file: keep it (history, the user's view) and scan through it
+    if (rowReal.get(row.path) === real && (await statOrNull(row.path))?.isFile()) return { existing: row, file: row.path };
+    return { existing: store.moveTo(row.id, file), file }; // its old path is gone: the row follows the file
+  };
 
   // 2. read what is new or changed
   for (let i = 0; i < found.length; i++) {
     signal?.throwIfAborted();
-    const { file, stat, probe } = found[i];
-    const existing = store.byPath(file);
+    const { stat, probe } = found[i];
+    const { existing, file } = await rowFor(found[i]);
     const sameFile = existing !== undefined && existing.sizeBytes === stat.size && existing.mtimeMs === stat.mtimeMs;
     if (sameFile && existing.detectorVersion === probe.version) {
       result.unchanged++;
@@ -157,52 +198,26 @@ export async function scanPaths(db: Database, paths: readonly string[], options:
     report({ phase: 'reading', filesDone: i + 1, currentFile: file, bytesDone: stat.size, bytesTotal: stat.size });
   }
 
-  // 3. forget files that vanished from the folders walked (not below a folder that could not be read)
+  // 3. forget files that vanished from the real folders walked (not below a folder that could not be read)
   signal?.throwIfAborted();
+  const seen = new Set(found.map((f) => f.real));
+  const everyRootWalked = options.complete === true && result.missing.length === 0 && result.refused.length === 0;
+  const gone = (row: StoredModel) => {
+    const real = rowReal.get(row.path)!;
+    if (seen.has(real) || excluded.has(row.path) || unreadable.some((u) => isUnder(row.path, u) || isUnder(real, u))) return false;
+    return everyRootWalked || underVisited(real, visited);
+  };
+  result.removed = store.removeRows(rows.filter((row) => store.byId(row.id)?.path === row.path && gone(row)));
   const scannedAt = now();
-  for (const { root, seen, unreadable } of walked) {
-    result.removed += store.removeVanished(root, seen, (p) => excluded.has(p) || unreadable.some((u) => isUnder(p, u)));
-    store.markScanned(root, scannedAt);
-  }
+  for (const raw of paths) store.markScanned(path.resolve(raw), scannedAt);
   report({ phase: 'done', filesDone: found.length, currentFile: '', bytesDone: 0, bytesTotal: 0 });
   return result;
 }
 
-async function statOrNull(file: string): Promise<fs.Stats | null> {
-  try {
-    return await fs.promises.stat(file);
-  } catch {
-    return null;
+/** Whether `real` lies in a folder this scan walked (checked by ancestors: cheap for deep trees and many rows). */
+function underVisited(real: string, visited: ReadonlySet<string>): boolean {
+  for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
+    if (visited.has(dir)) return true;
+    if (path.dirname(dir) === dir) return false;
   }
-}
-
-/**
- * Every regular file below `root` (symlinks followed, each real folder once), sorted for a stable order.
- * Folders that cannot be read are added to `unreadable` and skipped.
- */
-async function listFolder(root: string, unreadable: string[], signal?: AbortSignal): Promise<{ file: string; stat: fs.Stats }[]> {
-  const out: { file: string; stat: fs.Stats }[] = [];
-  const visited = new Set<string>();
-  const visit = async (dir: string): Promise<void> => {
-    signal?.throwIfAborted();
-    let names: string[];
-    try {
-      const real = await fs.promises.realpath(dir);
-      if (visited.has(real)) return; // a link back to a folder already walked
-      visited.add(real);
-      names = (await fs.promises.readdir(dir)).sort();
-    } catch {
-      unreadable.push(dir);
-      return;
-    }
-    for (const name of names) {
-      const full = path.join(dir, name);
-      const stat = await statOrNull(full); // follows links; a dangling link is skipped
-      if (!stat) continue;
-      if (stat.isDirectory()) await visit(full);
-      else if (stat.isFile()) out.push({ file: full, stat });
-    }
-  };
-  await visit(root);
-  return out;
 }

@@ -26,12 +26,13 @@ export const libraryAdd: CliCommand = {
         io.err(`hintbrush: ${job.error?.message ?? 'the scan failed'}\n`);
         return 1;
       }
-      const r = result as { files: number; added: number; updated: number; removed: number; withProblems: number; missing: string[] };
+      const r = result as { files: number; added: number; updated: number; removed: number; withProblems: number; missing: string[]; refused?: { path: string; reason: string }[] };
       io.out(
         `${r.files} model files: ${r.added} added, ${r.updated} updated, ${r.removed} removed` +
           `${r.withProblems ? `, ${r.withProblems} with problems (see \`hintbrush library list\`)` : ''}.\n`,
       );
       for (const m of r.missing ?? []) io.err(`not found (kept its models): ${m}\n`);
+      for (const f of r.refused ?? []) io.err(`not scanned: ${f.reason}\n`);
       return 0;
     } finally {
       await services.dispose();
