@@ -24,6 +24,7 @@ import type { JobQueue } from '../jobs/job-queue.ts';
 import { loraShortHash } from '../library/hash.ts';
 import type { HistoryRecord, HistoryStore } from '../library/history-store.ts';
 import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../formats/atomic-file.ts';
+import { containedFileSync } from './contained-file.ts';
 import { kindError } from './errors.ts';
 import type { EventBus } from './event-bus.ts';
 
@@ -77,11 +78,12 @@ export class GenerationService {
     };
   }
 
-  /** The picture file of a history entry, or null (unknown id, file gone, or a path outside the data folder). */
+  /** The picture file of a history entry (its real path), or null (unknown id, file gone, or outside the images folder). */
   imageFile(id: number): string | null {
     const r = this.o.history?.get(id);
     const file = r ? this.insideData(r.imagePath) : null;
-    return file && fs.existsSync(file) ? file : null;
+    // by real path: a picture replaced by a link to a file elsewhere is not served
+    return file ? containedFileSync(path.join(this.o.dataDir, IMAGES_FOLDER), file) : null;
   }
 
   /** Validated input -> a queued 'generate' job. */

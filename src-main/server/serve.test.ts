@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -182,6 +182,32 @@ describe('hintbrush serve', () => {
       for (const p of ['/images/8.png', '/images/7.jpg', '/images/..%2f7.png', '/images/-1.png']) {
         assert.equal((await get(images, `${p}?token=${images.token}`)).status, 404, p);
       }
+    } finally {
+      await images.close();
+    }
+  });
+
+  it('follows no symlink out of the renderer folder or out of a picture\'s folder', async () => {
+    const rendererDir = path.join(tmp, 'renderer');
+    symlinkSync(path.join(tmp, 'secret.txt'), path.join(rendererDir, 'assets', 'leak.js'));
+    symlinkSync(tmp, path.join(rendererDir, 'assets', 'up'));
+    symlinkSync(path.join(rendererDir, 'assets', 'app.js'), path.join(rendererDir, 'assets', 'alias.js')); // stays inside
+    const cookie = String((await get(server, `/?token=${server.token}`)).headers['set-cookie']).split(';')[0];
+    for (const p of ['/assets/leak.js', '/assets/up/secret.txt']) {
+      const reply = await get(server, p, { Cookie: cookie });
+      assert.equal(reply.status, 404, p);
+      assert.doesNotMatch(reply.body, /secret/);
+    }
+    assert.equal((await get(server, '/assets/alias.js', { Cookie: cookie })).body, 'console.log(1)', 'a link that stays inside is served');
+
+    // a history picture replaced by a link to a file elsewhere
+    const picture = path.join(tmp, 'data', 'picture-9.png');
+    symlinkSync(path.join(tmp, 'secret.txt'), picture);
+    const images = await startServer({ target: services, rendererDir, port: 0, imageFile: (id) => (id === 9 ? picture : null) });
+    try {
+      const reply = await get(images, `/images/9.png?token=${images.token}`);
+      assert.equal(reply.status, 404);
+      assert.doesNotMatch(reply.body, /secret/);
     } finally {
       await images.close();
     }

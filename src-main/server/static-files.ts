@@ -1,9 +1,11 @@
 // Serves the built renderer (build/renderer/: index.html and hashed assets) read-only. Paths are resolved
-// inside the folder and anything that escapes it, hides behind a dot or is not a plain file is a 404.
+// inside the folder and anything that escapes it, hides behind a dot or is not a plain file is a 404; the check
+// is made again on the real path, so a symlink in the folder cannot serve a file from elsewhere.
 
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
+import { containedFile } from '../app/contained-file.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -52,19 +54,15 @@ export async function sendStatic(
   method: string,
   cacheControl?: string,
 ): Promise<boolean> {
-  const file = resolveStatic(root, urlPath);
-  if (!file) return false;
-  let stat;
-  try {
-    stat = await fs.stat(file);
-  } catch {
-    return false;
-  }
-  if (!stat.isFile()) return false;
-  const type = contentType(file);
+  const named = resolveStatic(root, urlPath);
+  if (!named) return false;
+  const found = await containedFile(root, named);
+  if (!found) return false;
+  const file = found.real;
+  const type = contentType(named);
   // Vite hashes asset names, so they never change; the page itself must always be fetched afresh.
-  const cache = cacheControl ?? (path.basename(file) === 'index.html' ? 'no-store' : 'public, max-age=31536000, immutable');
-  res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': String(stat.size), 'Cache-Control': cache });
+  const cache = cacheControl ?? (path.basename(named) === 'index.html' ? 'no-store' : 'public, max-age=31536000, immutable');
+  res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': String(found.size), 'Cache-Control': cache });
   if (method === 'HEAD') {
     res.end();
     return true;

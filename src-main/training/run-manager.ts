@@ -16,6 +16,7 @@ import type { TaskProgress } from '../engine/protocol.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobOutcome, JobQueue } from '../jobs/job-queue.ts';
 import type { EventBus } from '../app/event-bus.ts';
+import { containedFileSync } from '../app/contained-file.ts';
 import { kindError, toErrorInfo } from '../app/errors.ts';
 import { asDiskWriteError, writeFileAtomic } from '../formats/atomic-file.ts';
 import { CHECKPOINT_FILE, checkpointProgress } from '../engine/training/checkpoint.ts';
@@ -261,7 +262,7 @@ export class RunManager {
   /** The stored sample picture of a run's step, or null. */
   sampleFile(runId: number, step: number): string | null {
     if (!Number.isSafeInteger(runId) || !Number.isSafeInteger(step)) return null;
-    const file = path.join(this.runDir(runId), 'samples', `${step}.png`);
-    return fs.existsSync(file) ? file : null;
+    const folder = path.join(this.runDir(runId), 'samples');
+    return containedFileSync(folder, path.join(folder, `${step}.png`)); // by real path: a link out is not served
   }
 }
