@@ -17,7 +17,7 @@ import {
   type ReadModel,
 } from '../common/generation-contract.ts';
 import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
-import { infotextToSettings } from '../generation/infotext.ts';
+import { infotextToSettings, safeName } from '../generation/infotext.ts';
 import { readPngText } from '../generation/png.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
@@ -232,7 +232,8 @@ export class GenerationService {
     const match = (m: ReadModel, kind: ModelKind): ReadModel => {
       const h = m.hash.toLowerCase();
       const byHash = h ? items.find((i) => i.kind === kind && (i.sha256.startsWith(h) || String(i.details.legacyHash ?? '') === h)) : undefined;
-      const found = byHash ?? items.find((i) => i.kind === kind && i.name === m.name);
+      // the text holds names as safeName() wrote them (a file name's control characters dropped)
+      const found = byHash ?? items.find((i) => i.kind === kind && (i.name === m.name || safeName(i.name) === m.name));
       return { ...m, id: found?.id ?? null };
     };
     settings.checkpoint = match(settings.checkpoint, 'checkpoint');

@@ -139,7 +139,7 @@ export function generationInfoToText(info: GenerationInfo): string {
   });
   if (info.loraHashes.size > 0) {
     // A1111 strips ':' and ',' from the names so the list stays parseable
-    const entries = [...info.loraHashes].map(([name, hash]) => `${name.replace(/[:,]/g, '')}: ${hash}`);
+    const entries = [...info.loraHashes].map(([name, hash]) => `${name.replace(/[:,\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '')}: ${hash}`);
     s.set('Lora hashes', entries.join(', '));
   }
   for (const [k, v] of info.extra) if (!s.has(k)) s.set(k, v);

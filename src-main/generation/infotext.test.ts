@@ -83,6 +83,17 @@ Steps: 30, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6, Seed: 7, Size
 
 test('names and labels', () => {
   assert.equal(safeName('a, b: c'), 'a b c');
+  assert.equal(safeName('de\rtail\u2028lo\x85ra\tx\u0000'), 'detaillorax');
+  assert.equal(safeName('\r\n'), 'model');
   assert.deepEqual(splitModelLabel('control_v11p_sd15_canny [d14c016b]'), { name: 'control_v11p_sd15_canny', hash: 'd14c016b' });
   assert.deepEqual(splitModelLabel('no hash'), { name: 'no hash', hash: '' });
+});
+
+test('a LoRA file name with a carriage return: its tag and its hash still read back together', () => {
+  const settings = { ...SETTINGS, loras: [{ model: model('detail\rboost', '0123456789ab'), weight: 0.5 }] };
+  const text = settingsToInfotext(settings);
+  assert.doesNotMatch(text, /\r/);
+  assert.match(text, /Lora hashes: "detailboost: 0123456789ab"/);
+  const read = infotextToSettings(text);
+  assert.deepEqual(read.loras.map((l) => [l.model.name, l.model.hash, l.weight]), [['detailboost', '0123456789ab', 0.5]]);
 });

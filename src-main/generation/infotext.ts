@@ -17,10 +17,12 @@ import { A1111_SAMPLER_NAMES, samplerFromA1111 } from './samplers/index.ts';
 
 /**
  * A name as it may stand inside a unit or a `<lora:...>` tag: sd-webui-controlnet refuses unit values holding
- * ',' or ':', and A1111 strips them from "Lora hashes" names.
+ * ',' or ':', and A1111 strips them from "Lora hashes" names. Control characters and every character Python's
+ * splitlines() breaks a line at (\r, \x85, U+2028...) go too: A1111 reads the text line by line, so a file
+ * name holding one would split "Lora hashes" and the name would no longer match its tag.
  */
 export function safeName(name: string): string {
-  return name.replace(/[,:<>\n]/g, '').trim() || 'model';
+  return name.replace(/[,:<>\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').trim() || 'model';
 }
 
 const modelLabel = (m: { name: string; hash: string }) => (m.hash ? `${safeName(m.name)} [${m.hash}]` : safeName(m.name));

@@ -11,6 +11,7 @@ import {
   humanizeKey,
   progressFraction,
   shortenPath,
+  visibleText,
 } from './format.ts';
 
 test('formatBytes uses binary steps and at most three significant digits', () => {
@@ -92,3 +93,10 @@ test('humanizeKey turns detector keys into labels', () => {
   assert.equal(humanizeKey('rank'), 'Rank');
   assert.equal(humanizeKey('___'), '___');
 });
+
+test('visibleText shows bidi overrides, zero-width and control characters as their code; other scripts stay', () => {
+  assert.equal(visibleText('evil\u202Egnp.safetensors'), 'evil[U+202E]gnp.safetensors');
+  assert.equal(visibleText('a\u200Bb\u2066c\u2069\rd\u0000'), 'a[U+200B]b[U+2066]c[U+2069][U+000D]d[U+0000]');
+  assert.equal(visibleText('דגם שמן_v2 ✓ 模型 modèle'), 'דגם שמן_v2 ✓ 模型 modèle');
+});
+

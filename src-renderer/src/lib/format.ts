@@ -112,3 +112,16 @@ export function humanizeKey(key: string): string {
     });
   return words.join(' ') || key;
 }
+
+/**
+ * Text from the disk (file names, paths) as it may be shown: bidirectional controls (U+202E RIGHT-TO-LEFT
+ * OVERRIDE reorders 'evil\u202Egnp.exe' to read 'evilexe.png'), zero-width and other invisible format characters
+ * and control characters are shown as their code, [U+202E], instead of acting on the text around them.
+ */
+export function visibleText(text: string): string {
+  return text.replace(INVISIBLE, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
+// C0/C1 controls, soft hyphen, Arabic letter mark, zero-width and bidi marks/embeddings/overrides/isolates, BOM.
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
