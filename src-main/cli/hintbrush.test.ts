@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { EngineStatus } from '../common/contract.ts';
 import type { CliIo } from './command.ts';
+import { engineStatusLog } from './commands/serve.ts';
 import { findCommand, main } from './hintbrush.ts';
 import { dataDir } from './paths.ts';
 
@@ -25,6 +27,15 @@ describe('hintbrush CLI', () => {
     copyFileSync(path.join(repo, 'test/fixtures/sd15-tiny/tiny-lora.safetensors'), path.join(tmp, 'models/tiny-lora.safetensors'));
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('serve tells of each engine crash and restart once, not again after every later job', () => {
+    const lines: string[] = [];
+    const log = engineStatusLog((l) => lines.push(l));
+    const status = (state: EngineStatus['state'], restarts: number): EngineStatus => ({ state, provider: 'cpu', providers: [], pid: 1, restarts, lastError: 'killed (SIGKILL)' });
+    const states: Array<[EngineStatus['state'], number]> = [['starting', 0], ['ready', 0], ['busy', 0], ['crashed', 0], ['restarting', 0], ['starting', 1], ['ready', 1], ['busy', 1], ['ready', 1], ['busy', 1], ['ready', 1]];
+    for (const [state, restarts] of states) log(status(state, restarts));
+    assert.deepEqual(lines, ['Engine crashed: killed (SIGKILL)\n', 'Engine restarted (1 restart so far).\n']);
+  });
 
   it('finds subcommands by their words and leaves the rest as arguments', () => {
     assert.equal(findCommand(['library', 'add', 'a', 'b'])?.command.name, 'library add');

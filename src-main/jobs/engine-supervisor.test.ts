@@ -38,6 +38,8 @@ describe('EngineSupervisor', () => {
     let stepsSeen = 0;
     const job = sup.run('j-crash', 'sleep', { steps: 100, stepMs: 50 }, { onProgress: () => stepsSeen++ });
     await until(() => stepsSeen >= 2);
+    const seen: Array<[string, number | null]> = [];
+    sup.onStatus((s) => seen.push([s.state, s.pid]));
     process.kill(pid, 'SIGKILL');
     await assert.rejects(job, (err: EngineJobError) => {
       assert.equal(err.kind, 'engine-crashed');
@@ -45,6 +47,8 @@ describe('EngineSupervisor', () => {
       return true;
     });
     await until(() => sup.status().state === 'ready' && sup.status().pid !== pid);
+    assert.deepEqual(seen.filter(([, p]) => p === pid), [], 'no status names the dead process once it died');
+    assert.deepEqual(seen[0], ['crashed', null]);
     assert.equal(sup.status().restarts, 1);
     assert.match(sup.status().lastError, /SIGKILL/);
     const after = (await sup.run('j-next', 'sleep', { steps: 2, stepMs: 5 })) as { pid: number };

@@ -319,11 +319,13 @@ export class EngineSupervisor {
     if (this.stopping) return;
     const tail = this.tail.slice(-4).join(' | ');
     this.lastError = tail ? `${reason} Last output: ${tail}` : reason;
+    // The dead child is forgotten before the job fails: finishing a job moves 'busy' to 'ready', and a status
+    // saying 'ready' with the dead pid must never be seen, not even for a moment.
+    this.detach();
+    this.setState('crashed');
     if (this.job?.sent) {
       this.finish(new EngineJobError('engine-crashed', `${reason} The job was lost; the engine is being restarted.`));
     }
-    this.detach();
-    this.setState('crashed');
     if (this.readyAt && Date.now() - this.readyAt > this.opts.stableMs) this.failuresInRow = 0;
     this.failuresInRow++;
     const delay = Math.min(this.opts.backoffMaxMs, this.opts.backoffInitialMs * 2 ** (this.failuresInRow - 1));

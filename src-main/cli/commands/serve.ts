@@ -1,8 +1,27 @@
 // `hintbrush serve`: the studio in a browser. Runs until Ctrl-C.
 import { createServices } from '../../app/bootstrap.ts';
+import type { EngineStatus } from '../../common/contract.ts';
 import { startServer } from '../../server/serve.ts';
 import { DATA_OPTION, intOption, type CliCommand } from '../command.ts';
 import { dataDir, rendererDir, resourcesDir } from '../paths.ts';
+
+/**
+ * What the terminal hears of the engine: each crash, and each restart once (not again every time a later job
+ * takes the engine from busy back to ready).
+ */
+export function engineStatusLog(write: (line: string) => void): (s: EngineStatus) => void {
+  let lastState = '';
+  let restartsTold = 0;
+  return (s) => {
+    if (s.state === lastState) return;
+    lastState = s.state;
+    if (s.state === 'crashed') write(`Engine crashed: ${s.lastError}\n`);
+    else if (s.state === 'ready' && s.restarts > restartsTold) {
+      restartsTold = s.restarts;
+      write(`Engine restarted (${s.restarts} restart${s.restarts === 1 ? '' : 's'} so far).\n`);
+    }
+  };
+}
 
 export const serve: CliCommand = {
   name: 'serve',
@@ -25,13 +44,7 @@ export const serve: CliCommand = {
       supervisor: { onOutput: debug ? (line) => io.err(`[engine] ${line}\n`) : undefined },
     });
     try {
-      let lastState = '';
-      services.events.on('engine.status', (s) => {
-        if (s.state === lastState) return;
-        lastState = s.state;
-        if (s.state === 'crashed') io.err(`Engine crashed: ${s.lastError}\n`);
-        else if (s.state === 'ready' && s.restarts > 0) io.err(`Engine restarted (${s.restarts} restarts so far).\n`);
-      });
+      services.events.on('engine.status', engineStatusLog((line) => io.err(line)));
       const server = await startServer({
         target: services,
         rendererDir: rendererDir(),
