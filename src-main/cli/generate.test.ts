@@ -169,6 +169,10 @@ describe('hintbrush generate', () => {
     const usage = captureIo();
     assert.equal(await main(['generate', '--checkpoint', F('tiny-sd15.safetensors'), '--prompt', 'x', '--out', 'x.png', '--width', '100'], usage), 2);
     assert.match(usage.stderr, /--width must be a multiple of 8/);
+    const noStep = captureIo();
+    const img2img = ['generate', '--checkpoint', F('tiny-sd15.safetensors'), '--prompt', 'x', '--out', 'x.png', '--init-image', path.join(tmp, 'edge.png'), '--strength', '0.04', '--steps', '20'];
+    assert.equal(await main(img2img, noStep), 2);
+    assert.match(noStep.stderr, /--strength 0\.04 leaves no step to run at 20 steps; at 20 steps it must be at least 0\.05/);
     const wrong = captureIo();
     const lora = ['generate', '--checkpoint', F('tiny-lora.safetensors'), '--prompt', 'x', '--width', '64', '--height', '64', '--steps', '1', '--out', path.join(tmp, 'w.png'), '--provider', 'cpu'];
     assert.equal(await main(lora, wrong), 1);

@@ -223,6 +223,21 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
 
 const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount'];
 
+/**
+ * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
+ * int(steps * strength). Zero means the picture would come back as it went in, after a VAE round trip.
+ */
+export function img2imgStepsRun(steps: number, strength: number): number {
+  return Math.min(Math.floor(steps * strength), steps);
+}
+
+/** The least strength (in hundredths, as the UI offers it) that runs at least one of `steps` steps. */
+export function minimalStrength(steps: number): number {
+  let s = Math.ceil((100 / steps) - 1e-9) / 100;
+  while (img2imgStepsRun(steps, s) < 1) s = Math.round(s * 100 + 1) / 100;
+  return s;
+}
+
 export function validateGenerateInput(input: unknown): GenerateInput {
   const r = fields(input, 'generate.start', GENERATE_FIELDS);
   const size = (v: unknown, what: string) => {
@@ -241,6 +256,11 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     const i = fields(r.init, 'init', ['imagePngBase64', 'strength', 'resizeMode']);
     const strength = num(i.strength, 'init.strength', 0, 1, 0.75);
     if (strength === 0) throw new ContractError('init.strength must be above 0');
+    const steps = int(r.steps, 'steps', 1, 150, 20);
+    if (img2imgStepsRun(steps, strength) < 1) {
+      // refused here, before the engine decodes and encodes the picture only to find nothing to do
+      throw new ContractError(`init.strength ${strength} leaves no step to run at ${steps} steps; at ${steps} steps it must be at least ${minimalStrength(steps)}`);
+    }
     init = { imagePngBase64: png(i.imagePngBase64, 'init.imagePngBase64'), strength, resizeMode: oneOf(i.resizeMode, 'init.resizeMode', RESIZE_MODE_NAMES, 'just-resize') };
   }
   let mask: GenerateInput['mask'] = null;

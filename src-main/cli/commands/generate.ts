@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-file.ts';
-import { RESIZE_MODE_NAMES, SAMPLER_NAMES, type ControlRecord, type GenerationSettings, type ModelRef, type ResizeModeName, type SamplerName } from '../../common/generation-contract.ts';
+import { img2imgStepsRun, minimalStrength, RESIZE_MODE_NAMES, SAMPLER_NAMES, type ControlRecord, type GenerationSettings, type ModelRef, type ResizeModeName, type SamplerName } from '../../common/generation-contract.ts';
 import type { ComputePrecision, GeneratePayload, GenerateTaskResult, PictureBytes } from '../../engine/tasks/generate-payload.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';
 import { nodeEngineLauncher } from '../../jobs/engine-launcher.ts';
@@ -126,6 +126,10 @@ export async function payloadFromOptions(values: Record<string, string | boolean
   if (values.strength !== undefined && initFile === undefined) throw new UsageError('--strength needs --init-image');
   const strength = numberOption(values.strength, 'strength', 0, 1, 0.75);
   if (strength === 0) throw new UsageError('--strength must be above 0');
+  const steps = int('steps', 1, 150, 20);
+  if (typeof initFile === 'string' && img2imgStepsRun(steps, strength) < 1) {
+    throw new UsageError(`--strength ${strength} leaves no step to run at ${steps} steps; at ${steps} steps it must be at least ${minimalStrength(steps)}`);
+  }
   const seed = values.seed === undefined ? randomInt(0, 2 ** 32) : int('seed', 0, 2 ** 32 - 1, 0);
 
   const settings: GenerationSettings = {
@@ -133,7 +137,7 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     negative: typeof values.negative === 'string' ? values.negative : '',
     width: size('width'),
     height: size('height'),
-    steps: int('steps', 1, 150, 20),
+    steps,
     cfg: numberOption(values.cfg, 'cfg', 0, 30, 7.5),
     seed,
     sampler: oneOf<SamplerName>(values.sampler, 'sampler', SAMPLER_NAMES, 'euler_a'),
