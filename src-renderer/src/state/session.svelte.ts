@@ -110,10 +110,11 @@ export class Session {
     }
   }
 
+  /** Shows a notice for `ms`; 0 keeps it until dismissed (a full disk must not go unnoticed). */
   notify(tone: Notice['tone'], text: string, ms = tone === 'error' ? 8000 : 4000): void {
     const id = this.nextNotice++;
     this.notices = [...this.notices.slice(-3), { id, tone, text }];
-    setTimeout(() => this.dismiss(id), ms);
+    if (ms > 0) setTimeout(() => this.dismiss(id), ms);
   }
 
   dismiss(id: number): void {

@@ -87,7 +87,7 @@ export class Generation {
       this.preview = null;
       if (built.skipped.length > 0) session.notify('info', `Left out: ${built.skipped.join('; ')}`);
     } catch (err) {
-      session.notify('error', `Could not start the generation: ${errorText(err)}`);
+      session.notify('error', `Could not start the generation: ${errorText(err)}`, stickyFor((err as { kind?: string })?.kind));
     } finally {
       this.starting = false;
     }
@@ -100,7 +100,7 @@ export class Generation {
   private jobChanged(job: JobInfo): void {
     if (job.id !== this.jobId) return;
     if (job.state === 'failed' || job.state === 'cancelled') {
-      if (job.state === 'failed') this.app.session.notify('error', `Generation failed: ${job.error?.message ?? 'unknown error'}`);
+      if (job.state === 'failed') this.app.session.notify('error', `Generation failed: ${job.error?.message ?? 'unknown error'}`, stickyFor(job.error?.kind));
       this.reset();
     }
   }
@@ -139,4 +139,9 @@ export class Generation {
       this.store.replaceRaster(layer.rasterId, pixels, 'Add generated image');
     });
   }
+}
+
+/** A full or failing disk stays on screen until dismissed (0); other failures fade as usual (undefined). */
+function stickyFor(kind: string | undefined): number | undefined {
+  return kind === 'disk-full' || kind === 'disk-error' ? 0 : undefined;
 }
