@@ -3,7 +3,11 @@
 // are generated on the first run into the cache folder (os.tmpdir()/hintbrush-bench, or $HINTBRUSH_BENCH_CACHE).
 //
 //   npm run bench -- [--model tiny|full]... [--only name,name] [--runs N] [--full-runs N] [--compute float32|float16]
+//                    [--provider cpu|cuda|dml|coreml|webgpu] [--fusions default|plain|attention,groupnorm] [--fold-weights]
 //                    [--timeout seconds] [--quiet-wait seconds] [--out file] [--merge]
+//
+// On a GPU: `npm run bench -- --provider cuda --compute float16` measures the same scenarios there, and
+// `--fusions plain` / `--fusions attention,groupnorm` measure what each fused op gains on that provider.
 //
 // --merge keeps the rows of the out file that this run did not measure (another scenario or model), each with
 // the date it was measured, so a long full-size scenario can be re-measured alone.
@@ -110,6 +114,9 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '5' },
       'full-runs': { type: 'string', default: '1' },
       compute: { type: 'string', default: 'float32' },
+      provider: { type: 'string', default: 'cpu' },
+      fusions: { type: 'string', default: 'default' },
+      'fold-weights': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '1800' },
       'quiet-wait': { type: 'string', default: '0' },
       out: { type: 'string', default: path.join(here, 'results.json') },
@@ -123,7 +130,9 @@ async function main(): Promise<void> {
   if (scenarios.length === 0) throw new Error(`--only ${values.only}: no such scenario (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
   const compute = values.compute as BenchOptions['compute'];
   if (compute !== 'float32' && compute !== 'float16') throw new Error(`--compute takes float32 or float16, not '${compute}'`);
-  const opts: BenchOptions = { compute, runs: Number(values.runs), fullRuns: Number(values['full-runs']) };
+  const provider = values.provider as BenchOptions['provider'];
+  if (!['cpu', 'cuda', 'dml', 'coreml', 'webgpu'].includes(provider)) throw new Error(`--provider takes cpu, cuda, dml, coreml or webgpu, not '${provider}'`);
+  const opts: BenchOptions = { compute, provider, fusions: values.fusions ?? 'default', foldWeights: values['fold-weights'] ?? false, runs: Number(values.runs), fullRuns: Number(values['full-runs']) };
 
   if (models.includes('full')) {
     process.stderr.write(`full-size models in ${cacheDir()}\n`);

@@ -5,7 +5,8 @@
 import { emitOnnx } from '../src-main/engine/graph/emit-onnx.ts';
 import type { Node } from '../src-main/engine/graph/node.ts';
 import type { DataType } from '../src-main/engine/graph/dtype.ts';
-import { ModelSession, type TensorData } from '../src-main/engine/runtime/session.ts';
+import { createFusedSession, type FusionOptions, type Fusions } from '../src-main/engine/runtime/fusions.ts';
+import { ModelSession, type ProviderName, type SessionOptions, type TensorData } from '../src-main/engine/runtime/session.ts';
 
 export type ModelName = 'tiny' | 'full';
 
@@ -29,6 +30,18 @@ export interface BenchModel {
 
 export interface BenchOptions {
   compute: DataType;
+  /** Execution provider (`--provider`, default cpu). */
+  provider: ProviderName;
+  /**
+   * Fused ops (`--fusions`): 'default' = what the engine gives this provider (runtime/fusions.ts), 'plain' = none,
+   * or a list of 'attention' and 'groupnorm'.
+   */
+  fusions: string;
+  /**
+   * `--fold-weights`: the session settings before SessionOptions.lean (level 'all', weight casts folded into
+   * float32 copies, memory arena), to measure what lean sessions trade.
+   */
+  foldWeights: boolean;
   /** Timed repetitions after the warm-up run (tiny models; full-size ones use `fullRuns`). */
   runs: number;
   fullRuns: number;
@@ -70,7 +83,41 @@ export function runsFor(model: BenchModel, opts: BenchOptions): number {
   return model.name === 'full' ? opts.fullRuns : opts.runs;
 }
 
-/** Emits the graph and creates a CPU session, timing each step. */
+/** The fusion overrides `--fusions` asks for, for the engine's session code. */
+export function fusionOverrides(opts: BenchOptions): FusionOptions['fusions'] {
+  if (opts.fusions === 'default') return undefined;
+  const names = opts.fusions === 'plain' ? [] : opts.fusions.split(',');
+  for (const n of names) if (n !== 'attention' && n !== 'groupnorm') throw new Error(`--fusions takes default, plain or attention,groupnorm, not '${n}'`);
+  return { [opts.provider]: { fusedAttention: names.includes('attention'), fusedGroupNorm: names.includes('groupnorm') } };
+}
+
+/**
+ * An inference session as the engine makes it (fused ops where the provider has them, the plain graph where it
+ * refuses them) on the bench's provider; `buildMs` covers building and emitting the graph, `sessionMs` the rest.
+ */
+export async function benchSession(
+  build: (fusions: Fusions) => Record<string, Node>,
+  opts: BenchOptions,
+  lean: SessionOptions['lean'] = true,
+): Promise<{ session: ModelSession; buildMs: number; sessionMs: number; graph: string }> {
+  let buildMs = 0;
+  const timedBuild = (fusions: Fusions) => {
+    const t0 = now();
+    const outputs = build(fusions);
+    buildMs += now() - t0;
+    return outputs;
+  };
+  const t0 = now();
+  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), lean: opts.foldWeights ? false : lean });
+  const sessionMs = now() - t0 - buildMs;
+  const fused = Buffer.from(session.model.bytes);
+  const ops = [fused.includes('MultiHeadAttention') ? 'fused attention' : '', fused.includes('GroupNorm') ? 'fused GroupNorm' : ''].filter(Boolean);
+  const refused = session.fallbacks.map((f) => `; ${f.fused} refused: ${f.reason}`).join('');
+  const settings = opts.foldWeights || !lean ? 'weights folded' : lean === true ? 'lean session' : 'lean session, NCHWc';
+  return { session, buildMs, sessionMs, graph: `${session.provider}, ${ops.join(' + ') || 'plain graph'}, ${settings}${refused}` };
+}
+
+/** Emits the graph and creates a plain CPU session, timing each step (training graphs and their forward pass). */
 export async function cpuSession(outputs: Record<string, Node>): Promise<{ session: ModelSession; emitMs: number; sessionMs: number }> {
   const [model, emitMs] = await timed(() => emitOnnx(outputs));
   const [session, sessionMs] = await timed(() => ModelSession.create(model, { providers: ['cpu'] }));

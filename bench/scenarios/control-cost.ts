@@ -9,8 +9,10 @@ import { buildCnxsUnetGraph } from '../../src-main/engine/models/cnxs.ts';
 import { buildControlNetGraph } from '../../src-main/engine/models/controlnet.ts';
 import { buildCtrLoraMixGraph } from '../../src-main/engine/models/ctrlora.ts';
 import { buildUnetGraph, CONTROL_INPUT_NAMES } from '../../src-main/engine/models/unet.ts';
+import type { Node } from '../../src-main/engine/graph/node.ts';
+import type { Fusions } from '../../src-main/engine/runtime/fusions.ts';
 import type { ModelSession, TensorData } from '../../src-main/engine/runtime/session.ts';
-import { cpuSession, median, pseudoRandom, runsFor, timed, unetFeeds, type Scenario } from '../scenario.ts';
+import { benchSession, median, pseudoRandom, runsFor, timed, unetFeeds, type Scenario } from '../scenario.ts';
 
 const one = (v: number): TensorData => ({ dtype: 'float32', shape: [1], data: Float32Array.of(v) });
 const params = (f: TensorFile) => [...f.tensors.values()].reduce((a, e) => a + e.shape.reduce((x, y) => x * y, 1), 0);
@@ -42,8 +44,8 @@ export const controlCost: Scenario = {
     const hint = pseudoRandom([2, 3, L * 8, L * 8], 4, 1);
     const shape = { batch: 2, height: L, width: L, tokens: 77, compute: opts.compute };
     const release: ModelSession[] = [];
-    const session = async (outputs: Parameters<typeof cpuSession>[0]) => {
-      const s = (await cpuSession(outputs)).session;
+    const session = async (build: (fusions: Fusions) => Record<string, Node>) => {
+      const s = (await benchSession(build, opts)).session;
       release.push(s);
       return s;
     };
@@ -51,15 +53,17 @@ export const controlCost: Scenario = {
       for (const s of release.splice(0)) await s.release();
     };
     try {
-      const plain = await session({ eps: buildUnetGraph(checkpoint, shape).eps });
+      const plain = await session((f) => ({ eps: buildUnetGraph(checkpoint, { ...shape, ...f }).eps }));
       const plainMs = await timeRuns(() => plain.run(feeds), runs);
       await done();
 
-      const controlled = await session({ eps: buildUnetGraph(checkpoint, { ...shape, withControl: true }).eps });
+      const controlled = await session((f) => ({ eps: buildUnetGraph(checkpoint, { ...shape, ...f, withControl: true }).eps }));
       const withResiduals = (residuals: Record<string, TensorData>) => controlled.run({ ...feeds, ...Object.fromEntries(CONTROL_INPUT_NAMES(13).map((n) => [n, residuals[n]])) });
       const cnFile = open(model.controlNet);
-      const cnBuilt = buildControlNetGraph(cnFile, { ...shape, contextDim: model.contextDim });
-      const cn = await session(Object.fromEntries(cnBuilt.residuals.map((r, i) => [CONTROL_INPUT_NAMES(13)[i], r])));
+      const cn = await session((f) => {
+        const cnBuilt = buildControlNetGraph(cnFile, { ...shape, ...f, contextDim: model.contextDim });
+        return Object.fromEntries(cnBuilt.residuals.map((r, i) => [CONTROL_INPUT_NAMES(13)[i], r]));
+      });
       const cnMs = await timeRuns(async () => withResiduals(await cn.run({ ...feeds, hint, strength: one(1) })), runs);
 
       const base = open(model.ctrloraBase);
@@ -69,14 +73,14 @@ export const controlCost: Scenario = {
         for (let i = 0; i < n; i++) [f[`latent_${i}`], f[`weight_${i}`]] = [pseudoRandom([2, 4, L, L], 10 + i, 1), one(0.6)];
         return f;
       };
-      const ctr1 = await session(buildCtrLoraMixGraph(base, conds.slice(0, 1), { ...shape, contextDim: model.contextDim, names: 'indexed' }).outputs);
+      const ctr1 = await session((f) => buildCtrLoraMixGraph(base, conds.slice(0, 1), { ...shape, ...f, contextDim: model.contextDim, names: 'indexed' }).outputs);
       const ctr1Ms = await timeRuns(async () => withResiduals(await ctr1.run(mixFeeds(1))), runs);
-      const ctr2 = await session(buildCtrLoraMixGraph(base, conds, { ...shape, contextDim: model.contextDim, names: 'indexed' }).outputs);
+      const ctr2 = await session((f) => buildCtrLoraMixGraph(base, conds, { ...shape, ...f, contextDim: model.contextDim, names: 'indexed' }).outputs);
       const ctr2Ms = await timeRuns(async () => withResiduals(await ctr2.run(mixFeeds(2))), runs);
       await done();
 
       const xsFile = open(model.cnxs);
-      const xs = await session({ eps: buildCnxsUnetGraph(checkpoint, xsFile, shape).eps });
+      const xs = await session((f) => ({ eps: buildCnxsUnetGraph(checkpoint, xsFile, { ...shape, ...f }).eps }));
       const xsMs = await timeRuns(() => xs.run({ ...feeds, hint, weight: one(1) }), runs);
       await done();
 

@@ -3,7 +3,7 @@
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { buildControlNetGraph } from '../../src-main/engine/models/controlnet.ts';
 import { CONTROL_INPUT_NAMES } from '../../src-main/engine/models/unet.ts';
-import { cpuSession, pseudoRandom, runsFor, type Scenario, steadyRuns, unetFeeds } from '../scenario.ts';
+import { benchSession, pseudoRandom, runsFor, type Scenario, steadyRuns, unetFeeds } from '../scenario.ts';
 
 export const controlNetEval: Scenario = {
   name: 'controlnet-eval',
@@ -13,9 +13,11 @@ export const controlNetEval: Scenario = {
   async run(model, opts) {
     const latent = model.unetLatent;
     const file = openTensorFile(model.controlNet);
-    const built = buildControlNetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, contextDim: model.contextDim, compute: opts.compute });
-    const names = CONTROL_INPUT_NAMES(built.residuals.length);
-    const { session, sessionMs } = await cpuSession(Object.fromEntries(built.residuals.map((r, i) => [names[i], r])));
+    const { session, sessionMs, graph } = await benchSession((fusions) => {
+      const built = buildControlNetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, contextDim: model.contextDim, compute: opts.compute, ...fusions });
+      const names = CONTROL_INPUT_NAMES(built.residuals.length);
+      return Object.fromEntries(built.residuals.map((r, i) => [names[i], r]));
+    }, opts);
     const feeds = {
       ...unetFeeds(model, latent),
       hint: pseudoRandom([2, 3, latent * 8, latent * 8], 4, 1),
@@ -27,7 +29,7 @@ export const controlNetEval: Scenario = {
     file.close();
     return {
       metrics: { session_ms: sessionMs, warmup_ms: warmupMs, run_ms: runMs, best_ms: bestMs },
-      detail: `batch 2, ${latent}x${latent} latents, ${latent * 8}px hint, ${opts.compute}, median of ${runs}, max |out| ${maxAbs.toPrecision(3)}`,
+      detail: `${graph}, batch 2, ${latent}x${latent} latents, ${latent * 8}px hint, ${opts.compute}, median of ${runs}, max |out| ${maxAbs.toPrecision(3)}`,
     };
   },
 };

@@ -3,7 +3,7 @@
 
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { buildUnetGraph } from '../../src-main/engine/models/unet.ts';
-import { checkFinite, cpuSession, type Scenario, timed, unetFeeds } from '../scenario.ts';
+import { benchSession, checkFinite, type Scenario, timed, unetFeeds } from '../scenario.ts';
 
 export const firstOutput: Scenario = {
   name: 'first-output',
@@ -13,15 +13,14 @@ export const firstOutput: Scenario = {
   async run(model, opts) {
     const latent = model.unetLatent;
     const [file, openMs] = await timed(() => openTensorFile(model.checkpoint));
-    const [built, buildMs] = await timed(() => buildUnetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, compute: opts.compute }));
-    const { session, emitMs, sessionMs } = await cpuSession({ eps: built.eps });
+    const { session, buildMs, sessionMs, graph } = await benchSession((fusions) => ({ eps: buildUnetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, compute: opts.compute, ...fusions }).eps }), opts);
     const [out, runMs] = await timed(() => session.run(unetFeeds(model, latent)));
     const maxAbs = checkFinite(out);
     await session.release();
     file.close();
     return {
-      metrics: { open_ms: openMs, build_ms: buildMs, emit_ms: emitMs, session_ms: sessionMs, first_run_ms: runMs, total_ms: openMs + buildMs + emitMs + sessionMs + runMs },
-      detail: `UNet batch 2, ${latent}x${latent} latents, ${opts.compute}, max |out| ${maxAbs.toPrecision(3)}`,
+      metrics: { open_ms: openMs, build_emit_ms: buildMs, session_ms: sessionMs, first_run_ms: runMs, total_ms: openMs + buildMs + sessionMs + runMs },
+      detail: `${graph}, UNet batch 2, ${latent}x${latent} latents, ${opts.compute}, max |out| ${maxAbs.toPrecision(3)}`,
     };
   },
 };

@@ -2,7 +2,7 @@
 
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { buildUnetGraph } from '../../src-main/engine/models/unet.ts';
-import { cpuSession, runsFor, type Scenario, steadyRuns, unetFeeds } from '../scenario.ts';
+import { benchSession, runsFor, type Scenario, steadyRuns, unetFeeds } from '../scenario.ts';
 
 export const unetEval: Scenario = {
   name: 'unet-eval',
@@ -12,15 +12,14 @@ export const unetEval: Scenario = {
   async run(model, opts) {
     const latent = model.unetLatent;
     const file = openTensorFile(model.checkpoint);
-    const built = buildUnetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, compute: opts.compute });
-    const { session, sessionMs } = await cpuSession({ eps: built.eps });
+    const { session, sessionMs, graph } = await benchSession((fusions) => ({ eps: buildUnetGraph(file, { batch: 2, height: latent, width: latent, tokens: 77, compute: opts.compute, ...fusions }).eps }), opts);
     const runs = runsFor(model, opts);
     const { warmupMs, runMs, bestMs, maxAbs } = await steadyRuns(session, unetFeeds(model, latent), runs);
     await session.release();
     file.close();
     return {
       metrics: { session_ms: sessionMs, warmup_ms: warmupMs, run_ms: runMs, best_ms: bestMs },
-      detail: `batch 2, ${latent}x${latent} latents, ${opts.compute}, median of ${runs}, max |out| ${maxAbs.toPrecision(3)}`,
+      detail: `${graph}, batch 2, ${latent}x${latent} latents, ${opts.compute}, median of ${runs}, max |out| ${maxAbs.toPrecision(3)}`,
     };
   },
 };

@@ -2,8 +2,8 @@
 // quality).
 
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
-import { buildVaeDecoderGraph } from '../../src-main/engine/models/vae.ts';
-import { cpuSession, pseudoRandom, runsFor, type Scenario, steadyRuns } from '../scenario.ts';
+import { buildVaeDecoderGraph, detectVae } from '../../src-main/engine/models/vae.ts';
+import { benchSession, pseudoRandom, runsFor, type Scenario, steadyRuns } from '../scenario.ts';
 
 export const vaeDecode: Scenario = {
   name: 'vae-decode',
@@ -13,16 +13,16 @@ export const vaeDecode: Scenario = {
   async run(model, opts) {
     const latent = model.vaeLatent;
     const file = openTensorFile(model.checkpoint);
-    const built = buildVaeDecoderGraph(file, { batch: 1, height: latent, width: latent, compute: opts.compute });
-    const { session, sessionMs } = await cpuSession({ image: built.outputs.image });
+    const factor = detectVae(file).downFactor;
+    const { session, sessionMs, graph } = await benchSession((fusions) => ({ image: buildVaeDecoderGraph(file, { batch: 1, height: latent, width: latent, compute: opts.compute, ...fusions }).outputs.image }), opts, { keepLayoutPass: true });
     const runs = runsFor(model, opts);
     const { warmupMs, runMs, bestMs, maxAbs } = await steadyRuns(session, { latent: pseudoRandom([1, 4, latent, latent], 3) }, runs);
     await session.release();
     file.close();
-    const side = latent * built.cfg.downFactor;
+    const side = latent * factor;
     return {
       metrics: { session_ms: sessionMs, warmup_ms: warmupMs, run_ms: runMs, best_ms: bestMs },
-      detail: `batch 1, ${side}x${side} image, ${opts.compute}, median of ${runs}, max |out| ${maxAbs.toPrecision(3)}`,
+      detail: `${graph}, batch 1, ${side}x${side} image, ${opts.compute}, median of ${runs}, max |out| ${maxAbs.toPrecision(3)}`,
     };
   },
 };

@@ -123,4 +123,16 @@ describe('EngineSupervisor', () => {
     await sup.stop();
     assert.equal(sup.status().state, 'stopped');
   });
+
+  it('shows a fused graph a provider refused beside the providers, once', () => {
+    const sup = new EngineSupervisor({
+      launcher: () => {
+        throw new Error('not started in this test');
+      },
+    });
+    const line = 'cpu: fused GroupNorm refused (Could not find an implementation for GroupNorm(1) node); the plain graph runs instead';
+    sup.noteFallbacks([line]);
+    sup.noteFallbacks([line]);
+    assert.deepEqual(sup.status().providers, [{ name: 'cpu', available: true, reason: line }]);
+  });
 });

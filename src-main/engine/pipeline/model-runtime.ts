@@ -27,6 +27,10 @@ export interface Tensor32 {
   data: Float32Array;
 }
 
+/** The VAE's full-resolution convolutions keep ORT's NCHWc layout pass (see SessionOptions.lean). */
+const VAE_SESSIONS = { lean: { keepLayoutPass: true } } as const;
+const FOLDED = { lean: false } as const;
+
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 
 /** Opened weight files, shared by every graph that reads them. */
@@ -82,8 +86,10 @@ export class ModelRuntime {
     providers?: ProviderName[],
     /** Overrides of the fused ops each provider runs (runtime/fusions.ts); tests use it to run the plain graphs. */
     fusions?: FusionOptions['fusions'],
+    /** Lean CPU sessions (SessionOptions.lean); the bench turns them off to measure what they trade. */
+    private readonly sessionsLean = true,
   ) {
-    this.sessions = new SessionCache(16, { providers, fusions });
+    this.sessions = new SessionCache(16, { providers, fusions, lean: sessionsLean });
   }
 
   config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {
@@ -249,7 +255,7 @@ export class ModelRuntime {
     const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
       const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
-    });
+    }, this.sessionsLean ? VAE_SESSIONS : FOLDED);
     const out = await session.run({ latent: f32(latent.shape, latent.data) });
     return { shape: [...out.image.shape], data: out.image.data as Float32Array };
   }
@@ -260,7 +266,7 @@ export class ModelRuntime {
     const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
       const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
-    });
+    }, this.sessionsLean ? VAE_SESSIONS : FOLDED);
     const out = await session.run({ image: f32(image.shape, image.data) });
     return { shape: [...out.latent.shape], data: out.latent.data as Float32Array };
   }

@@ -29,7 +29,7 @@ export class SessionCache {
    * Returns the cached session for `key`, building and creating it on first use. `build` is called with the
    * fused ops the chosen provider runs (and again without them if the provider refuses the fused graph).
    */
-  async get(key: string, build: (fusions: Fusions) => BuiltGraph): Promise<ModelSession> {
+  async get(key: string, build: (fusions: Fusions) => BuiltGraph, overrides: Partial<FusionOptions> = {}): Promise<ModelSession> {
     const found = this.entries.get(key);
     if (found) {
       this.entries.delete(key);
@@ -37,7 +37,7 @@ export class SessionCache {
       return found;
     }
     const created = (async () => {
-      const session = await createFusedSession((fusions) => build(fusions).outputs, key.slice(0, 80), this.options);
+      const session = await createFusedSession((fusions) => build(fusions).outputs, key.slice(0, 80), { ...this.options, ...overrides });
       this.lastProvider = session.provider;
       this.fallbacks.push(...session.fallbacks);
       return session;
