@@ -34,7 +34,7 @@ export interface DecodeOptions {
 
 const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 const MAX_TEXT_BYTES = 8 << 20;
-const COLOR_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+export const COLOR_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const ALLOWED_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 
 const CRC_TABLE = (() => {
@@ -108,7 +108,7 @@ function inflateBounded(data: Uint8Array, limit: number, source: string, what: s
   }
 }
 
-interface Header {
+export interface Header {
   width: number;
   height: number;
   depth: number;
@@ -119,6 +119,28 @@ interface Header {
 /** Reads the text chunks only (cheap: the image data is not inflated). */
 export function readPngText(bytes: Uint8Array, options: DecodeOptions = {}): Record<string, string> {
   return parseChunks(bytes, options.source ?? 'PNG', false).text;
+}
+
+/** What a PNG is without decoding its pixels: size, sample depth, colour type. */
+export interface PngInfo {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlaced: boolean;
+}
+
+/**
+ * Checks a whole PNG's structure (signature, every chunk's CRC, the header, IDAT and IEND present, the pixel
+ * limit) and answers its size without inflating a pixel: memory is the file itself, however large the picture
+ * (an 8192x8192 16-bit picture decodes to 512 MB). What it cannot see is a broken deflate stream inside IDAT
+ * chunks whose CRCs match, which only a decode finds.
+ */
+export function readPngInfo(bytes: Uint8Array, options: DecodeOptions = {}): PngInfo {
+  const source = options.source ?? 'PNG';
+  const { width, height, depth, colorType, interlaced } = parseChunks(bytes, source, true).header!;
+  if (width * height > (options.maxPixels ?? 8192 * 8192)) throw new PngError(source, `${width}x${height} is larger than allowed`);
+  return { width, height, depth, colorType, interlaced };
 }
 
 export function decodePng(bytes: Uint8Array, options: DecodeOptions = {}): DecodedPng {
@@ -167,7 +189,7 @@ export function decodePng(bytes: Uint8Array, options: DecodeOptions = {}): Decod
 }
 
 /** Sample `index` of a row: sub-byte samples unpacked (MSB first), 16-bit reduced to the high byte. */
-function sample(row: Uint8Array, index: number, depth: number): number {
+export function sample(row: Uint8Array, index: number, depth: number): number {
   if (depth === 8) return row[index];
   if (depth === 16) return row[index * 2];
   const perByte = 8 / depth;
@@ -185,7 +207,7 @@ function adam7Passes(width: number, height: number) {
   }));
 }
 
-interface Parsed {
+export interface Parsed {
   header: Header | null;
   idat: Uint8Array[];
   palette: Uint8Array | null;
@@ -193,7 +215,7 @@ interface Parsed {
   text: Record<string, string>;
 }
 
-function parseChunks(bytes: Uint8Array, source: string, needImage: boolean): Parsed {
+export function parseChunks(bytes: Uint8Array, source: string, needImage: boolean): Parsed {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 8 || !buf.subarray(0, 8).equals(SIGNATURE)) throw new PngError(source, 'not a PNG (bad signature)');
   const parsed: Parsed = { header: null, idat: [], palette: null, transparency: null, text: {} };
@@ -295,34 +317,43 @@ function unfilterImage(
     const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
     const cur = out.subarray(y * stride, (y + 1) * stride);
     const prev = y > 0 ? out.subarray((y - 1) * stride, y * stride) : null;
-    for (let i = 0; i < stride; i++) {
-      const a = i >= bpp ? cur[i - bpp] : 0;
-      const b = prev ? prev[i] : 0;
-      const c = prev && i >= bpp ? prev[i - bpp] : 0;
-      let v: number;
-      switch (filter) {
-        case 0:
-          v = line[i];
-          break;
-        case 1:
-          v = line[i] + a;
-          break;
-        case 2:
-          v = line[i] + b;
-          break;
-        case 3:
-          v = line[i] + ((a + b) >> 1);
-          break;
-        case 4:
-          v = line[i] + paeth(a, b, c);
-          break;
-        default:
-          fail(`unknown filter type ${filter} on row ${y}`);
-      }
-      cur[i] = v & 0xff;
-    }
+    if (!unfilterRow(filter, line, cur, prev, bpp)) fail(`unknown filter type ${filter} on row ${y}`);
   }
   return out;
+}
+
+/** Undoes one scanline's filter into `cur` (`prev`: the row above, unfiltered; null for the first). False for an unknown filter. */
+export function unfilterRow(filter: number, line: Uint8Array, cur: Uint8Array, prev: Uint8Array | null, bpp: number): boolean {
+  if (filter > 4) return false;
+  if (filter === 0) {
+    cur.set(line.subarray(0, cur.length));
+    return true;
+  }
+  const stride = cur.length;
+  for (let i = 0; i < stride; i++) {
+    const a = i >= bpp ? cur[i - bpp] : 0;
+    const b = prev ? prev[i] : 0;
+    const c = prev && i >= bpp ? prev[i - bpp] : 0;
+    let v: number;
+    switch (filter) {
+      case 0:
+        v = line[i];
+        break;
+      case 1:
+        v = line[i] + a;
+        break;
+      case 2:
+        v = line[i] + b;
+        break;
+      case 3:
+        v = line[i] + ((a + b) >> 1);
+        break;
+      default:
+        v = line[i] + paeth(a, b, c);
+    }
+    cur[i] = v & 0xff;
+  }
+  return true;
 }
 
 /** Filters 8-bit pixel rows for writing, picking for each row the filter with the smallest residuals. */

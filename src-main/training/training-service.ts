@@ -72,7 +72,7 @@ export class TrainingService {
 
   async importDataset(input: ImportDatasetInput): Promise<DatasetReport> {
     const root = path.resolve(input.path);
-    const scan = scanDatasetFolder(root);
+    const scan = await scanDatasetFolder(root);
     const condition = input.condition ?? (scan.paired ? 'pairs' : 'none');
     if (condition === 'pairs' && !scan.paired) throw kindError('bad-dataset', `${root}: no pairs found (name.png + name.cond.png, or folders target/ and condition/ with the same file names).`);
     const generated = condition === 'canny' || condition === 'depth' || condition === 'pose';

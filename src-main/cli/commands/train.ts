@@ -93,7 +93,7 @@ export const train: CliCommand = {
     if (condition !== 'pairs' && condition !== 'canny') throw new UsageError('--condition must be pairs or canny');
     if (values.steps !== undefined && values.minutes !== undefined) throw new UsageError('give --steps or --minutes, not both');
 
-    const scan = scanDatasetFolder(data);
+    const scan = await scanDatasetFolder(data);
     for (const p of scan.problems) io.err(`left out: ${p.message}\n`);
     let items = scan.items.map((it, i) => ({
       id: i + 1,
