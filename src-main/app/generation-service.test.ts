@@ -10,6 +10,7 @@ import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
 import { fixture } from '../engine/testing/goldens.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
+import { hugePng16 } from '../generation/huge-png.test-support.ts';
 import { decodePng, encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-support.ts';
@@ -211,5 +212,31 @@ describe('generation services', () => {
     const again = await services.call('generate.start', input({ steps: 2, seed: 3 }));
     assert.equal((await services.queue.wait(again.jobId)).job.state, 'done');
     assert.equal((await services.call('history.list', { limit: 10, offset: 0 })).total, page.total + 1);
+  });
+
+  it('an 8192x8192 16-bit RGBA picture as init image and as hint: decoded to the job\'s size, the engine stays small', async (t) => {
+    if (process.platform !== 'linux') return t.skip('reads the engine\'s peak memory from /proc');
+    const huge = readFileSync(await hugePng16()).toString('base64');
+    await until(() => services.supervisor.status().state === 'ready', 30_000);
+    const pid = services.supervisor.status().pid!;
+    const peakMb = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    // the same job with a small picture first, so the models' own memory is in the baseline
+    const small = encodePng({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3).fill(128) }).toString('base64');
+    const job = (png: string) => input({
+      width: 64, height: 64, steps: 2, seed: 4,
+      init: { imagePngBase64: png, strength: 0.5, resizeMode: 'just-resize' },
+      controls: [{ kind: 'controlnet', model: byName('tiny-controlnet').id, imagePngBase64: png, weight: 1, start: 0, end: 1, resizeMode: 'crop-and-resize' }],
+    });
+    const first = await services.call('generate.start', job(small));
+    assert.equal((await services.queue.wait(first.jobId)).job.state, 'done');
+    const baseline = peakMb();
+    const started = Date.now();
+    const { jobId } = await services.call('generate.start', job(huge));
+    const { job: done } = await services.queue.wait(jobId);
+    assert.equal(done.state, 'done', done.error?.message);
+    const grown = peakMb() - baseline;
+    t.diagnostic(`engine peak ${peakMb().toFixed(0)} MB, ${grown.toFixed(0)} MB above the same job with a 64x64 picture; ${Date.now() - started} ms`);
+    assert.ok(grown < 150, `the engine's peak grew by ${grown.toFixed(0)} MB to ${peakMb().toFixed(0)} MB (the job took ${Date.now() - started} ms)`);
+    assert.equal(services.supervisor.status().pid, pid, 'the same engine process did both');
   });
 });

@@ -4,6 +4,7 @@
 
 import type { GenerationSettings, ResizeModeName } from '../../common/generation-contract.ts';
 import { decodePng } from '../../generation/png.ts';
+import { decodePngWithin } from '../../generation/png-scaled.ts';
 import { resizeImage, toGrey, toRgb, type Image8 } from '../../generation/image-resize.ts';
 import { rgb8ToImage } from '../pipeline/latent-preview.ts';
 import type { Tensor32 } from '../pipeline/model-runtime.ts';
@@ -102,6 +103,21 @@ export function decodePicture(p: PictureBytes, what: string): Image8 {
     throw new TaskError('bad-image', `${what}: ${p.rgb.length} bytes are not ${p.width} x ${p.height} RGB pixels`);
   }
   return { width: p.width, height: p.height, channels: 3, data: p.rgb };
+}
+
+/**
+ * A picture as RGB bytes no larger than what still covers `width` x `height`, shrunk while it is decoded
+ * (decodePngWithin): an 8192x8192 16-bit picture for a 512x512 job never exists at full size in memory.
+ * The exact resize (crop, fill) follows in controlTensor, initTensor and maskTensor.
+ */
+export async function fittedPicture(p: PictureBytes, width: number, height: number, what: string): Promise<PictureBytes> {
+  if (!('png' in p)) return p;
+  try {
+    const img = toRgb(await decodePngWithin(p.png, { source: what, maxPixels: 8192 * 8192, within: { width, height } }));
+    return { rgb: img.data, width: img.width, height: img.height };
+  } catch (err) {
+    throw new TaskError('bad-image', (err as Error).message);
+  }
 }
 
 /** A hint at the generation size: [1, 3, H, W] in [0, 1]. */

@@ -19,11 +19,13 @@ import { TaskError, type TaskContext } from '../protocol.ts';
 import {
   checkPayload,
   controlTensor,
+  fittedPicture,
   initTensor,
   maskTensor,
   type GeneratePayload,
   type GeneratedPicture,
   type GenerateTaskResult,
+  type PictureBytes,
 } from './generate-payload.ts';
 
 let kept: { key: string; runtime: ModelRuntime } | null = null;
@@ -99,15 +101,21 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   ctx.progress({ step: 0, total: count * perPicture, message: 'Loading the models' });
   checkModels(runtime, s);
 
+  // every picture shrunk while decoding to what covers the generation, one at a time (memory stays small)
+  const fit = (p: PictureBytes, what: string) => fittedPicture(p, s.width, s.height, what);
+  const controlPictures: PictureBytes[] = [];
+  for (const [i, p] of payload.controls.entries()) controlPictures.push(await fit(p, `control image ${i + 1}`));
+  const initPicture = payload.init ? await fit(payload.init, 'init image') : null;
+  const maskPicture = payload.mask ? await fit(payload.mask, 'mask') : null;
   const controls: ControlUnit[] = s.controls.map((c, i) => {
-    const image = controlTensor(payload.controls[i], c.resizeMode, s.width, s.height, `control image ${i + 1}`);
+    const image = controlTensor(controlPictures[i], c.resizeMode, s.width, s.height, `control image ${i + 1}`);
     const unit = { image, weight: c.weight, start: c.start, end: c.end };
     if (c.kind === 'ctrlora') return { kind: 'ctrlora', base: c.base!.path, path: c.model.path, ...unit };
     return { kind: c.kind, path: c.model.path, ...unit };
   });
   const resize = s.initResizeMode ?? 'just-resize';
-  const init = payload.init ? { image: initTensor(payload.init, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
-  const mask = payload.mask ? maskTensor(payload.mask, resize, s.width, s.height) : undefined;
+  const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
+  const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
 
   const pictures: GeneratedPicture[] = [];
   for (let index = 0; index < count; index++) {
