@@ -6,7 +6,7 @@ import { emitOnnx } from '../src-main/engine/graph/emit-onnx.ts';
 import type { Node } from '../src-main/engine/graph/node.ts';
 import type { DataType } from '../src-main/engine/graph/dtype.ts';
 import { createFusedSession, type FusionOptions, type Fusions } from '../src-main/engine/runtime/fusions.ts';
-import { ModelSession, type ProviderName, type SessionOptions, type TensorData } from '../src-main/engine/runtime/session.ts';
+import { type CpuMemoryPolicy, LEAN_INFERENCE, ModelSession, type ProviderName, type TensorData } from '../src-main/engine/runtime/session.ts';
 
 export type ModelName = 'tiny' | 'full';
 
@@ -38,8 +38,8 @@ export interface BenchOptions {
    */
   fusions: string;
   /**
-   * `--fold-weights`: the session settings before SessionOptions.lean (level 'all', weight casts folded into
-   * float32 copies, memory arena), to measure what lean sessions trade.
+   * `--fold-weights`: ORT's default CPU session settings (level 'all', weight casts folded into float32 copies,
+   * memory arena) instead of the engine's CpuMemoryPolicy, to measure what the policy trades.
    */
   foldWeights: boolean;
   /** Timed repetitions after the warm-up run (tiny models; full-size ones use `fullRuns`). */
@@ -98,7 +98,7 @@ export function fusionOverrides(opts: BenchOptions): FusionOptions['fusions'] {
 export async function benchSession(
   build: (fusions: Fusions) => Record<string, Node>,
   opts: BenchOptions,
-  lean: SessionOptions['lean'] = true,
+  cpuMemory: CpuMemoryPolicy = LEAN_INFERENCE,
 ): Promise<{ session: ModelSession; buildMs: number; sessionMs: number; graph: string }> {
   let buildMs = 0;
   const timedBuild = (fusions: Fusions) => {
@@ -108,12 +108,12 @@ export async function benchSession(
     return outputs;
   };
   const t0 = now();
-  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), lean: opts.foldWeights ? false : lean });
+  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: opts.foldWeights ? undefined : cpuMemory });
   const sessionMs = now() - t0 - buildMs;
   const fused = Buffer.from(session.model.bytes);
   const ops = [fused.includes('MultiHeadAttention') ? 'fused attention' : '', fused.includes('GroupNorm') ? 'fused GroupNorm' : ''].filter(Boolean);
   const refused = session.fallbacks.map((f) => `; ${f.fused} refused: ${f.reason}`).join('');
-  const settings = opts.foldWeights || !lean ? 'weights folded' : lean === true ? 'lean session' : 'lean session, NCHWc';
+  const settings = opts.foldWeights ? 'ORT defaults' : `${cpuMemory.foldWeightCasts ? 'casts folded' : 'casts per run'}${cpuMemory.layoutPass ? ', NCHWc' : ''}, no arena`;
   return { session, buildMs, sessionMs, graph: `${session.provider}, ${ops.join(' + ') || 'plain graph'}, ${settings}${refused}` };
 }
 

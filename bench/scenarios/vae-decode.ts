@@ -3,6 +3,7 @@
 
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { buildVaeDecoderGraph, detectVae } from '../../src-main/engine/models/vae.ts';
+import { VAE_INFERENCE } from '../../src-main/engine/runtime/session.ts';
 import { benchSession, pseudoRandom, runsFor, type Scenario, steadyRuns } from '../scenario.ts';
 
 export const vaeDecode: Scenario = {
@@ -14,7 +15,7 @@ export const vaeDecode: Scenario = {
     const latent = model.vaeLatent;
     const file = openTensorFile(model.checkpoint);
     const factor = detectVae(file).downFactor;
-    const { session, sessionMs, graph } = await benchSession((fusions) => ({ image: buildVaeDecoderGraph(file, { batch: 1, height: latent, width: latent, compute: opts.compute, ...fusions }).outputs.image }), opts, { keepLayoutPass: true });
+    const { session, sessionMs, graph } = await benchSession((fusions) => ({ image: buildVaeDecoderGraph(file, { batch: 1, height: latent, width: latent, compute: opts.compute, ...fusions }).outputs.image }), opts, VAE_INFERENCE);
     const runs = runsFor(model, opts);
     const { warmupMs, runMs, bestMs, maxAbs } = await steadyRuns(session, { latent: pseudoRandom([1, 4, latent, latent], 3) }, runs);
     await session.release();

@@ -66,11 +66,20 @@ export interface GraphOptions {
   readonly fusedAttention?: boolean;
   /** GroupNorm as one `com.microsoft.GroupNorm` node (channels last) instead of reductions. */
   readonly fusedGroupNorm?: boolean;
+  /**
+   * Plain attention splits its queries into chunks whose [B, heads, chunk, Tk] scores hold at most this many
+   * elements (default ATTENTION_CHUNK_ELEMENTS), so no full score matrix lives at once, in the forward pass or
+   * in the backward pass the gradient builder makes of it.
+   */
+  readonly attentionChunkElements?: number;
 }
+
+/** 32M elements: 128 MB of float32 scores per chunk (the full 64x64-level matrix at 512 px is 512 MB per image). */
+export const ATTENTION_CHUNK_ELEMENTS = 2 ** 25;
 
 /** Only the graph options out of a builder's options (which extend GraphOptions). */
 export function graphOptionsOf(opts: GraphOptions): GraphOptions {
-  return { fusedAttention: opts.fusedAttention, fusedGroupNorm: opts.fusedGroupNorm };
+  return { fusedAttention: opts.fusedAttention, fusedGroupNorm: opts.fusedGroupNorm, attentionChunkElements: opts.attentionChunkElements };
 }
 
 /** A node factory with hash-consing. Input nodes are named; they are never merged. */

@@ -2,7 +2,7 @@
 // needs no rules for them). Normalisations compute their statistics in float32 even when the graph computes in
 // float16, and are written in the ReduceMean/Sub/Pow/Sqrt/Div pattern that ORT fuses into LayerNormalization.
 
-import { type Node } from '../graph/node.ts';
+import { ATTENTION_CHUNK_ELEMENTS, type Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import type { Weights } from './weights.ts';
 
@@ -106,16 +106,30 @@ export function attention(q: Node, k: Node, v: Node, heads: number, mask: Node |
   const tk = k.shape[1];
   const d = inner / heads;
   if (!Number.isInteger(d)) op.expectShape(`attention: width ${inner} not divisible by ${heads} heads`, q, [-1, -1, heads]);
-  const split = (t: Node, len: number) => op.transpose(op.reshape(t, [b, len, heads, d]), [0, 2, 1, 3]); // [B, h, T, d]
-  const qh = split(q, tq);
   const kh = op.transpose(op.reshape(k, [b, tk, heads, d]), [0, 2, 3, 1]); // [B, h, d, Tk]
-  const vh = split(v, tk);
-  let scores = op.mul(op.matmul(qh, kh), scalarLike(q, 1 / Math.sqrt(d))); // [B, h, Tq, Tk]
+  const vh = op.transpose(op.reshape(v, [b, tk, heads, d]), [0, 2, 1, 3]); // [B, h, Tk, d]
+  // Softmax is per query row, so query chunks give exactly the same result with a smaller score matrix each.
+  const limit = q.graph.options.attentionChunkElements ?? ATTENTION_CHUNK_ELEMENTS;
+  const chunk = mask ? tq : Math.max(1, Math.min(tq, Math.floor(limit / (b * heads * tk))));
+  const outs: Node[] = [];
+  for (let start = 0; start < tq; start += chunk) {
+    const qc = op.slice(q, 1, start, Math.min(tq, start + chunk)); // [B, Tc, h*d]
+    outs.push(attentionRows(qc, kh, vh, heads, mask));
+  }
+  return op.concat(outs, 1);
+}
+
+/** Attention of a run of query rows against all keys: q [B, Tc, h*d] -> [B, Tc, h*d]. */
+function attentionRows(q: Node, kh: Node, vh: Node, heads: number, mask: Node | null): Node {
+  const [b, tc, inner] = q.shape;
+  const d = inner / heads;
+  const qh = op.transpose(op.reshape(q, [b, tc, heads, d]), [0, 2, 1, 3]); // [B, h, Tc, d]
+  let scores = op.mul(op.matmul(qh, kh), scalarLike(q, 1 / Math.sqrt(d))); // [B, h, Tc, Tk]
   if (mask) scores = op.add(scores, mask);
   // Softmax in float32 keeps fp16 graphs from overflowing on large logits.
   const probs = op.cast(op.softmax(op.cast(scores, 'float32'), -1), q.dtype);
-  const out = op.matmul(probs, vh); // [B, h, Tq, d]
-  return op.reshape(op.transpose(out, [0, 2, 1, 3]), [b, tq, inner]);
+  const out = op.matmul(probs, vh); // [B, h, Tc, d]
+  return op.reshape(op.transpose(out, [0, 2, 1, 3]), [b, tc, inner]);
 }
 
 /** Nearest-neighbour 2x upsampling of x [B, C, H, W], as broadcast + reshape (no Resize op needed). */

@@ -42,3 +42,12 @@ test('UNet runs on latents whose sides are not multiples of 8 (pixel sizes multi
   assert.ok((out.eps.data as Float32Array).every(Number.isFinite));
   await session.release();
 });
+
+test('plain attention in query chunks (16 per 1024-token attention) reproduces unet.eps', async () => {
+  // 2 images x 8 heads x 64 queries x 1024 keys per chunk at the 32x32 level.
+  const { eps } = buildUnetGraph(fixtureFile('tiny-sd15.safetensors'), { batch: 2, height: 32, width: 32, tokens: 77, attentionChunkElements: 2 * 8 * 64 * 1024 });
+  const session = await ModelSession.create(emitOnnx({ eps }), { providers: ['cpu'] });
+  const err = relativeError((await session.run(unetFeeds())).eps.data as Float32Array, golden('unet.eps').data);
+  assert.ok(err < MODULE_TOLERANCE, `chunked unet.eps error ${err}`);
+  await session.release();
+});

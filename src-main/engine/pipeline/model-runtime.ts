@@ -20,16 +20,13 @@ import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig }
 import type { FusionOptions } from '../runtime/fusions.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
 import { checkModelRole, type ModelRole } from './model-checks.ts';
-import type { ProviderName, TensorData } from '../runtime/session.ts';
+import { LEAN_INFERENCE, VAE_INFERENCE, type ProviderName, type TensorData } from '../runtime/session.ts';
 
 export interface Tensor32 {
   shape: number[];
   data: Float32Array;
 }
 
-/** The VAE's full-resolution convolutions keep ORT's NCHWc layout pass (see SessionOptions.lean). */
-const VAE_SESSIONS = { lean: { keepLayoutPass: true } } as const;
-const FOLDED = { lean: false } as const;
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 
@@ -86,10 +83,10 @@ export class ModelRuntime {
     providers?: ProviderName[],
     /** Overrides of the fused ops each provider runs (runtime/fusions.ts); tests use it to run the plain graphs. */
     fusions?: FusionOptions['fusions'],
-    /** Lean CPU sessions (SessionOptions.lean); the bench turns them off to measure what they trade. */
-    private readonly sessionsLean = true,
+    /** Memory-first CPU sessions (session.ts); the bench turns them off to measure what they trade. */
+    private readonly memoryFirst = true,
   ) {
-    this.sessions = new SessionCache(16, { providers, fusions, lean: sessionsLean });
+    this.sessions = new SessionCache(16, { providers, fusions, cpuMemory: memoryFirst ? LEAN_INFERENCE : undefined });
   }
 
   config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {
@@ -255,7 +252,7 @@ export class ModelRuntime {
     const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
       const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
-    }, this.sessionsLean ? VAE_SESSIONS : FOLDED);
+    }, { cpuMemory: this.memoryFirst ? VAE_INFERENCE : undefined });
     const out = await session.run({ latent: f32(latent.shape, latent.data) });
     return { shape: [...out.image.shape], data: out.image.data as Float32Array };
   }
@@ -266,7 +263,7 @@ export class ModelRuntime {
     const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
       const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
-    }, this.sessionsLean ? VAE_SESSIONS : FOLDED);
+    }, { cpuMemory: this.memoryFirst ? VAE_INFERENCE : undefined });
     const out = await session.run({ image: f32(image.shape, image.data) });
     return { shape: [...out.latent.shape], data: out.latent.data as Float32Array };
   }

@@ -55,20 +55,36 @@ export interface SessionOptions {
   disableOptimizers?: string[];
   intraOpThreads?: number;
   /**
-   * Inference on the CPU, memory first (measured in the README's benchmarks): weights whose file dtype differs
-   * from the compute dtype are cast at every run instead of folded into float32 copies at session creation
-   * (an fp16 UNet stays 1.7 GB of mapped file instead of 3.4 GB of heap, and its session is created in about
-   * 1 s instead of 11), without ORT's NCHWc layout pass, which copies every convolution weight once more; and
-   * without the memory arena, so what a run used goes back before the next model runs. The VAE sets
-   * `keepLayoutPass`: its 512 px convolutions run about 20% faster in NCHWc and its weights are small.
+   * How a CPU session spends memory (measured in the README's benchmarks); unset, ORT's defaults (level 'all',
+   * weight casts folded, memory arena). Set, the memory arena is off, so what a run used goes back before the
+   * next model runs.
    */
-  lean?: boolean | { keepLayoutPass: true };
+  cpuMemory?: CpuMemoryPolicy;
   /**
    * Outputs to leave where the provider computed them (runResident): on the GPU with WebGPU, the only provider
    * that can keep outputs on the device from JS (ort-facts.md); in ORT's own host tensor elsewhere.
    */
   residentOutputs?: string[];
 }
+
+export interface CpuMemoryPolicy {
+  /**
+   * Fold the casts of weights whose file dtype differs from the compute dtype into float32 copies at session
+   * creation (an fp16 UNet: 3.4 GB of heap, about 10 s). Without, they are cast at every run and the file stays
+   * mapped (1.7 GB, about 1 s to create; each UNet evaluation casts again).
+   */
+  foldWeightCasts: boolean;
+  /**
+   * ORT's NCHWc layout pass (level 'all'): a blocked copy of every convolution weight, which pays off only for
+   * the VAE's full-resolution convolutions. It folds weight casts whatever ConstantFolding says.
+   */
+  layoutPass: boolean;
+}
+
+/** Inference of the big models (UNet, ControlNets, text encoder): memory first. */
+export const LEAN_INFERENCE: CpuMemoryPolicy = Object.freeze({ foldWeightCasts: false, layoutPass: false });
+/** The VAE: small weights, 512 px convolutions that run about 20% faster in NCHWc. */
+export const VAE_INFERENCE: CpuMemoryPolicy = Object.freeze({ foldWeightCasts: true, layoutPass: true });
 
 type OrtTensor = import('onnxruntime-node').Tensor;
 
@@ -198,12 +214,12 @@ function sessionOptions(externalFolder: string | null, provider: ProviderName, o
   };
   if (externalFolder) session.model_external_initializers_file_folder_path = externalFolder;
   const extra: Record<string, unknown> = { session };
-  const lean = provider === 'cpu' && opts.lean ? opts.lean : null;
-  const disabled = [...(opts.disableOptimizers ?? []), ...(lean === true ? ['ConstantFolding'] : [])];
+  const policy = provider === 'cpu' ? opts.cpuMemory : undefined;
+  if (policy && policy.layoutPass && !policy.foldWeightCasts) throw new EngineRunError('model', 'the NCHWc layout pass folds weight casts: ask for both or neither');
+  const disabled = [...(opts.disableOptimizers ?? []), ...(policy && !policy.foldWeightCasts ? ['ConstantFolding'] : [])];
   if (disabled.length) extra.optimization = { disable_specified_optimizers: disabled.join(',') };
-  // The 'all' level adds the NCHWc layout pass, which folds weight casts whatever ConstantFolding says.
-  const level = lean === true ? 'extended' : 'all';
-  const options: Record<string, unknown> = { executionProviders: [provider], graphOptimizationLevel: level, enableCpuMemArena: !lean, extra };
+  const level = policy && !policy.layoutPass ? 'extended' : 'all';
+  const options: Record<string, unknown> = { executionProviders: [provider], graphOptimizationLevel: level, enableCpuMemArena: !policy, extra };
   if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
   if (provider === 'webgpu' && opts.residentOutputs?.length) {
     options.preferredOutputLocation = Object.fromEntries(opts.residentOutputs.map((name) => [name, 'gpu-buffer']));

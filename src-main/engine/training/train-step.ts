@@ -26,7 +26,7 @@ import type { Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { adamwStep, adamwUpdate, DEFAULT_ADAMW, type AdamWConfig } from './optimizer.ts';
 import type { TrainingGraph } from './recipes/recipe.ts';
-import { ModelSession, ResidentTensor, type SessionOptions, type TensorData } from '../runtime/session.ts';
+import { type CpuMemoryPolicy, ModelSession, ResidentTensor, type SessionOptions, type TensorData } from '../runtime/session.ts';
 
 export interface TrainStepOptions {
   adamw?: Partial<AdamWConfig>;
@@ -136,6 +136,12 @@ export class LossScaler {
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 
+/**
+ * A training step uses the frozen weights forward and backward: their float32 copies are folded once (cast at
+ * every run they would live through the whole step anyway), without the NCHWc copies of the layout pass.
+ */
+const TRAINING_STEPS: CpuMemoryPolicy = Object.freeze({ foldWeightCasts: true, layoutPass: false });
+
 interface ResidentState {
   param: ResidentTensor;
   m: ResidentTensor;
@@ -166,7 +172,12 @@ export class TrainSession {
       const n = stateNames(p.name);
       return [n.paramOut, n.mOut, n.vOut];
     });
-    const session = await ModelSession.create(model, { ...opts.session, residentOutputs, disableOptimizers: [...(opts.session?.disableOptimizers ?? []), ...disable] });
+    const session = await ModelSession.create(model, {
+      cpuMemory: TRAINING_STEPS,
+      ...opts.session,
+      residentOutputs,
+      disableOptimizers: [...(opts.session?.disableOptimizers ?? []), ...disable],
+    });
     const ts = new TrainSession(session, tg, opts, adamw.lr);
     const initial = opts.initial ?? tg.initial();
     ts.loadState({ params: initial });

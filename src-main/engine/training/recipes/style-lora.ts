@@ -8,7 +8,7 @@
 
 import type { TensorFile } from '../../../formats/tensor-file.ts';
 import type { DataType } from '../../graph/dtype.ts';
-import { Graph, GraphError } from '../../graph/node.ts';
+import { Graph, GraphError, type GraphOptions } from '../../graph/node.ts';
 import { clipLoraName, clipTextEncoder, detectClipText, type ClipTextConfig } from '../../models/clip-text.ts';
 import { unet } from '../../models/unet.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../../models/unet-config.ts';
@@ -16,7 +16,7 @@ import { Weights } from '../../models/weights.ts';
 import { freshLoraFactors, TrainableLora, uniformRandom, type TrainableLoraModule } from '../trainable-lora.ts';
 import { diffusionInputs, epsilonMse, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
 
-export interface StyleLoraOptions extends Omit<DiffusionShape, 'contextDim'> {
+export interface StyleLoraOptions extends Omit<DiffusionShape, 'contextDim'>, Pick<GraphOptions, 'attentionChunkElements'> {
   rank?: number; // 4
   alpha?: number; // rank / 2, kohya's usual choice; scale = alpha / rank
   compute?: DataType;
@@ -61,7 +61,7 @@ export function buildStyleLoraTraining(checkpoint: TensorFile, opts: StyleLoraOp
   const rank = opts.rank ?? 4;
   const scale = (opts.alpha ?? rank / 2) / rank;
   const compute = opts.compute ?? 'float32';
-  const g = new Graph();
+  const g = new Graph({ attentionChunkElements: opts.attentionChunkElements });
   const data = diffusionInputs(g, { ...opts, contextDim: cfg.contextDim });
   const namer = unetLoraName(cfg);
   const params: TrainableParam[] = [];
