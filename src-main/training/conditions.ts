@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { LibraryItem } from '../common/contract.ts';
 import { canny } from '../../src-renderer/src/hints/canny.ts';
 import { renderPose } from '../../src-renderer/src/hints/pose.ts';
-import { encodePng, decodePng } from '../generation/png.ts';
+import { encodePng } from '../generation/png.ts';
+import { decodePngWithin } from '../generation/png-scaled.ts';
 import { toRgb } from '../generation/image-resize.ts';
 import { planAnnotateJob } from '../annotators/annotate-service.ts';
 import type { AnnotateTaskResult } from '../annotators/payload.ts';
@@ -17,9 +18,17 @@ import { kindError } from '../app/errors.ts';
 
 export const GENERATED_PREFIX = 'generated:';
 
+/**
+ * The largest side canny edges are made at: training fits pictures to buckets of at most 1024 pixels a side, so
+ * edges drawn on a larger picture would be averaged away; a picture larger than this is shrunk while decoding
+ * (decodePngWithin), which keeps an 8192x8192 picture from costing main gigabytes.
+ */
+const CANNY_COVER = 1024;
+
 /** Edges of a picture as ControlNet's canny annotator makes them: white on black, grey PNG. */
-export function cannyConditionPng(pictureFile: string, low = 100, high = 200): Buffer {
-  const rgb = toRgb(decodePng(fs.readFileSync(pictureFile), { source: pictureFile }));
+export async function cannyConditionPng(pictureFile: string, low = 100, high = 200): Promise<Buffer> {
+  const bytes = await fs.promises.readFile(pictureFile);
+  const rgb = toRgb(await decodePngWithin(bytes, { source: pictureFile, within: { width: CANNY_COVER, height: CANNY_COVER } }));
   const edges = canny({ width: rgb.width, height: rgb.height, data: rgb.data }, { low, high });
   return encodePng({ width: edges.width, height: edges.height, channels: 1, data: edges.data });
 }

@@ -88,7 +88,7 @@ export class TrainingService {
         try {
           const png =
             condition === 'canny'
-              ? cannyConditionPng(picture, input.cannyLow ?? 100, input.cannyHigh ?? 200)
+              ? await cannyConditionPng(picture, input.cannyLow ?? 100, input.cannyHigh ?? 200)
               : await annotatedConditionPng(this.o.queue, library, condition, picture);
           const target = generatedConditionFile(dir, item.id);
           writeFileAtomic(target.file, png);

@@ -103,11 +103,13 @@ export const train: CliCommand = {
       bucket: assignBucket(it.width, it.height, bucketResolutions(resolution)),
     }));
     if (recipe === 'ctrlora' && condition === 'canny') {
-      items = items.map((it) => {
+      const withEdges: typeof items = [];
+      for (const it of items) {
         const file = path.join(work, 'conditions', `${it.id}.png`);
-        writeFileAtomic(file, cannyConditionPng(it.image));
-        return { ...it, condition: file };
-      });
+        writeFileAtomic(file, await cannyConditionPng(it.image));
+        withEdges.push({ ...it, condition: file });
+      }
+      items = withEdges;
     }
     if (recipe === 'ctrlora') items = items.filter((it) => it.condition !== null);
     if (items.length === 0) throw Object.assign(new Error(`${data}: no usable pictures${recipe === 'ctrlora' ? ' with condition pictures' : ''}`), { kind: 'bad-dataset' });
