@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { LibraryItem } from '../common/contract.ts';
 import { canny } from '../../src-renderer/src/hints/canny.ts';
 import { renderPose } from '../../src-renderer/src/hints/pose.ts';
-import { encodePng } from '../generation/png.ts';
+import { encodePng, readPngInfo } from '../generation/png.ts';
 import { decodePngWithin } from '../generation/png-scaled.ts';
 import { toRgb } from '../generation/image-resize.ts';
 import { planAnnotateJob } from '../annotators/annotate-service.ts';
@@ -19,23 +19,23 @@ import { kindError } from '../app/errors.ts';
 export const GENERATED_PREFIX = 'generated:';
 
 /**
- * The largest side canny edges are made at: training fits pictures to buckets of at most 1024 pixels a side, so
- * edges drawn on a larger picture would be averaged away; a picture larger than this is shrunk while decoding
- * (decodePngWithin), which keeps an 8192x8192 picture from costing main gigabytes.
+ * The size conditions are made at: training fits pictures to buckets of at most 1024 pixels a side, so edges or
+ * depth found on a larger picture would be averaged away; a picture larger than this is shrunk while decoding
+ * (decodePngWithin), which keeps an 8192x8192 picture from costing main (or the engine) gigabytes.
  */
-const CANNY_COVER = 1024;
+const CONDITION_COVER = 1024;
 
 /** Edges of a picture as ControlNet's canny annotator makes them: white on black, grey PNG. */
 export async function cannyConditionPng(pictureFile: string, low = 100, high = 200): Promise<Buffer> {
   const bytes = await fs.promises.readFile(pictureFile);
-  const rgb = toRgb(await decodePngWithin(bytes, { source: pictureFile, within: { width: CANNY_COVER, height: CANNY_COVER } }));
+  const rgb = toRgb(await decodePngWithin(bytes, { source: pictureFile, within: { width: CONDITION_COVER, height: CONDITION_COVER } }));
   const edges = canny({ width: rgb.width, height: rgb.height, data: rgb.data }, { low, high });
   return encodePng({ width: edges.width, height: edges.height, channels: 1, data: edges.data });
 }
 
-/** Depth or pose of a picture through the library's annotators (an engine job); a PNG of the picture's size. */
+/** Depth or pose of a picture through the library's annotators (an engine job): a PNG of the picture's size, or of its 1024-pixel cover when it is larger. */
 export async function annotatedConditionPng(queue: JobQueue, library: readonly LibraryItem[], kind: 'depth' | 'pose', pictureFile: string, signal?: AbortSignal): Promise<Buffer> {
-  const bytes = fs.readFileSync(pictureFile);
+  const bytes = await coverPng(pictureFile);
   const tool = kind === 'depth' ? 'depth' : library.some((i) => i.kind === 'annotator' && i.layout === 'dwpose-pose') ? 'dwpose' : 'openpose';
   const { title, payload } = planAnnotateJob({ tool, imagePngBase64: bytes.toString('base64') }, library);
   const job = queue.enqueueEngine({ kind: 'annotate', title: `${title} (training dataset)`, task: 'annotate', payload });
@@ -48,6 +48,14 @@ export async function annotatedConditionPng(queue: JobQueue, library: readonly L
   const people = (r.people ?? []).map((p, i) => ({ id: String(i), keypoints: p.keypoints.map((k) => ({ x: k.x, y: k.y, visible: k.visible })) }));
   const image = renderPose(people, r.width, r.height);
   return encodePng({ width: image.width, height: image.height, channels: 3, data: image.data });
+}
+
+/** The picture's PNG, or, when it is at least twice the condition size, a PNG of it shrunk while decoding. */
+async function coverPng(pictureFile: string): Promise<Buffer> {
+  const bytes = await fs.promises.readFile(pictureFile);
+  const { width, height } = readPngInfo(bytes, { source: pictureFile });
+  if (Math.min(width, height) < 2 * CONDITION_COVER) return bytes;
+  return encodePng(await decodePngWithin(bytes, { source: pictureFile, within: { width: CONDITION_COVER, height: CONDITION_COVER } }));
 }
 
 /** Where a generated condition lives: `<datasetDir>/conditions/<itemId>.png`. */
