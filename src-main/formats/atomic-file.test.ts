@@ -129,10 +129,11 @@ describe('disk errors from elsewhere', () => {
     const old = path.join(folder, '.a.png.123.0badf00d.tmp');
     const young = path.join(folder, '.b.png.124.deadbeef.tmp');
     const other = path.join(folder, 'notes.tmp');
-    for (const f of [old, young, other]) fs.writeFileSync(f, 'x');
+    const older = path.join(folder, '20261203-x-0-1.png.4242.tmp'); // the name the writer before this one used
+    for (const f of [old, young, other, older]) fs.writeFileSync(f, 'x');
     const hourAgo = new Date(Date.now() - 3_600_000);
-    fs.utimesSync(old, hourAgo, hourAgo);
-    assert.equal(removeStaleTempFiles(folder), 1);
+    for (const f of [old, other, older]) fs.utimesSync(f, hourAgo, hourAgo);
+    assert.equal(removeStaleTempFiles(folder), 2);
     assert.deepEqual(fs.readdirSync(folder).sort(), ['.b.png.124.deadbeef.tmp', 'notes.tmp']);
   });
 });

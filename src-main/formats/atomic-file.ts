@@ -116,7 +116,8 @@ export function removeStaleTempFiles(folder: string, olderThanMs = 60_000): numb
   }
   let removed = 0;
   for (const name of names) {
-    if (!/^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name)) continue;
+    // this writer's names, and those of the writer before it (`picture.png.<pid>.tmp`, not hidden)
+    if (!/^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name) && !/^[^.].*\.(png|safetensors)\.\d+\.tmp$/.test(name)) continue;
     const file = path.join(folder, name);
     try {
       // a write of another live process (a second window, the CLI) is young: leave it alone
