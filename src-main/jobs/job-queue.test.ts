@@ -234,4 +234,15 @@ describe('JobQueue on a full disk (SQLite at its size limit)', () => {
       db.close();
     }
   });
+
+  it("a job's own database write on a full disk (a scan's rows) fails it with disk-full, naming the data folder", async () => {
+    const queue = new JobQueue({ storeFolder: '/data/hintbrush' });
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const job = queue.enqueue({ kind: 'scan', title: 'Scan models', lane: 'main', run: async () => { throw full; } });
+    const { job: failed } = await queue.wait(job.id);
+    assert.equal(failed.error?.kind, 'disk-full');
+    assert.match(failed.error!.message, /disk is full: could not save what job "Scan models" wrote in \/data\/hintbrush/);
+    const other = queue.enqueue({ kind: 'scan', title: 'x', lane: 'main', run: async () => { throw Object.assign(new Error('no such table'), { code: 'SQLITE_ERROR' }); } });
+    assert.equal((await queue.wait(other.id)).job.error?.kind, 'internal', 'other database errors keep their kind');
+  });
 });

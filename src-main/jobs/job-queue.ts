@@ -238,7 +238,7 @@ export class JobQueue {
       (err) => {
         // a database write of the job's own that hit a full disk says so in words, like a file write does
         const sqlite = String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_');
-        const info = errorInfo((sqlite && this.diskError(err, entry.info)) || err);
+        const info = errorInfo((sqlite && this.diskError(err, entry.info, `what job "${entry.info.title}" wrote`)) || err);
         if (info.kind === 'cancelled' || (entry.abort.signal.aborted && info.kind !== 'engine-crashed')) {
           this.settle(entry, 'cancelled', null);
         } else this.settle(entry, 'failed', info);
@@ -280,9 +280,8 @@ export class JobQueue {
     }
   }
 
-  private diskError(err: unknown, job: JobInfo | null): Error | null {
-    const folder = this.options.storeFolder ?? 'the data folder';
-    return asDiskWriteError(err, folder, null, job ? `the record of job "${job.title}"` : 'the job list');
+  private diskError(err: unknown, job: JobInfo | null, what = job ? `the record of job "${job.title}"` : 'the job list'): Error | null {
+    return asDiskWriteError(err, this.options.storeFolder ?? 'the data folder', null, what);
   }
 
   /** Keeps a long session's memory bounded: old results are dropped, then old records. */
