@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
-import { decodePng } from '../../generation/png.ts';
+import { decodePngWithin } from '../../generation/png-scaled.ts';
 import { resizeImage, toRgb, type Image8 } from '../../generation/image-resize.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../formats/safetensors.ts';
 import type { ModelRuntime } from '../pipeline/model-runtime.ts';
@@ -50,20 +50,6 @@ function fileKey(file: string): string {
   return `${path.resolve(file)}|${st.size}|${Math.round(st.mtimeMs)}`;
 }
 
-export function loadPicture(file: string): Image8 {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    throw new DataError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    return toRgb(decodePng(bytes, { source: file }));
-  } catch (err) {
-    throw new DataError(`${file}: not a readable PNG (${(err as Error).message})`);
-  }
-}
-
 export function mirror(img: Image8): Image8 {
   const { width: w, height: h, channels: c } = img;
   const out = new Uint8Array(img.data.length);
@@ -85,9 +71,25 @@ export function toTensor(img: Image8, scale: number, offset: number): { shape: n
   return { shape: [1, 3, h, w], data };
 }
 
-/** The picture fitted to its bucket (cover + centre crop), as generation fits hints. */
-export function fitted(file: string, bucket: Bucket): Image8 {
-  return resizeImage(loadPicture(file), 'crop-and-resize', bucket.width, bucket.height);
+/**
+ * The picture fitted to its bucket (cover + centre crop), as generation fits hints. A picture at least twice
+ * the bucket is shrunk while it is decoded (decodePngWithin), so an 8192x8192 16-bit picture in a dataset never
+ * exists at full size in the engine's memory.
+ */
+export async function fitted(file: string, bucket: Bucket): Promise<Image8> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (err) {
+    throw new DataError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let picture: Image8;
+  try {
+    picture = toRgb(await decodePngWithin(bytes, { source: file, within: bucket }));
+  } catch (err) {
+    throw new DataError(`${file}: not a readable PNG (${(err as Error).message})`);
+  }
+  return resizeImage(picture, 'crop-and-resize', bucket.width, bucket.height);
 }
 
 export interface PrepareOptions {
@@ -120,10 +122,10 @@ export async function prepareData(runtime: ModelRuntime, items: readonly DataIte
     dirty = 0;
   };
   const tokenizer = getClipTokenizer();
-  const encodeImage = async (key: string, img: () => Image8, scale: number, offset: number): Promise<Float32Array> => {
+  const encodeImage = async (key: string, img: () => Promise<Image8>, scale: number, offset: number): Promise<Float32Array> => {
     const hit = cached.get(key);
     if (hit) return hit.data;
-    const t = await runtime.vaeEncode(opts.checkpoint, toTensor(img(), scale, offset)); // [1, 4, h, w]
+    const t = await runtime.vaeEncode(opts.checkpoint, toTensor(await img(), scale, offset)); // [1, 4, h, w]
     cached.set(key, { shape: t.shape.slice(1), data: t.data });
     dirty++;
     return t.data;
@@ -133,18 +135,18 @@ export async function prepareData(runtime: ModelRuntime, items: readonly DataIte
     opts.signal?.throwIfAborted();
     const b = `${item.bucket.width}x${item.bucket.height}`;
     const imgKey = sha(`${fileKey(item.image)}|${b}`);
-    let target: Image8 | null = null;
+    let target: Promise<Image8> | null = null;
     const getTarget = () => (target ??= fitted(item.image, item.bucket));
     const latent = await encodeImage(`latent.${imgKey}`, getTarget, 2, -1);
-    const latentFlip = await encodeImage(`latent_flip.${imgKey}`, () => mirror(getTarget()), 2, -1);
+    const latentFlip = await encodeImage(`latent_flip.${imgKey}`, async () => mirror(await getTarget()), 2, -1);
     let cond: Float32Array | null = null;
     let condFlip: Float32Array | null = null;
     if (item.condition) {
       const condKey = sha(`${fileKey(item.condition)}|${b}`);
-      let image: Image8 | null = null;
+      let image: Promise<Image8> | null = null;
       const getCond = () => (image ??= fitted(item.condition!, item.bucket));
       cond = await encodeImage(`cond.${condKey}`, getCond, 1, 0);
-      condFlip = await encodeImage(`cond_flip.${condKey}`, () => mirror(getCond()), 1, 0);
+      condFlip = await encodeImage(`cond_flip.${condKey}`, async () => mirror(await getCond()), 1, 0);
     }
     const ids = tokenizer.tokenize(item.caption);
     let context: Float32Array | null = null;

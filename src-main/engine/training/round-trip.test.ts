@@ -101,7 +101,7 @@ test('ctrlora: a condition trained 2 steps is a release-layout file that buildCt
   }
   const runtime = new ModelRuntime('float32', ['cpu']);
   try {
-    const image = toTensor(fitted(path.join(data, 'img0.cond.png'), { width: 64, height: 64 }), 1, 0);
+    const image = toTensor(await fitted(path.join(data, 'img0.cond.png'), { width: 64, height: 64 }), 1, 0);
     const unit = { kind: 'ctrlora' as const, base: fixture('tiny-ctrlora-base.safetensors'), path: result.output, image, weight: 1, start: 0, end: 1 };
     const steered = await generate(runtime, { ...request, checkpoint: fixture('tiny-sd15.safetensors'), controls: [unit], loras: [] });
     assert.ok(steered.image.data.every(Number.isFinite));

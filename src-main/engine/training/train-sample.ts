@@ -42,7 +42,7 @@ export async function samplePicture(spec: SampleSpec, params: readonly WrittenPa
     const { width, height } = spec.size;
     const controls =
       spec.recipe === 'ctrlora'
-        ? [{ kind: 'ctrlora' as const, base: spec.base!, path: file, image: toTensor(fitted(spec.conditionImage!, spec.size), 1, 0), weight: 1, start: 0, end: 1 }]
+        ? [{ kind: 'ctrlora' as const, base: spec.base!, path: file, image: toTensor(await fitted(spec.conditionImage!, spec.size), 1, 0), weight: 1, start: 0, end: 1 }]
         : [];
     const loras = spec.recipe === 'style' ? [{ path: file, strength: 1 }] : [];
     const result = await generate(
