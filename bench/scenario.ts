@@ -6,7 +6,7 @@ import { emitOnnx } from '../src-main/engine/graph/emit-onnx.ts';
 import type { Node } from '../src-main/engine/graph/node.ts';
 import type { DataType } from '../src-main/engine/graph/dtype.ts';
 import { createFusedSession, type FusionOptions, type Fusions } from '../src-main/engine/runtime/fusions.ts';
-import { type CpuMemoryPolicy, LEAN_INFERENCE, ModelSession, type ProviderName, type TensorData } from '../src-main/engine/runtime/session.ts';
+import { type CpuMemoryPolicy, FOLDED_INFERENCE, LEAN_INFERENCE, ModelSession, type ProviderName, type TensorData } from '../src-main/engine/runtime/session.ts';
 
 export type ModelName = 'tiny' | 'full';
 
@@ -38,8 +38,8 @@ export interface BenchOptions {
    */
   fusions: string;
   /**
-   * `--fold-weights`: ORT's default CPU session settings (level 'all', weight casts folded into float32 copies,
-   * memory arena) instead of the engine's CpuMemoryPolicy, to measure what the policy trades.
+   * `--fold-weights`: the big models' weight casts folded once (FOLDED_INFERENCE, as HINTBRUSH_CPU_WEIGHTS=fold
+   * gives the engine) instead of cast at every run, to measure what the memory-first policy trades.
    */
   foldWeights: boolean;
   /** Timed repetitions after the warm-up run (tiny models; full-size ones use `fullRuns`). */
@@ -108,12 +108,13 @@ export async function benchSession(
     return outputs;
   };
   const t0 = now();
-  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: opts.foldWeights ? undefined : cpuMemory });
+  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: opts.foldWeights && cpuMemory === LEAN_INFERENCE ? FOLDED_INFERENCE : cpuMemory });
   const sessionMs = now() - t0 - buildMs;
   const fused = Buffer.from(session.model.bytes);
   const ops = [fused.includes('MultiHeadAttention') ? 'fused attention' : '', fused.includes('GroupNorm') ? 'fused GroupNorm' : ''].filter(Boolean);
   const refused = session.fallbacks.map((f) => `; ${f.fused} refused: ${f.reason}`).join('');
-  const settings = opts.foldWeights ? 'ORT defaults' : `${cpuMemory.foldWeightCasts ? 'casts folded' : 'casts per run'}${cpuMemory.layoutPass ? ', NCHWc' : ''}, no arena`;
+  const used = opts.foldWeights && cpuMemory === LEAN_INFERENCE ? FOLDED_INFERENCE : cpuMemory;
+  const settings = `${used.foldWeightCasts ? 'casts folded' : 'casts per run'}${used.layoutPass ? ', NCHWc' : ''}, no arena`;
   return { session, buildMs, sessionMs, graph: `${session.provider}, ${ops.join(' + ') || 'plain graph'}, ${settings}${refused}` };
 }
 

@@ -20,7 +20,7 @@ import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig }
 import type { FusionOptions } from '../runtime/fusions.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
 import { checkModelRole, type ModelRole } from './model-checks.ts';
-import { LEAN_INFERENCE, VAE_INFERENCE, type ProviderName, type TensorData } from '../runtime/session.ts';
+import { FOLDED_INFERENCE, LEAN_INFERENCE, VAE_INFERENCE, type ProviderName, type TensorData } from '../runtime/session.ts';
 
 export interface Tensor32 {
   shape: number[];
@@ -83,10 +83,13 @@ export class ModelRuntime {
     providers?: ProviderName[],
     /** Overrides of the fused ops each provider runs (runtime/fusions.ts); tests use it to run the plain graphs. */
     fusions?: FusionOptions['fusions'],
-    /** Memory-first CPU sessions (session.ts); the bench turns them off to measure what they trade. */
-    private readonly memoryFirst = true,
+    /**
+     * Memory-first CPU sessions (LEAN_INFERENCE: weights cast at every run). HINTBRUSH_CPU_WEIGHTS=fold trades
+     * about 2 GB more for UNet steps about 15% faster (README, Benchmarks); the bench sets it per run.
+     */
+    memoryFirst = process.env.HINTBRUSH_CPU_WEIGHTS !== 'fold',
   ) {
-    this.sessions = new SessionCache(16, { providers, fusions, cpuMemory: memoryFirst ? LEAN_INFERENCE : undefined });
+    this.sessions = new SessionCache(16, { providers, fusions, cpuMemory: memoryFirst ? LEAN_INFERENCE : FOLDED_INFERENCE });
   }
 
   config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {
@@ -252,7 +255,7 @@ export class ModelRuntime {
     const session = await this.sessions.get(`vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
       const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
-    }, { cpuMemory: this.memoryFirst ? VAE_INFERENCE : undefined });
+    }, { cpuMemory: VAE_INFERENCE });
     const out = await session.run({ latent: f32(latent.shape, latent.data) });
     return { shape: [...out.image.shape], data: out.image.data as Float32Array };
   }
@@ -263,7 +266,7 @@ export class ModelRuntime {
     const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
       const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
-    }, { cpuMemory: this.memoryFirst ? VAE_INFERENCE : undefined });
+    }, { cpuMemory: VAE_INFERENCE });
     const out = await session.run({ image: f32(image.shape, image.data) });
     return { shape: [...out.latent.shape], data: out.latent.data as Float32Array };
   }

@@ -83,6 +83,8 @@ export interface CpuMemoryPolicy {
 
 /** Inference of the big models (UNet, ControlNets, text encoder): memory first. */
 export const LEAN_INFERENCE: CpuMemoryPolicy = Object.freeze({ foldWeightCasts: false, layoutPass: false });
+/** The big models with their weights folded once: UNet steps about 15% faster for about 2 GB more (README). */
+export const FOLDED_INFERENCE: CpuMemoryPolicy = Object.freeze({ foldWeightCasts: true, layoutPass: false });
 /** The VAE: small weights, 512 px convolutions that run about 20% faster in NCHWc. */
 export const VAE_INFERENCE: CpuMemoryPolicy = Object.freeze({ foldWeightCasts: true, layoutPass: true });
 
