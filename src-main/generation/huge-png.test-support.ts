@@ -6,16 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createDeflate } from 'node:zlib';
-import { crc32 } from './png.ts';
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
+import { pngChunk } from './png.ts';
 
 /** The path of the cached PNG of `width` x `height` 16-bit RGBA mid-grey pixels, made on first use. */
 export async function hugePng16(width = 8192, height = 8192): Promise<string> {
@@ -29,13 +20,13 @@ export async function hugePng16(width = 8192, height = 8192): Promise<string> {
   header[8] = 16; // bit depth
   header[9] = 6; // RGBA
   out.write(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
-  out.write(chunk('IHDR', header));
+  out.write(pngChunk('IHDR', header));
   const row = Buffer.alloc(1 + width * 8, 0x80);
   row[0] = 0; // filter: none
   const deflate = createDeflate({ level: 9 });
   deflate.on('data', (d: Buffer) => {
     // one IDAT per piece the deflater hands over: a valid PNG may split its stream anywhere
-    for (let i = 0; i < d.length; i += 1 << 16) out.write(chunk('IDAT', d.subarray(i, i + (1 << 16))));
+    for (let i = 0; i < d.length; i += 1 << 16) out.write(pngChunk('IDAT', d.subarray(i, i + (1 << 16))));
   });
   const done = new Promise<void>((resolve, reject) => deflate.on('end', resolve).on('error', reject));
   for (let y = 0; y < height; y++) {
@@ -43,7 +34,7 @@ export async function hugePng16(width = 8192, height = 8192): Promise<string> {
   }
   deflate.end();
   await done;
-  out.end(chunk('IEND', new Uint8Array(0)));
+  out.end(pngChunk('IEND', new Uint8Array(0)));
   await finished(out);
   renameSync(temp, file);
   return file;

@@ -6,17 +6,8 @@ import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { hugePng16 } from './huge-png.test-support.ts';
-import { crc32, decodePng, encodePng, type PngImage } from './png.ts';
+import { decodePng, encodePng, pngChunk, type PngImage } from './png.ts';
 import { decodePngWithin } from './png-scaled.ts';
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
 
 /** A PNG of any depth and colour type from raw scanlines (filter 'none'), with optional PLTE and tRNS. */
 function rawPng(width: number, height: number, depth: number, colorType: number, rowBytes: number, seed: number, extra: Buffer[] = []): Buffer {
@@ -28,7 +19,7 @@ function rawPng(width: number, height: number, depth: number, colorType: number,
   let s = seed;
   const rows = Buffer.alloc(height * (rowBytes + 1));
   for (let y = 0; y < height; y++) for (let i = 0; i < rowBytes; i++) rows[y * (rowBytes + 1) + 1 + i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), ...extra, chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk('IHDR', header), ...extra, pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 /** The reference: the whole picture, box-averaged as decodePngWithin maps pixels (last row and column take the rest). */
@@ -49,8 +40,8 @@ function shrink(img: PngImage, factor: number): PngImage {
 }
 
 it('matches the whole decode box-averaged, for every colour type and depth', async () => {
-  const palette = chunk('PLTE', Uint8Array.from({ length: 48 }, (_, i) => (i * 37) % 256));
-  const trns = chunk('tRNS', Uint8Array.of(0, 128, 255, 7));
+  const palette = pngChunk('PLTE', Uint8Array.from({ length: 48 }, (_, i) => (i * 37) % 256));
+  const trns = pngChunk('tRNS', Uint8Array.of(0, 128, 255, 7));
   const random = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 251);
   const cases: Array<[string, Buffer]> = [
     ['RGB 8, adaptive filters', encodePng({ width: 37, height: 23, channels: 3, data: random(37 * 23 * 3, 1) })],
@@ -81,7 +72,7 @@ it('broken image data is refused with the reason', async () => {
   const length = png.readUInt32BE(idat);
   // IDAT cut in half (its CRC made right again): the rows end early
   const half = Math.floor(length / 2);
-  const cut = Buffer.concat([png.subarray(0, idat), chunk('IDAT', png.subarray(idat + 8, idat + 8 + half)), png.subarray(idat + 12 + length)]);
+  const cut = Buffer.concat([png.subarray(0, idat), pngChunk('IDAT', png.subarray(idat + 8, idat + 8 + half)), png.subarray(idat + 12 + length)]);
   await assert.rejects(decodePngWithin(cut, { within: { width: 8, height: 8 } }), /image data/);
 });
 

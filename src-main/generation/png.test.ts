@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import { crc32, decodePng, encodePng, readPngText, type PngImage } from './png.ts';
+import { crc32, decodePng, encodePng, pngChunk, readPngText, type PngImage } from './png.ts';
 
 // PNGs written by Pillow 12.3 (rgba, palette, grey1, la, grey16) and by hand in Python (interlaced, rgb16)
 // from the pixel patterns below; base64 so the test stands on its own.
@@ -122,21 +122,13 @@ test('damaged or hostile PNGs are refused with a typed error naming the problem'
   check(good, /larger than allowed/, { maxPixels: 10 });
   // a zip bomb: the IDAT inflates far beyond what 1x1 pixels need
   const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
-  const chunk = (type: string, data: Uint8Array): Buffer => {
-    const b = Buffer.alloc(12 + data.length);
-    b.writeUInt32BE(data.length, 0);
-    b.write(type, 4, 'latin1');
-    b.set(data, 8);
-    b.writeUInt32BE(crc32(b.subarray(4, 8 + data.length)), 8 + data.length);
-    return b;
-  };
   const sig = good.subarray(0, 8);
-  const bomb = Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(50 << 20))), chunk('IEND', Buffer.alloc(0))]);
+  const bomb = Buffer.concat([sig, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(50 << 20))), pngChunk('IEND', Buffer.alloc(0))]);
   check(bomb, /image data/);
-  const badFilter = Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.from([9, 1, 2, 3]))), chunk('IEND', Buffer.alloc(0))]);
+  const badFilter = Buffer.concat([sig, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.from([9, 1, 2, 3]))), pngChunk('IEND', Buffer.alloc(0))]);
   check(badFilter, /filter type 9/);
   const depth = Buffer.from(ihdr);
   depth[8] = 4; // RGB at 4 bits is not a PNG
-  check(Buffer.concat([sig, chunk('IHDR', depth), chunk('IEND', Buffer.alloc(0))]), /colour type 2 with bit depth 4/);
-  check(Buffer.concat([sig, chunk('IHDR', ihdr), chunk('AbCD', Buffer.alloc(0))]), /unknown critical chunk AbCD/);
+  check(Buffer.concat([sig, pngChunk('IHDR', depth), pngChunk('IEND', Buffer.alloc(0))]), /colour type 2 with bit depth 4/);
+  check(Buffer.concat([sig, pngChunk('IHDR', ihdr), pngChunk('AbCD', Buffer.alloc(0))]), /unknown critical chunk AbCD/);
 });

@@ -53,7 +53,8 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
   return ~c >>> 0;
 }
 
-function chunk(type: string, data: Uint8Array): Buffer {
+/** One PNG chunk: length, type, data and the CRC over type and data. */
+export function pngChunk(type: string, data: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, 'latin1');
@@ -70,9 +71,9 @@ function textChunk(keyword: string, text: string): Buffer {
     throw new PngError('png encoder', `text keyword ${JSON.stringify(keyword)} is not a valid PNG keyword`);
   }
   const key = Buffer.from(keyword, 'latin1');
-  if (isLatin1(text)) return chunk('tEXt', Buffer.concat([key, Buffer.of(0), Buffer.from(text, 'latin1')]));
+  if (isLatin1(text)) return pngChunk('tEXt', Buffer.concat([key, Buffer.of(0), Buffer.from(text, 'latin1')]));
   // keyword, 0, compression flag 0, method 0, empty language tag, 0, empty translated keyword, 0, text
-  return chunk('iTXt', Buffer.concat([key, Buffer.of(0, 0, 0, 0, 0), Buffer.from(text, 'utf8')]));
+  return pngChunk('iTXt', Buffer.concat([key, Buffer.of(0, 0, 0, 0, 0), Buffer.from(text, 'utf8')]));
 }
 
 /** Encodes 8-bit pixels as a PNG with optional text chunks (written before the image data). */
@@ -93,10 +94,10 @@ export function encodePng(image: PngImage, text: Record<string, string> = {}): B
   const filtered = filterImage(data, width, height, channels);
   return Buffer.concat([
     SIGNATURE,
-    chunk('IHDR', ihdr),
+    pngChunk('IHDR', ihdr),
     ...Object.entries(text).map(([k, v]) => textChunk(k, v)),
-    chunk('IDAT', deflateSync(filtered, { level: 6 })),
-    chunk('IEND', new Uint8Array(0)),
+    pngChunk('IDAT', deflateSync(filtered, { level: 6 })),
+    pngChunk('IEND', new Uint8Array(0)),
   ]);
 }
 
