@@ -7,6 +7,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
+import { chooseSqliteBinding, currentSqliteRuntime, nativeBindingFor } from './sqlite-binding.ts';
 
 export type { Database } from 'better-sqlite3';
 
@@ -30,27 +31,34 @@ export class LibraryDatabaseError extends Error {
 export interface OpenOptions {
   /** Migrations to apply; the app's own list unless a test passes another. */
   migrations?: readonly Migration[];
+  /**
+   * The better-sqlite3 binary to load. Unless given: inside Electron the one built for Electron's ABI
+   * (sqlite-binding.ts), under Node better-sqlite3's own.
+   */
+  nativeBinding?: string;
 }
 
 /**
  * Opens (or creates) the library database at `file` (':memory:' works for tests) and brings its schema up to
  * date. Throws LibraryDatabaseError: 'newer-database' (file untouched), 'corrupt-database', 'migration-failed'
- * (nothing applied: the transaction rolled back).
+ * (nothing applied: the transaction rolled back); SqliteBindingError when Electron's binary is missing.
  */
 export function openLibraryDatabase(file: string, options: OpenOptions = {}): Database {
   const migrations = options.migrations ?? allMigrations;
   const supported = checkMigrations(file, migrations);
   const inMemory = file === ':memory:' || file === '';
+  // Before anything is opened: a missing Electron binary is named as such, not as better-sqlite3's ABI crash.
+  const nativeBinding = options.nativeBinding ?? nativeBindingFor(chooseSqliteBinding(currentSqliteRuntime()));
 
   // Look at an existing file before opening it for writing, so that refusing it cannot change a byte of it
   // (switching to WAL, which comes next, rewrites the header).
   if (!inMemory && fs.existsSync(file)) {
-    refuseNewer(file, peekUserVersion(file), supported);
+    refuseNewer(file, peekUserVersion(file, nativeBinding), supported);
   } else if (!inMemory) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   }
 
-  const db = openOrThrow(file, {});
+  const db = openOrThrow(file, { nativeBinding });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // safe with WAL: a crash loses at most the last commits, never corrupts
@@ -123,9 +131,9 @@ const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
  * (big-endian u32 at offset 60). A file with a -wal beside it may hold a newer header in the WAL, so it is
  * asked through a read-only connection instead (the -wal and -shm files exist already then).
  */
-function peekUserVersion(file: string): number {
+function peekUserVersion(file: string, nativeBinding: string | undefined): number {
   if (fs.existsSync(`${file}-wal`)) {
-    const probe = openOrThrow(file, { readonly: true, fileMustExist: true });
+    const probe = openOrThrow(file, { readonly: true, fileMustExist: true, nativeBinding });
     try {
       return readUserVersion(probe, file);
     } finally {
