@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ensureElectronSqlite, installedElectron } from './electron-sqlite.mjs';
 
 const require = createRequire(import.meta.url);
 const say = (line) => console.log(`[hintbrush] ${line}`);
@@ -30,13 +31,15 @@ function tryCudaProvider() {
 }
 
 function reportElectron() {
-  try {
-    const electronPath = require('electron');
-    if (typeof electronPath === 'string' && existsSync(electronPath)) return say('Electron is installed.');
-  } catch {
-    // fall through: electron is an optional dependency and its binary download may have failed
+  const electron = installedElectron(); // an optional dependency: its binary download may have failed
+  if (!electron) {
+    return say('Electron could not be installed (its binary download failed): run the studio in browser mode with `npm run serve`.');
   }
-  say('Electron could not be installed (its binary download failed): run the studio in browser mode with `npm run serve`.');
+  say(`Electron ${electron.version} is installed.`);
+  // better-sqlite3's own binary is for Node; the desktop app needs one for Electron's ABI beside it.
+  const sqlite = ensureElectronSqlite(electron);
+  if (sqlite.ok) say(`better-sqlite3 for Electron ${sqlite.fetched ? 'fetched' : 'present'}: ${sqlite.file}`);
+  else say(`better-sqlite3 for Electron could not be had (${sqlite.reason}); \`npm start\` tries again, else uses browser mode.`);
 }
 
 tryCudaProvider();

@@ -1,13 +1,11 @@
 // `npm start`: builds, then runs the desktop app when Electron is installed, else browser mode
 // (`hintbrush serve`), whose URL it prints. Arguments after `--` go to `hintbrush serve` in browser mode.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureElectronSqlite, installedElectron } from './electron-sqlite.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
 const say = (line) => console.log(`[hintbrush] ${line}`);
 
 const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
@@ -16,14 +14,24 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 
-/** The Electron binary, when the optional dependency installed it (its download may have failed). */
+/**
+ * The Electron binary, when the optional dependency installed it (its download may have failed) and a
+ * better-sqlite3 binary for its ABI is there or can be fetched now (once: it is kept in node_modules/.hintbrush/).
+ */
 function electronBinary() {
-  try {
-    const binary = require('electron'); // the package's main exports the binary's path
-    return typeof binary === 'string' && existsSync(binary) ? binary : null;
-  } catch {
+  const electron = installedElectron();
+  if (!electron) {
+    say('Electron is not installed (its binary could not be downloaded), so Hintbrush starts in browser mode.');
     return null;
   }
+  const sqlite = ensureElectronSqlite(electron);
+  if (!sqlite.ok) {
+    say(`Electron ${electron.version} is installed, but the database library has no binary for it (${sqlite.reason}),`);
+    say('so Hintbrush starts in browser mode. Run `npm start` again with internet access to get the desktop app.');
+    return null;
+  }
+  if (sqlite.fetched) say(`better-sqlite3 for Electron ${electron.version} fetched: ${sqlite.file}`);
+  return electron.binary;
 }
 
 /** Runs a child in the foreground: Ctrl-C reaches it (same process group) and its exit code becomes ours. */
@@ -44,7 +52,6 @@ if (electron) {
   say('starting the desktop app (Electron)');
   foreground(electron, [root]);
 } else {
-  say('Electron is not installed (its binary could not be downloaded), so Hintbrush starts in browser mode.');
   say('Open the URL printed below in your browser.');
   const extra = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   foreground(process.execPath, [path.join(root, 'bin', 'hintbrush.mjs'), 'serve', ...extra]);
