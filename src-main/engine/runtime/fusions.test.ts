@@ -59,3 +59,18 @@ test('graphs built without options (training) use plain attention; a fused one h
   }
   assert.equal(new Graph().options.fusedAttention, undefined);
 });
+
+test('a provider that cannot start is skipped with its reason, not reported as refusing the fused graph', async (t) => {
+  if (process.platform === 'win32') return t.diagnostic('DirectML exists on Windows: nothing to check there');
+  const session = await createFusedSession(unet, 'unet', { providers: ['dml', 'cpu'] });
+  try {
+    assert.equal(session.provider, 'cpu');
+    assert.ok(hasOp(session.model.bytes, 'MultiHeadAttention'));
+    assert.deepEqual(session.fallbacks, []);
+    assert.deepEqual(session.skipped.map((s) => [s.name, s.available]), [['dml', false]]);
+    assert.ok(session.skipped[0].reason.length > 0);
+    t.diagnostic(`dml: ${session.skipped[0].reason}`);
+  } finally {
+    await session.release();
+  }
+});

@@ -14,7 +14,7 @@
 import type { ProviderReport } from '../../common/contract.ts';
 import type { GraphOptions, Node } from '../graph/node.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
-import { candidateProviders, EngineRunError, ModelSession, type ProviderName, type SessionOptions } from './session.ts';
+import { candidateProviders, EngineRunError, ModelSession, noProviderError, type ProviderName, type SessionOptions } from './session.ts';
 
 export type Fusions = Pick<GraphOptions, 'fusedAttention' | 'fusedGroupNorm'>;
 
@@ -59,29 +59,30 @@ export async function createFusedSession(
 ): Promise<ModelSession> {
   const fallbacks: FusionFallback[] = [];
   const skipped: ProviderReport[] = [];
-  const providers = opts.providers ?? candidateProviders();
-  for (const provider of providers) {
+  for (const provider of opts.providers ?? candidateProviders()) {
     const single: SessionOptions = { ...opts, providers: [provider] };
     const fusions = fusionsFor(provider, opts.fusions);
     const fused = fusedOpNames(fusions);
+    let refused: FusionFallback | null = null;
     if (fused.length > 0) {
       try {
-        const session = await ModelSession.create(emitOnnx(build(fusions), { graphName }), single);
-        return withReports(session, skipped, fallbacks);
+        return withReports(await ModelSession.create(emitOnnx(build(fusions), { graphName }), single), skipped, fallbacks);
       } catch (err) {
-        fallbacks.push({ provider, fused: fused.join(', '), reason: (err as Error).message.split('\n')[0].slice(0, 300) });
+        refused = { provider, fused: fused.join(', '), reason: (err as Error).message.split('\n')[0].slice(0, 300) };
       }
     }
     try {
       const session = await ModelSession.create(emitOnnx(build(NO_FUSIONS), { graphName }), single);
+      // Only a provider that runs the plain graph refused the fused one; one that cannot start refused both.
+      if (refused) fallbacks.push(refused);
       return withReports(session, skipped, fallbacks);
     } catch (err) {
       // The provider itself cannot start (missing libraries): go on with the next, as ModelSession does.
-      if (!(err instanceof EngineRunError) || err.kind !== 'provider' || provider === providers[providers.length - 1]) throw err;
-      skipped.push({ name: provider, available: false, reason: err.message });
+      if (!(err instanceof EngineRunError) || err.kind !== 'provider') throw err;
+      skipped.push(...err.skipped);
     }
   }
-  throw new EngineRunError('provider', `no execution provider could run the model: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw noProviderError(skipped);
 }
 
 function withReports(session: ModelSession, skipped: ProviderReport[], fallbacks: FusionFallback[]): ModelSession {

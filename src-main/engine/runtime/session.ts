@@ -43,9 +43,16 @@ export class EngineRunError extends Error {
   constructor(
     readonly kind: 'out-of-memory' | 'provider' | 'run' | 'model',
     message: string,
+    /** For 'provider': each provider tried, with why it could not run the model. */
+    readonly skipped: readonly ProviderReport[] = [],
   ) {
     super(message);
   }
+}
+
+/** No provider of `skipped` could run the model: the error names each with its reason. */
+export function noProviderError(skipped: readonly ProviderReport[]): EngineRunError {
+  return new EngineRunError('provider', `no execution provider could run the model: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`, skipped);
 }
 
 export interface SessionOptions {
@@ -171,7 +178,7 @@ export class ModelSession {
         skipped.push({ name: provider, available: false, reason: firstLine(message) });
       }
     }
-    throw new EngineRunError('provider', `no execution provider could run the model: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+    throw noProviderError(skipped);
   }
 
   async run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
