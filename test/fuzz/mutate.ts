@@ -3,17 +3,8 @@
 // deleted, duplicated or spliced from another seed, truncation), text mutations with the tokens the parsers
 // look for, and random JSON shaped like the contract's inputs.
 
-/** mulberry32: small, fast, and good enough to pick mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine's seeded mulberry32 generator: small, fast, and good enough to pick mutations. */
+export { uniformRandom as rng } from '../../src-main/engine/training/trainable-lora.ts';
 
 export type Random = () => number;
 const int = (r: Random, n: number) => Math.floor(r() * n);

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodePng } from '../../src-main/generation/png.ts';
+import { uniformRandom } from '../../src-main/engine/training/trainable-lora.ts';
 
 export interface BlobDatasetOptions {
   /** Pairs to write (default 32). */
@@ -39,18 +40,6 @@ const COLOURS: { name: string; rgb: [number, number, number] }[] = [
   { name: 'violet', rgb: [128, 82, 196] },
   { name: 'blue', rgb: [52, 110, 220] },
 ];
-
-/** mulberry32: a small seeded generator, enough for test pictures. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function blobsFor(rand: () => number, size: number): Blob[] {
   const n = rand() < 0.35 ? 2 : 1;
@@ -110,7 +99,7 @@ function edges(owner: Int8Array, size: number): Uint8Array {
 /** Writes the dataset into `dir` (created when missing). */
 export async function writeBlobDataset(dir: string, options: BlobDatasetOptions = {}): Promise<BlobDataset> {
   const { count = 32, size = 128, seed = 7, withProblems = true } = options;
-  const rand = random(seed);
+  const rand = uniformRandom(seed);
   await mkdir(dir, { recursive: true });
   const pairs: string[] = [];
   for (let i = 0; i < count; i++) {

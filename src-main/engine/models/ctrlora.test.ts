@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
-import { emitOnnx } from '../graph/emit-onnx.ts';
-import { ModelSession, type TensorData } from '../runtime/session.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import type { TensorData } from '../runtime/session.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, runOnCpu, unetFeeds } from '../testing/goldens.ts';
 import { buildCtrLoraGraph, buildCtrLoraMixGraph, detectCtrLoraCondition } from './ctrlora.ts';
 import { buildUnetGraph, CONTROL_INPUT_NAMES } from './unet.ts';
 import { buildVaeEncoderGraph } from './vae.ts';
@@ -19,24 +18,12 @@ function opened(name: string): TensorFile {
   return openTensorFile(fixture(name));
 }
 
-async function run(outputs: Record<string, import('../graph/node.ts').Node>, feeds: Record<string, TensorData>): Promise<Record<string, Float32Array>> {
-  const model = emitOnnx(outputs);
-  const session = await ModelSession.create(model, { providers: ['cpu'] });
-  try {
-    const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => model.inputNames.includes(k)));
-    const result = await session.run(used);
-    return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
-
 const { timestep, context } = unetFeeds();
 const latentA = () => f32([2, 4, 32, 32], control('ctrlora.latent_a').data);
 
 async function encodeHint(hint: Float32Array): Promise<Float32Array> {
   const { outputs } = buildVaeEncoderGraph(fixtureFile('tiny-sd15.safetensors'), { batch: 2, height: 256, width: 256 });
-  return (await run({ latent: outputs.latent }, { image: f32([2, 3, 256, 256], hint) })).latent;
+  return (await runOnCpu({ latent: outputs.latent }, { image: f32([2, 3, 256, 256], hint) })).latent;
 }
 
 async function unetEps(residuals: Float32Array[]): Promise<Float32Array> {
@@ -46,7 +33,7 @@ async function unetEps(residuals: Float32Array[]): Promise<Float32Array> {
     const i = NAMES.indexOf(String(input.attrs.name));
     if (i >= 0) feeds[NAMES[i]] = f32(input.shape, residuals[i]);
   }
-  return (await run({ eps }, feeds)).eps;
+  return (await runOnCpu({ eps }, feeds)).eps;
 }
 
 test('condition files: rank, LoRA pairs on linear layers only, zero convs and norms', () => {
@@ -83,12 +70,12 @@ for (const ext of ['ckpt', 'safetensors']) {
     const edge = opened(`tiny-ctrlora-edge.${ext}`);
     const { outputs, graph } = buildCtrLoraGraph(base, edge, opts);
     assert.deepEqual(graph.inputs.map((n) => n.attrs.name).sort(), ['context', 'latent', 'strength', 'timestep', 'weight']);
-    const out = await run(outputs, { timestep, context, latent: latentA(), strength: one(1), weight: one(1) });
+    const out = await runOnCpu(outputs, { timestep, context, latent: latentA(), strength: one(1), weight: one(1) });
     const errs = NAMES.map((name, i) => relativeError(out[name], control(`ctrlora.edge.out.${i}`).data));
     t.diagnostic(`edge.out errors ${errs.map((e) => e.toExponential(1)).join(" ")}`);
     errs.forEach((err, i) => assert.ok(err < MODULE_TOLERANCE, `${NAMES[i]} error ${err}`));
     // strength and weight are inputs: 0.5 x 0.6 scales every output by 0.3, without a rebuild
-    const scaled = await run({ control_5: outputs.control_5 }, { timestep, context, latent: latentA(), strength: one(0.5), weight: one(0.6) });
+    const scaled = await runOnCpu({ control_5: outputs.control_5 }, { timestep, context, latent: latentA(), strength: one(0.5), weight: one(0.6) });
     const ref = control('ctrlora.edge.out.5').data.map((v) => v * 0.3);
     assert.ok(relativeError(scaled.control_5, ref) < MODULE_TOLERANCE);
     base.close();
@@ -101,7 +88,7 @@ test('UNet + edge at weight 1 reproduces ctrlora.edge.eps (ckpt) from the [0, 1]
   const base = opened('tiny-ctrlora-base.ckpt');
   const edge = opened('tiny-ctrlora-edge.ckpt');
   const { outputs } = buildCtrLoraGraph(base, edge, opts);
-  const out = await run(outputs, { timestep, context, latent: f32([2, 4, 32, 32], latent), strength: one(1), weight: one(1) });
+  const out = await runOnCpu(outputs, { timestep, context, latent: f32([2, 4, 32, 32], latent), strength: one(1), weight: one(1) });
   const eps = await unetEps(NAMES.map((n) => out[n]));
   const err = relativeError(eps, control('ctrlora.edge.eps').data);
   t.diagnostic(`edge.eps error ${err.toExponential(2)}`);
@@ -118,13 +105,13 @@ for (const ext of ['ckpt', 'safetensors']) {
     const blob = opened('tiny-ctrlora-blob.ckpt');
     const { outputs } = buildCtrLoraMixGraph(base, [edge, blob], opts);
     const feeds = { timestep, context, strength: one(1), latent_0: f32([2, 4, 32, 32], latA), latent_1: f32([2, 4, 32, 32], latB) };
-    const out = await run(outputs, { ...feeds, weight_0: one(0.6), weight_1: one(0.4) });
+    const out = await runOnCpu(outputs, { ...feeds, weight_0: one(0.6), weight_1: one(0.4) });
     const eps = await unetEps(NAMES.map((n) => out[n]));
     const err = relativeError(eps, control('ctrlora.mix.eps').data);
     t.diagnostic(`mix.eps error ${err.toExponential(2)}`);
     assert.ok(err < MODULE_TOLERANCE, `mix.eps error ${err}`);
     // weight 0 for blob gives edge alone at 0.6: conditions are independent passes
-    const edgeOnly = await run({ control_0: outputs.control_0 }, { ...feeds, weight_0: one(1), weight_1: one(0) });
+    const edgeOnly = await runOnCpu({ control_0: outputs.control_0 }, { ...feeds, weight_0: one(1), weight_1: one(0) });
     assert.ok(relativeError(edgeOnly.control_0, control('ctrlora.edge.out.0').data) < 1e-3);
     for (const f of [base, edge, blob]) f.close();
   });
@@ -136,7 +123,7 @@ test('float16 compute: the UNet fed fp16 CtrLoRA residuals stays within 1e-2 of 
   const base = opened('tiny-ctrlora-base.safetensors');
   const edge = opened('tiny-ctrlora-edge.safetensors');
   const { outputs } = buildCtrLoraGraph(base, edge, { ...opts, compute: 'float16' });
-  const out = await run(outputs, { timestep, context, latent: latentA(), strength: one(1), weight: one(1) });
+  const out = await runOnCpu(outputs, { timestep, context, latent: latentA(), strength: one(1), weight: one(1) });
   const errs = NAMES.map((name, i) => relativeError(out[name], control(`ctrlora.edge.out.${i}`).data));
   t.diagnostic(`fp16 edge.out errors ${errs.map((e) => e.toExponential(1)).join(' ')}`);
   const err = relativeError(await unetEps(NAMES.map((n) => out[n])), control('ctrlora.edge.eps').data);

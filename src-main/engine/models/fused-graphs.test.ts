@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { emitOnnx } from '../graph/emit-onnx.ts';
 import { type Node, topologicalOrder } from '../graph/node.ts';
-import { ModelSession, type TensorData } from '../runtime/session.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import type { TensorData } from '../runtime/session.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, runOnCpu, unetFeeds } from '../testing/goldens.ts';
 import { buildCnxsUnetGraph } from './cnxs.ts';
 import { buildControlNetGraph } from './controlnet.ts';
 import { buildCtrLoraGraph } from './ctrlora.ts';
@@ -32,15 +31,7 @@ async function runFused(outputs: Record<string, Node>, feeds: Record<string, Ten
   const counts = fusedCount(outputs);
   assert.ok(counts.fused > 0, 'the graph has fused attention');
   assert.equal(counts.softmax, 0, 'no plain attention is left');
-  const model = emitOnnx(outputs);
-  const session = await ModelSession.create(model, { providers: ['cpu'] });
-  try {
-    const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => model.inputNames.includes(k)));
-    const result = await session.run(used);
-    return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
+  return runOnCpu(outputs, feeds);
 }
 
 function controlFeeds(residuals: Float32Array[], inputs: readonly Node[]): Record<string, TensorData> {

@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSafetensors } from '../../formats/safetensors.ts';
+import { emitOnnx } from '../graph/emit-onnx.ts';
+import type { Node } from '../graph/node.ts';
+import { ModelSession, type TensorData } from '../runtime/session.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -70,4 +73,17 @@ let reference: ReferenceJson | null = null;
 export function referenceJson(): ReferenceJson {
   reference ??= JSON.parse(readFileSync(fixture('reference.json'), 'utf8')) as ReferenceJson;
   return reference;
+}
+
+/** Emits `outputs`, runs them once on the CPU provider with the feeds the graph takes, and releases the session. */
+export async function runOnCpu(outputs: Record<string, Node>, feeds: Record<string, TensorData>): Promise<Record<string, Float32Array>> {
+  const model = emitOnnx(outputs);
+  const session = await ModelSession.create(model, { providers: ['cpu'] });
+  try {
+    const used = Object.fromEntries(Object.entries(feeds).filter(([k]) => model.inputNames.includes(k)));
+    const result = await session.run(used);
+    return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.data as Float32Array]));
+  } finally {
+    await session.release();
+  }
 }
