@@ -107,13 +107,13 @@ export async function benchSession(
     buildMs += now() - t0;
     return outputs;
   };
+  const used = opts.foldWeights && cpuMemory === LEAN_INFERENCE ? FOLDED_INFERENCE : cpuMemory;
   const t0 = now();
-  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: opts.foldWeights && cpuMemory === LEAN_INFERENCE ? FOLDED_INFERENCE : cpuMemory });
+  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: used });
   const sessionMs = now() - t0 - buildMs;
   const fused = Buffer.from(session.model.bytes);
   const ops = [fused.includes('MultiHeadAttention') ? 'fused attention' : '', fused.includes('GroupNorm') ? 'fused GroupNorm' : ''].filter(Boolean);
   const refused = session.fallbacks.map((f) => `; ${f.fused} refused: ${f.reason}`).join('');
-  const used = opts.foldWeights && cpuMemory === LEAN_INFERENCE ? FOLDED_INFERENCE : cpuMemory;
   const settings = `${used.foldWeightCasts ? 'casts folded' : 'casts per run'}${used.layoutPass ? ', NCHWc' : ''}, no arena`;
   return { session, buildMs, sessionMs, graph: `${session.provider}, ${ops.join(' + ') || 'plain graph'}, ${settings}${refused}` };
 }
