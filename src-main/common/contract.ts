@@ -91,6 +91,8 @@ export interface ProviderReport {
   name: string; // 'cuda' | 'dml' | 'coreml' | 'webgpu' | 'cpu'
   available: boolean;
   reason: string; // why it is not available, or '' when it is
+  /** The fix in one line, when there is one the user can do (install X, update the driver). */
+  fix?: string;
 }
 
 export type EngineState = 'starting' | 'ready' | 'busy' | 'crashed' | 'restarting' | 'stopped';

@@ -19,6 +19,9 @@ import {
   type TaskContext,
   type TaskHandler,
 } from './protocol.ts';
+import { tinyModel } from './runtime/probe-model.ts';
+import { diagnoseProvider } from './runtime/provider-diagnosis.ts';
+import { captureProviderFailure } from './runtime/provider-log.ts';
 import { annotateTask } from './tasks/annotate-task.ts';
 import { generateTask } from './tasks/generate-task.ts';
 import { trainTask } from './tasks/train-task.ts';
@@ -48,39 +51,6 @@ const PLATFORM_PROVIDERS: Record<string, string[]> = {
   win32: ['cuda', 'dml', 'webgpu', 'cpu'],
   darwin: ['coreml', 'webgpu', 'cpu'],
 };
-
-/** A one-node ONNX model (Relu on a [1] float tensor), hand-encoded so the probe depends on nothing else. */
-function tinyModel(): Uint8Array {
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    for (; n > 127; n >>>= 7) out.push((n & 127) | 128);
-    out.push(n);
-    return out;
-  };
-  const int = (field: number, v: number) => [...varint(field << 3), ...varint(v)];
-  const bytes = (field: number, b: number[]) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
-  const str = (field: number, s: string) => bytes(field, [...Buffer.from(s, 'utf8')]);
-  // ValueInfoProto{name, type: TypeProto{tensor_type{elem_type: FLOAT, shape{dim{dim_value: 1}}}}}
-  const valueInfo = (name: string) => [...str(1, name), ...bytes(2, bytes(1, [...int(1, 1), ...bytes(2, bytes(1, int(1, 1)))]))];
-  const node = [...str(1, 'x'), ...str(2, 'y'), ...str(3, 'probe'), ...str(4, 'Relu')];
-  const graph = [...bytes(1, node), ...str(2, 'probe'), ...bytes(11, valueInfo('x')), ...bytes(12, valueInfo('y'))];
-  // ModelProto{ir_version: 8, opset_import{version: 13}, graph}
-  return Uint8Array.from([...int(1, 8), ...bytes(8, int(2, 13)), ...bytes(7, graph)]);
-}
-
-/** Turns ORT's long native error into a sentence for the user. */
-function explain(name: string, message: string): string {
-  if (/Failed to load (shared )?library|cannot open shared object/i.test(message)) {
-    return name === 'cuda'
-      ? 'the CUDA provider libraries are not installed (onnxruntime-node downloads them at npm install; needs CUDA 12 and cuDNN 9)'
-      : `the ${name} provider libraries could not be loaded`;
-  }
-  if (/backend not found/i.test(message)) return `this onnxruntime-node build has no ${name} provider`;
-  const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(message);
-  if (adapter) return adapter[0];
-  const line = message.split('\n').find((l) => l.trim()) ?? message;
-  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
-}
 
 /** Which providers exist here: listed by onnxruntime-node and able to create and run a tiny session. */
 export async function probeProviders(): Promise<ProviderReport[]> {
@@ -112,7 +82,11 @@ export async function probeProviders(): Promise<ProviderReport[]> {
       if (!y || y[0] !== 0) throw new Error('the tiny test model gave a wrong answer');
       reports.push({ name, available: true, reason: '' });
     } catch (err) {
-      reports.push({ name, available: false, reason: explain(name, (err as Error).message ?? String(err)) });
+      const message = (err as Error).message ?? String(err);
+      // The JS message is a summary; ORT's log names the cause (which library, which CUDA error).
+      const failure = (await captureProviderFailure(name)) ?? { message, log: '' };
+      const { reason, fix } = diagnoseProvider(name, message, failure.log);
+      reports.push({ name, available: false, reason, fix });
     }
   }
   return reports.sort((a, b) => rank(a.name) - rank(b.name));

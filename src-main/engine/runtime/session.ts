@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { ProviderReport } from '../../common/contract.ts';
 import type { DataType } from '../graph/dtype.ts';
 import type { EmittedModel } from '../graph/emit-onnx.ts';
+import { diagnoseProvider, isOutOfMemory } from './provider-diagnosis.ts';
 
 const require = createRequire(import.meta.url);
 type Ort = typeof import('onnxruntime-node');
@@ -175,7 +176,8 @@ export class ModelSession {
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (provider === 'cpu' || isModelError(message)) throw classify(message);
-        skipped.push({ name: provider, available: false, reason: firstLine(message) });
+        const { reason, fix } = diagnoseProvider(provider, message);
+        skipped.push({ name: provider, available: false, reason, fix });
       }
     }
     throw noProviderError(skipped);
@@ -245,7 +247,7 @@ function isModelError(message: string): boolean {
 }
 
 function classify(message: string): EngineRunError {
-  if (/out of memory|bad_alloc|Failed to allocate|CUDNN_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation/i.test(message)) {
+  if (isOutOfMemory(message)) {
     return new EngineRunError('out-of-memory', `out of memory: ${firstLine(message)}`);
   }
   return new EngineRunError('run', firstLine(message));
