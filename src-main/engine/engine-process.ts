@@ -19,7 +19,9 @@ import {
   type TaskContext,
   type TaskHandler,
 } from './protocol.ts';
+import { DEVICE_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice, type ProviderSetting } from '../common/provider-setting.ts';
 import { tinyModel } from './runtime/probe-model.ts';
+import { providerEntry, setProviderDevice } from './runtime/session.ts';
 import { diagnoseProvider } from './runtime/provider-diagnosis.ts';
 import { captureProviderFailure } from './runtime/provider-log.ts';
 import { annotateTask } from './tasks/annotate-task.ts';
@@ -73,7 +75,7 @@ export async function probeProviders(): Promise<ProviderReport[]> {
     }
     try {
       const session = await ort.InferenceSession.create(model, {
-        executionProviders: [name as 'cpu'],
+        executionProviders: [providerEntry(name) as 'cpu'],
         logSeverityLevel: 4,
       });
       const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([-2]), [1]) });
@@ -84,7 +86,9 @@ export async function probeProviders(): Promise<ProviderReport[]> {
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       // The JS message is a summary; ORT's log names the cause (which library, which CUDA error).
-      const failure = (await captureProviderFailure(name)) ?? { message, log: '' };
+      const entry = providerEntry(name);
+      const deviceId = typeof entry === 'string' ? undefined : entry.deviceId;
+      const failure = (await captureProviderFailure(name, { deviceId })) ?? { message, log: '' };
       const { reason, fix } = diagnoseProvider(name, message, failure.log);
       reports.push({ name, available: false, reason, fix });
     }
@@ -105,10 +109,26 @@ export function chooseProvider(reports: ProviderReport[], wanted = process.env[E
 
 let providerReports: ProviderReport[] = [];
 let provider = 'cpu';
+/** The artist's choice from main ('configure'); null until it arrives: HINTBRUSH_PROVIDER or the best. */
+let preference: ProviderSetting | null = null;
+
+function wantedProvider(): string | undefined {
+  return preference && preference.provider !== 'auto' ? preference.provider : process.env[ENGINE_ENV.provider];
+}
+
+/** Takes the artist's choice: the device for CUDA and DirectML, and the provider tasks use from now on. */
+export function configureProvider(choice: ProviderSetting): string {
+  preference = choice;
+  const deviceId = DEVICE_PROVIDERS.includes(choice.provider) ? choice.deviceId : undefined;
+  setProviderDevice('cuda', deviceId);
+  setProviderDevice('dml', deviceId);
+  provider = chooseProvider(providerReports, wantedProvider());
+  return provider;
+}
 
 registerTask('probe', async () => {
   providerReports = await probeProviders();
-  provider = chooseProvider(providerReports);
+  provider = chooseProvider(providerReports, wantedProvider());
   return { provider, providers: providerReports };
 });
 
@@ -219,6 +239,13 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
   port.onMessage((message) => {
     if (!isMainToEngine(message)) return; // not ours; main's supervisor never sends such a thing
     if (message.type === 'ping') port.send({ type: 'pong', seq: message.seq });
+    else if (message.type === 'configure') {
+      // A job in flight keeps the provider it started with; the next one uses the new choice.
+      const choice = { provider: message.provider as ProviderChoice, deviceId: message.deviceId };
+      if (!(PROVIDER_CHOICES as readonly string[]).includes(choice.provider)) return;
+      configureProvider(choice);
+      port.send({ type: 'ready', pid: process.pid, provider, providers: providerReports, tasks: [...tasks.keys()] });
+    }
     else if (message.type === 'cancel') {
       if (current?.jobId === message.jobId) current.abort.abort(new TaskError('cancelled', 'The job was cancelled.'));
     } else void run(message);

@@ -34,6 +34,22 @@ export function candidateProviders(): ProviderName[] {
   return filtered;
 }
 
+// The GPU that CUDA and DirectML open, from the artist's setting (engine-process.ts sets it when main sends
+// the choice). Engine-wide: one process drives one GPU; sessions created afterwards use it.
+const deviceIds = new Map<ProviderName, number>();
+
+/** Chooses the device of `provider` ('cuda' or 'dml') for sessions created from now on; undefined: ORT's default. */
+export function setProviderDevice(provider: 'cuda' | 'dml', deviceId: number | undefined): void {
+  if (deviceId === undefined) deviceIds.delete(provider);
+  else deviceIds.set(provider, deviceId);
+}
+
+/** How `provider` is named in ORT's executionProviders: with its device id when one was chosen. */
+export function providerEntry(provider: string): string | { name: 'cuda' | 'dml'; deviceId: number } {
+  const deviceId = deviceIds.get(provider as ProviderName);
+  return deviceId === undefined ? provider : { name: provider as 'cuda' | 'dml', deviceId };
+}
+
 export interface TensorData {
   dtype: DataType;
   shape: readonly number[];
@@ -230,7 +246,7 @@ function sessionOptions(externalFolder: string | null, provider: ProviderName, o
   const disabled = [...(opts.disableOptimizers ?? []), ...(policy && !policy.foldWeightCasts ? ['ConstantFolding'] : [])];
   if (disabled.length) extra.optimization = { disable_specified_optimizers: disabled.join(',') };
   const level = policy && !policy.layoutPass ? 'extended' : 'all';
-  const options: Record<string, unknown> = { executionProviders: [provider], graphOptimizationLevel: level, enableCpuMemArena: !policy, extra };
+  const options: Record<string, unknown> = { executionProviders: [providerEntry(provider)], graphOptimizationLevel: level, enableCpuMemArena: !policy, extra };
   if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
   if (provider === 'webgpu' && opts.residentOutputs?.length) {
     options.preferredOutputLocation = Object.fromEntries(opts.residentOutputs.map((name) => [name, 'gpu-buffer']));
