@@ -57,3 +57,15 @@ export const CAPTURED: Record<string, CapturedProviderError> = {
     log: "Warning: Couldn't load Vulkan: libvulkan.so.1: cannot open shared object file: No such file or directory\n    at operator() (/build/Release/_deps/dawn-src/src/dawn/native/vulkan/BackendVk.cpp:368)",
   },
 };
+
+// CAPTURED here the same day: a run that needs a 1 GiB buffer ([16, 4096, 4096] float32 MatMul scores) on the
+// WebGPU provider over SwiftShader (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json,
+// LD_LIBRARY_PATH=/usr/lib/chromium). JS gets only Dawn's follow-up validation error; the out-of-memory itself
+// is in ORT's log.
+export const CAPTURED_WEBGPU_OUT_OF_MEMORY: CapturedProviderError = {
+  provider: 'webgpu',
+  message: 'WebGPU validation failed. [Invalid Buffer (unlabeled)] is invalid due to a previous error.',
+  log: `[E:onnxruntime:onnxruntime-node, webgpu_context.cc:171 operator()] WebGPU device error(3): vkAllocateMemory failed with VK_ERROR_OUT_OF_DEVICE_MEMORY
+ - While calling [Device].CreateBuffer([BufferDescriptor]).
+    at CheckVkOOMThenSuccessImpl (/build/Release/_deps/dawn-src/src/dawn/native/vulkan/VulkanError.cpp:119)`,
+};

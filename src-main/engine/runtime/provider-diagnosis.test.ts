@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCudaStandIn, canBuildCudaStandIn, type CudaStandIn } from './cuda-standin.test-support.ts';
-import { CAPTURED } from './ort-provider-errors.captured.ts';
+import { CAPTURED, CAPTURED_WEBGPU_OUT_OF_MEMORY } from './ort-provider-errors.captured.ts';
 import { diagnoseProvider, isOutOfMemory } from './provider-diagnosis.ts';
 import { captureProviderFailure } from './provider-log.ts';
 
@@ -86,12 +86,13 @@ describe('provider diagnosis of GPU runtime texts (from ORT/CUDA formats, not ca
 });
 
 describe('out-of-memory texts', () => {
-  it('recognises CUDA, DirectML and WebGPU allocation failures, and not a shape error', () => {
+  it('recognises CUDA and DirectML allocation failures (from their formats), WebGPU\'s (captured), and not a shape error', () => {
     assert.ok(isOutOfMemory('/onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 2147483648'));
     assert.ok(isOutOfMemory(cudaFailure(2, 'out of memory', 'cudaMalloc((void**)&p, size)')));
     assert.ok(isOutOfMemory('Exception(3) tid(2f04) 8007000E Not enough memory resources are available to complete this operation.'));
     assert.ok(isOutOfMemory('Exception(2) tid(2f04) 887A0005 The GPU device instance has been suspended. Use GetDeviceRemovedReason to determine the appropriate action.'));
-    assert.ok(isOutOfMemory('[WebGPU] Error: VK_ERROR_OUT_OF_DEVICE_MEMORY'));
+    assert.ok(isOutOfMemory(CAPTURED_WEBGPU_OUT_OF_MEMORY.message), 'what JS gets on WebGPU (captured)');
+    assert.ok(isOutOfMemory(CAPTURED_WEBGPU_OUT_OF_MEMORY.log), 'what ORT logs on WebGPU (captured)');
     assert.ok(!isOutOfMemory('[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: x'));
   });
 });

@@ -136,9 +136,13 @@ export function diagnoseProvider(provider: string, message: string, log = ''): P
   return { reason: line.length > 300 ? `${line.slice(0, 300)}...` : line, fix: '' };
 }
 
-/** Whether ORT's message is a device or host allocation failure (the run may fit at a smaller size). */
+/**
+ * Whether ORT's message is a device or host allocation failure (the run may fit at a smaller size). On WebGPU
+ * JS gets only Dawn's follow-up error about the buffer that could not be created (the out-of-memory itself is
+ * in ORT's log; captured in ort-provider-errors.captured.ts): a buffer too large for the device either way.
+ */
 export function isOutOfMemory(message: string): boolean {
-  return /out of memory|bad_alloc|Failed to allocate|CUDNN_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation|CUDA failure 2\b|CUBLAS_STATUS_ALLOC_FAILED|E_OUTOFMEMORY|8007000E|887A0005|DXGI_ERROR_DEVICE_REMOVED|VK_ERROR_OUT_OF_DEVICE_MEMORY|VK_ERROR_OUT_OF_HOST_MEMORY|Not enough memory|exceeds the max buffer size|maxBufferSize|maxStorageBufferBindingSize/i.test(
+  return /\[Invalid Buffer[^\]]*\] is invalid due to a previous error|out of memory|bad_alloc|Failed to allocate|CUDNN_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation|CUDA failure 2\b|CUBLAS_STATUS_ALLOC_FAILED|E_OUTOFMEMORY|8007000E|887A0005|DXGI_ERROR_DEVICE_REMOVED|VK_ERROR_OUT_OF_DEVICE_MEMORY|VK_ERROR_OUT_OF_HOST_MEMORY|Not enough memory|exceeds the max buffer size|maxBufferSize|maxStorageBufferBindingSize/i.test(
     message,
   );
 }
