@@ -202,6 +202,12 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
   const resourcesDir = process.env[ENGINE_ENV.resourcesDir] ?? '';
   const dataDir = process.env[ENGINE_ENV.dataDir] ?? '';
   let current: { jobId: string; abort: AbortController } | null = null;
+  let pendingChoice: ProviderSetting | null = null;
+  const applyChoice = (choice: ProviderSetting) => {
+    pendingChoice = null;
+    configureProvider(choice);
+    port.send({ type: 'ready', pid: process.pid, provider, providers: providerReports, tasks: [...tasks.keys()] });
+  };
 
   const run = async (msg: Extract<MainToEngine, { type: 'run' }>) => {
     const handler = tasks.get(msg.task);
@@ -231,6 +237,7 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
       port.send({ type: 'error', jobId: msg.jobId, ...errorInfoOf(err, abort.signal) });
     } finally {
       current = null;
+      if (pendingChoice) applyChoice(pendingChoice);
     }
   };
 
@@ -240,11 +247,12 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
     if (!isMainToEngine(message)) return; // not ours; main's supervisor never sends such a thing
     if (message.type === 'ping') port.send({ type: 'pong', seq: message.seq });
     else if (message.type === 'configure') {
-      // A job in flight keeps the provider it started with; the next one uses the new choice.
       const choice = { provider: message.provider as ProviderChoice, deviceId: message.deviceId };
       if (!(PROVIDER_CHOICES as readonly string[]).includes(choice.provider)) return;
-      configureProvider(choice);
-      port.send({ type: 'ready', pid: process.pid, provider, providers: providerReports, tasks: [...tasks.keys()] });
+      // A job in flight keeps its provider and GPU to the end (it may still create sessions); the next job
+      // gets the new choice.
+      if (current) pendingChoice = choice;
+      else applyChoice(choice);
     }
     else if (message.type === 'cancel') {
       if (current?.jobId === message.jobId) current.abort.abort(new TaskError('cancelled', 'The job was cancelled.'));

@@ -97,6 +97,18 @@ describe('engine: takes the choice', () => {
     assert.equal(port.received.filter((m) => m.type === 'ready').length, 3, 'an unknown provider is ignored');
   });
 
+  it('a job in flight keeps its GPU: the choice applies when it ends', async () => {
+    port.send({ type: 'configure', provider: 'dml', deviceId: 1 });
+    assert.deepEqual(providerEntry('dml'), { name: 'dml', deviceId: 1 });
+    port.send({ type: 'run', jobId: 'busy', task: 'sleep', payload: { steps: 2, stepMs: 30 } });
+    const readiesBefore = port.received.filter((m) => m.type === 'ready').length;
+    port.send({ type: 'configure', provider: 'dml', deviceId: 3 });
+    assert.deepEqual(providerEntry('dml'), { name: 'dml', deviceId: 1 }, 'unchanged while the job runs');
+    await until(() => port.received.some((m) => m.type === 'result' && m.jobId === 'busy'));
+    await until(() => port.received.filter((m) => m.type === 'ready').length === readiesBefore + 1);
+    assert.deepEqual(providerEntry('dml'), { name: 'dml', deviceId: 3 });
+  });
+
   it('an explicit choice wins over the automatic order when it works, and falls back when it does not', () => {
     const r = (name: string, available: boolean) => ({ name, available, reason: available ? '' : 'no' });
     assert.equal(chooseProvider([r('cuda', true), r('cpu', true)], 'cpu'), 'cpu');
