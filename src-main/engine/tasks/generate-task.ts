@@ -15,6 +15,7 @@ import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import { describeFallback } from '../runtime/fusions.ts';
 import { EngineRunError, type ProviderName } from '../runtime/session.ts';
+import { generationOomMessage } from '../runtime/out-of-memory.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
 import {
   checkPayload,
@@ -74,15 +75,10 @@ function checkModels(runtime: ModelRuntime, s: GenerationSettings): void {
   for (const l of s.loras) check(l.model.path, 'lora', 'LoRA');
 }
 
-/** Out of memory becomes a sentence that names the size and what to lower; anything else passes as is. */
+/** Out of memory becomes a sentence that names the size and the next smaller step; anything else passes as is. */
 export function explainFailure(err: unknown, s: GenerationSettings, provider: string, compute: 'float16' | 'float32'): unknown {
   if (err instanceof EngineRunError && err.kind === 'out-of-memory') {
-    const fp16 = compute === 'float32' ? ', or compute in fp16 (half precision)' : '';
-    return new TaskError(
-      'out-of-memory',
-      `Out of memory generating ${s.width}x${s.height} (batch size ${s.batchSize}) on ${provider} in ${compute}: ` +
-        `lower the width and height or the batch size${fp16}, or close other programs using the ${provider === 'cpu' ? 'memory' : 'GPU'}. (${err.message})`,
-    );
+    return new TaskError('out-of-memory', generationOomMessage({ width: s.width, height: s.height, batchSize: s.batchSize, provider, compute }, err));
   }
   return err;
 }
