@@ -3,7 +3,8 @@
 // the scale s comes from a probe run on a small picture (the output's size over the input's), so a file that
 // is something else (a depth model, a classifier) is named as "not an image upscaler" before a picture is
 // spent on it. Large pictures run in tiles, as A1111's ESRGAN does: each tile carries a margin of context on
-// every side that is cut off again, so seams vanish for any model whose receptive field fits in the margin.
+// every side that is cut off again, and zeros past the picture's edge (what the model's own padding gives a
+// whole picture), so tiles join without seams for any model whose receptive field fits in the margin.
 // Used for hires fix the way A1111's Upscaler.upscale does: run the model (at most three times) until the
 // picture covers the target, then Lanczos to the exact size (generation/image-resize.ts).
 
@@ -87,17 +88,15 @@ export class ImageUpscaler {
     return { dims: [...result.shape], data };
   }
 
-  /**
-   * One run of the model over the picture (scale x larger), in tiles of `tile` pixels plus a margin of context
-   * cut off again; tiles reaching past the picture read its edge pixels repeated.
-   */
+  /** One run of the model over the picture (scale x larger), in tiles of `tile` pixels plus a margin of context. */
   async upscaleOnce(img: Image8, opts: { tile?: number; signal?: AbortSignal } = {}): Promise<Image8> {
     const s = this.scale;
-    const tileH = this.fixed ? this.fixed.height - 2 * MARGIN : (opts.tile ?? DEFAULT_TILE);
-    const tileW = this.fixed ? this.fixed.width - 2 * MARGIN : (opts.tile ?? DEFAULT_TILE);
-    if (tileH < 1 || tileW < 1) throw new GenerateError('wrong-model', `${this.name}: its fixed input ${this.fixed!.width}x${this.fixed!.height} is too small to tile`);
+    // a model of one fixed input size gets a margin of a quarter of it at most, so its tiles keep a core
+    const fixedMargin = this.fixed ? Math.min(MARGIN, Math.floor(Math.min(this.fixed.width, this.fixed.height) / 4)) : MARGIN;
+    const tileH = this.fixed ? this.fixed.height - 2 * fixedMargin : (opts.tile ?? DEFAULT_TILE);
+    const tileW = this.fixed ? this.fixed.width - 2 * fixedMargin : (opts.tile ?? DEFAULT_TILE);
     const whole = !this.fixed && img.width <= tileW + 2 * MARGIN && img.height <= tileH + 2 * MARGIN;
-    const margin = whole ? 0 : MARGIN;
+    const margin = whole ? 0 : fixedMargin;
     const stepH = whole ? img.height : tileH;
     const stepW = whole ? img.width : tileW;
     const W = img.width * s;
@@ -110,11 +109,14 @@ export class ImageUpscaler {
         const th = this.fixed ? this.fixed.height : ch + 2 * margin;
         const tw = this.fixed ? this.fixed.width : cw + 2 * margin;
         const plane = th * tw;
-        const rgb = new Float32Array(3 * plane); // [3, th, tw] in 0..1, edges repeated past the picture
+        // [3, th, tw] in 0..1; zero past the picture, as the model's own zero padding sees a whole picture
+        const rgb = new Float32Array(3 * plane);
         for (let y = 0; y < th; y++) {
-          const sy = Math.min(Math.max(y0 - margin + y, 0), img.height - 1);
+          const sy = y0 - margin + y;
+          if (sy < 0 || sy >= img.height) continue;
           for (let x = 0; x < tw; x++) {
-            const sx = Math.min(Math.max(x0 - margin + x, 0), img.width - 1);
+            const sx = x0 - margin + x;
+            if (sx < 0 || sx >= img.width) continue;
             for (let c = 0; c < 3; c++) rgb[c * plane + y * tw + x] = img.data[(sy * img.width + sx) * 3 + c] / 255;
           }
         }
