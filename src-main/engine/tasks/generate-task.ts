@@ -80,14 +80,20 @@ function checkModels(runtime: ModelRuntime, s: GenerationSettings): void {
   }
 }
 
+function hiresText(s: GenerationSettings): string {
+  if (!s.hires) return '';
+  const t = hiresTarget(s.width, s.height, s.hires);
+  return ` with hires fix to ${t.width}x${t.height}`;
+}
+
 /** Out of memory becomes a sentence that names the size and what to lower; anything else passes as is. */
 export function explainFailure(err: unknown, s: GenerationSettings, provider: string, compute: 'float16' | 'float32'): unknown {
   if (err instanceof EngineRunError && err.kind === 'out-of-memory') {
     const fp16 = compute === 'float32' ? ', or compute in fp16 (half precision)' : '';
     return new TaskError(
       'out-of-memory',
-      `Out of memory generating ${s.width}x${s.height} (batch size ${s.batchSize}) on ${provider} in ${compute}: ` +
-        `lower the width and height or the batch size${fp16}, or close other programs using the ${provider === 'cpu' ? 'memory' : 'GPU'}. (${err.message})`,
+      `Out of memory generating ${s.width}x${s.height}${hiresText(s)} (batch size ${s.batchSize}) on ${provider} in ${compute}: ` +
+        `lower the width and height${s.hires ? ', the hires target' : ''} or the batch size${fp16}, or close other programs using the ${provider === 'cpu' ? 'memory' : 'GPU'}. (${err.message})`,
     );
   }
   return err;
