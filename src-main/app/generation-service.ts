@@ -206,6 +206,7 @@ export class GenerationService {
       batchSize: input.batchSize,
       batchCount: input.batchCount,
       batchIndex: 0,
+      hires: input.hires ? { ...input.hires, model: input.hires.model !== undefined ? ref(pick(input.hires.model, 'upscaler', 'image upscaler'), '') : null } : null,
     };
   }
 
@@ -243,6 +244,12 @@ export class GenerationService {
       model: match(c.model, c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora'),
       base: c.base ? match(c.base, 'ctrlora-base') : null,
     }));
+    if (settings.hires?.model) {
+      // A1111 names an upscaler model by its file's stem
+      const name = settings.hires.model.name;
+      const found = items.find((i) => i.kind === 'upscaler' && !i.problem && (i.name === name || i.name.replace(/\.onnx$/i, '') === name));
+      settings.hires.model = { ...settings.hires.model, id: found?.id ?? null };
+    }
     return { parameters: text, settings };
   }
 }

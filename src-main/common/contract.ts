@@ -57,6 +57,7 @@ export type ModelKind =
   | 'ctrlora-lora' // CtrLoRA condition LoRA
   | 'cnxs' // ControlNet-XS two-stream model
   | 'annotator' // ONNX model that turns a picture into a hint (depth, pose, lineart...)
+  | 'upscaler' // ONNX image upscaler (ESRGAN family): [1, 3, H, W] -> [1, 3, sH, sW], for hires fix
   | 'unsupported' // recognised, but a family Hintbrush does not run (SDXL, SD2, SD3, Flux...)
   | 'unknown'; // not recognised at all
 

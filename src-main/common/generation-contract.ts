@@ -7,6 +7,7 @@
 
 import { ContractError } from './contract.ts';
 import { fields, int, model, num, oneOf, text } from './field-validators.ts';
+import { validateHires, type HiresInput, type HiresSettings, type ReadHires } from './hires-contract.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -60,6 +61,8 @@ export interface GenerateInput {
   mask: { imagePngBase64: string } | null;
   batchSize: number; // images per batch, 1..8
   batchCount: number; // batches, 1..100
+  /** Hires fix (txt2img only): upscale the picture made at width x height and run a second pass (hires-contract.ts). */
+  hires?: HiresInput | null;
 }
 
 /** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
@@ -104,6 +107,8 @@ export interface GenerationSettings {
   batchCount: number;
   /** Which picture of its run (0-based): seed = first seed + batchIndex. */
   batchIndex: number;
+  /** Hires fix: width x height is the first pass; the picture has the hires target's size. Absent: none. */
+  hires?: HiresSettings | null;
 }
 
 export interface HistoryEntry {
@@ -156,6 +161,8 @@ export interface ReadSettings {
   controls: { kind: ControlKind; model: ReadModel; base: ReadModel | null; weight: number; start: number; end: number; module: string; resizeMode: ResizeModeName }[];
   loras: { model: ReadModel; weight: number }[];
   denoisingStrength: number | null;
+  /** Hires fix settings ("Hires upscale"/"Hires resize", "Hires steps", "Hires upscaler"), null when none. */
+  hires: ReadHires | null;
 }
 
 export interface PngParameters {
@@ -221,7 +228,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   return unit;
 }
 
-const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount'];
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'hires'];
 
 /**
  * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
@@ -268,13 +275,21 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (!init) throw new ContractError('mask needs an init image (inpainting repaints a picture)');
     mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
   }
+  const width = size(r.width, 'width');
+  const height = size(r.height, 'height');
+  const steps = int(r.steps, 'steps', 1, 150, 20);
+  let hires: HiresInput | null = null;
+  if (r.hires !== undefined && r.hires !== null) {
+    if (init) throw new ContractError('hires fix is for text-to-image: it cannot start from an init picture or inpaint');
+    hires = validateHires(r.hires, width, height, steps);
+  }
   return {
     checkpoint: model(r.checkpoint, 'checkpoint'),
     prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
     negative: text(r.negative, 'negative', MAX_PROMPT, ''),
-    width: size(r.width, 'width'),
-    height: size(r.height, 'height'),
-    steps: int(r.steps, 'steps', 1, 150, 20),
+    width,
+    height,
+    steps,
     cfg: num(r.cfg, 'cfg', 0, 30, 7.5),
     seed: r.seed === undefined || r.seed === null ? null : int(r.seed, 'seed', 0, 2 ** 32 - 1),
     sampler: oneOf(r.sampler, 'sampler', SAMPLER_NAMES, 'euler_a'),
@@ -285,6 +300,7 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     mask,
     batchSize: int(r.batchSize, 'batchSize', 1, 8, 1),
     batchCount: int(r.batchCount, 'batchCount', 1, 100, 1),
+    hires,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   type ControlNetInfo,
 } from './a1111-parameters.ts';
 import { A1111_RESIZE_NAMES, type ResizeMode } from './image-resize.ts';
+import { hiresToInfotext, infotextToHires } from './hires-infotext.ts';
 import { A1111_SAMPLER_NAMES, samplerFromA1111 } from './samplers/index.ts';
 
 /**
@@ -57,6 +58,7 @@ export function settingsToInfotext(s: GenerationSettings): string {
     }
   }
   if (s.batchSize > 1) extra.set('Batch size', String(s.batchSize));
+  if (s.hires) for (const [k, v] of hiresToInfotext(s.hires)) extra.set(k, v);
   extra.set('Version', 'Hintbrush');
   return generationInfoToText({
     prompt,
@@ -70,7 +72,7 @@ export function settingsToInfotext(s: GenerationSettings): string {
     height: s.height,
     modelHash: s.checkpoint.hash,
     model: safeName(s.checkpoint.name),
-    denoisingStrength: s.denoisingStrength ?? undefined,
+    denoisingStrength: s.hires?.denoise ?? s.denoisingStrength ?? undefined,
     clipSkip: s.clipSkip,
     controlNets,
     loraHashes: new Map(s.loras.filter((l) => l.model.hash).map((l) => [safeName(l.model.name), l.model.hash])),
@@ -144,5 +146,6 @@ export function infotextToSettings(text: string): ReadSettings {
     controls,
     loras,
     denoisingStrength: info.denoisingStrength ?? null,
+    hires: infotextToHires(settings, info.denoisingStrength),
   };
 }

@@ -12,6 +12,7 @@ const MODEL_KINDS: readonly ModelKind[] = [
   'ctrlora-lora',
   'cnxs',
   'annotator',
+  'upscaler',
   'unsupported',
   'unknown',
 ];

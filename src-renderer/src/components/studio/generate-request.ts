@@ -5,6 +5,7 @@
 import type { GenerateInput, SamplerName, ControlUnitInput } from '../../../../src-main/common/generation-contract.ts';
 import { SAMPLER_NAMES } from '../../../../src-main/common/generation-contract.ts';
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
+import type { HiresInput } from '../../../../src-main/common/hires-contract.ts';
 import type { DocumentRecord, HintLayer } from '../../document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildControlImages } from '../../document/control-images.ts';
@@ -22,6 +23,8 @@ export interface RequestSources {
   height: number;
   /** Inpainting strength (fraction of the steps that run). */
   denoise: number;
+  /** Hires fix; left out (and named) when the mask makes this an inpainting run. */
+  hires?: HiresInput | null;
 }
 
 export interface BuiltRequest {
@@ -78,8 +81,10 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     mask = { imagePngBase64: await rgbaToPngBase64({ width: m.width, height: m.height, data }) };
   }
 
+  const skipped = built.skipped.map((s) => s.reason);
+  if (src.hires && init) skipped.push('Hires fix: it is for text-to-image, not inpainting');
   return {
-    skipped: built.skipped.map((s) => s.reason),
+    skipped,
     input: {
       checkpoint: src.checkpointId,
       prompt: s.prompt,
@@ -97,6 +102,7 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       mask,
       batchSize: s.batchSize,
       batchCount: s.batchCount,
+      hires: init ? null : (src.hires ?? null),
     },
   };
 }

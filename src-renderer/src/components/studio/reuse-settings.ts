@@ -5,6 +5,7 @@
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
 import type { HintLayer } from '../../document/model.ts';
 import type { Studio } from './studio.svelte.ts';
+import { hiresChoiceOf, type HiresChoice } from './hires-choice.ts';
 
 export interface ReusableSettings {
   prompt: string;
@@ -19,6 +20,10 @@ export interface ReusableSettings {
   checkpointName: string;
   loras: { id: number | null; name: string; weight: number }[];
   controls: { kind: string; id: number | null; name: string; base: string | null; weight: number; start: number; end: number }[];
+  /** Hires fix as the picture had it (off when it had none). */
+  hires: HiresChoice;
+  /** The hires upscaler model's name, to say so when the library lacks it. */
+  hiresModelName: string | null;
 }
 
 /** The settings of a history entry, or those read from a dropped PNG (the same fields, resolved against the library). */
@@ -36,6 +41,8 @@ export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettin
     checkpointName: s.checkpoint.name,
     loras: s.loras.map((l) => ({ id: l.model.id, name: l.model.name, weight: l.weight })),
     controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
+    hires: hiresChoiceOf(s.hires),
+    hiresModelName: s.hires?.model?.name ?? null,
   };
 }
 
@@ -74,5 +81,7 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
   generation.sizeFromCanvas = false;
   generation.width = s.width;
   generation.height = s.height;
+  generation.hires = s.hires;
+  if (s.hires.enabled && s.hires.upscaler === 'model' && !known(s.hires.modelId)) missing.push(`upscaler ${s.hiresModelName ?? 'model'}`);
   return missing;
 }
