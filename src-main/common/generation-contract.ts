@@ -7,6 +7,7 @@
 
 import { ContractError } from './contract.ts';
 import { fields, int, model, num, oneOf, text } from './field-validators.ts';
+import { promptScheduleProblem } from '../generation/prompt-schedule.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -268,10 +269,16 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (!init) throw new ContractError('mask needs an init image (inpainting repaints a picture)');
     mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
   }
+  const prompt = text(r.prompt, 'prompt', MAX_PROMPT, '');
+  const negative = text(r.negative, 'negative', MAX_PROMPT, '');
+  for (const [what, value] of [['prompt', prompt], ['negative prompt', negative]] as const) {
+    const problem = promptScheduleProblem(value);
+    if (problem) throw new ContractError(`The ${what}'s prompt editing does not parse: ${problem.message}`);
+  }
   return {
     checkpoint: model(r.checkpoint, 'checkpoint'),
-    prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
-    negative: text(r.negative, 'negative', MAX_PROMPT, ''),
+    prompt,
+    negative,
     width: size(r.width, 'width'),
     height: size(r.height, 'height'),
     steps: int(r.steps, 'steps', 1, 150, 20),

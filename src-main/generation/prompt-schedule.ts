@@ -284,6 +284,17 @@ export function checkPromptSchedule(prompt: string): void {
   parseSchedule(prompt);
 }
 
+/** The reason the prompt's schedule does not parse, or null: for the prompt box and the request checks. */
+export function promptScheduleProblem(prompt: string): PromptScheduleError | null {
+  try {
+    parseSchedule(prompt);
+    return null;
+  } catch (err) {
+    if (err instanceof PromptScheduleError) return err;
+    throw err;
+  }
+}
+
 /** prompt_parser.reconstruct_cond_batch: the entry for denoiser call `counter` (0-based): the first ending at or after it. */
 export function textIndexAt(schedule: readonly ScheduledText[], counter: number): number {
   const i = schedule.findIndex((entry) => counter <= entry.endStep);

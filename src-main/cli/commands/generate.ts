@@ -18,6 +18,7 @@ import { hashFile, loraShortHash } from '../../library/hash.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
 import { listOption, numberOption, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
 import { resourcesDir } from '../paths.ts';
+import { promptScheduleProblem } from '../../generation/prompt-schedule.ts';
 
 const str = (value: string, description: string, multiple = false): OptionSpec => ({ type: 'string', value, description, ...(multiple ? { multiple } : {}) });
 
@@ -129,6 +130,10 @@ export async function payloadFromOptions(values: Record<string, string | boolean
   const steps = int('steps', 1, 150, 20);
   if (typeof initFile === 'string' && img2imgStepsRun(steps, strength) < 1) {
     throw new UsageError(`--strength ${strength} leaves no step to run at ${steps} steps; at ${steps} steps it must be at least ${minimalStrength(steps)}`);
+  }
+  for (const flag of ['prompt', 'negative'] as const) {
+    const problem = typeof values[flag] === 'string' ? promptScheduleProblem(values[flag]) : null;
+    if (problem) throw new UsageError(`--${flag}: the prompt editing does not parse: ${problem.message}`);
   }
   const seed = values.seed === undefined ? randomInt(0, 2 ** 32) : int('seed', 0, 2 ** 32 - 1, 0);
 
