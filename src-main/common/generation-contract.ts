@@ -34,6 +34,8 @@ export interface ControlUnitInput {
   start: number; // fraction of the steps, 0 <= start < end <= 1
   end: number;
   resizeMode: ResizeModeName;
+  /** The studio's hint layer the hint came from, recorded in the history (absent from the CLI). */
+  layer?: string;
 }
 
 export interface LoraInput {
@@ -80,6 +82,8 @@ export interface ControlRecord {
   start: number;
   end: number;
   resizeMode: ResizeModeName;
+  /** The hint layer the hint came from (studio runs; absent for the CLI and for settings read from a PNG). */
+  layer?: string;
 }
 
 /** Everything one picture was made with; `seed` is this picture's own. */
@@ -205,7 +209,7 @@ function list(value: unknown, what: string, max: number): unknown[] {
 
 function controlUnit(value: unknown, i: number): ControlUnitInput {
   const what = `controls[${i}]`;
-  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode']);
+  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode', 'layer']);
   const kind = oneOf(r.kind, `${what}.kind`, CONTROL_KINDS);
   const unit: ControlUnitInput = {
     kind,
@@ -217,6 +221,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
     resizeMode: oneOf(r.resizeMode, `${what}.resizeMode`, RESIZE_MODE_NAMES, 'crop-and-resize'),
   };
   if (!(unit.start < unit.end)) throw new ContractError(`${what}: start must be below end`);
+  if (r.layer !== undefined) unit.layer = text(r.layer, `${what}.layer`, 200);
   if (kind === 'ctrlora') unit.base = model(r.base, `${what}.base`);
   else if (r.base !== undefined) throw new ContractError(`${what}: only a CtrLoRA unit takes a base`);
   return unit;
