@@ -6,7 +6,7 @@
 // re-encodes only that one. A prompt without prompt editing is a one-entry schedule, encoded exactly as before.
 
 import { padChunkLists, tokenizeWeightedPrompt, type EmphasisMode } from '../../generation/prompt-syntax.ts';
-import { promptSchedule, textIndexAt, type ScheduledText } from '../../generation/prompt-schedule.ts';
+import { promptSchedule, textIndexAt, type ScheduleOptions, type ScheduledText } from '../../generation/prompt-schedule.ts';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
 import { batchOf, encodeChunks, type ConditioningOptions } from './conditioning.ts';
 import type { ModelRuntime, Tensor32 } from './model-runtime.ts';
@@ -38,6 +38,7 @@ export class ScheduledConditioning {
   /**
    * Schedules for both prompts over `totalSteps` (see scheduleSteps). Throws PromptScheduleError for a schedule
    * that does not parse; encodes the first step's context so a bad prompt or model fails before sampling.
+   * A hires pass gives the first pass's total as `totalSteps` and its own as `schedule.hiresSteps` (A1111).
    */
   static async prepare(
     runtime: ModelRuntime,
@@ -46,8 +47,15 @@ export class ScheduledConditioning {
     negative: string,
     totalSteps: number,
     opts: ConditioningOptions,
+    schedule: ScheduleOptions = {},
   ): Promise<ScheduledConditioning> {
-    const c = new ScheduledConditioning(runtime, checkpoint, promptSchedule(prompt, totalSteps), promptSchedule(negative, totalSteps), opts);
+    const c = new ScheduledConditioning(
+      runtime,
+      checkpoint,
+      promptSchedule(prompt, totalSteps, schedule),
+      promptSchedule(negative, totalSteps, schedule),
+      opts,
+    );
     await c.contextAt(0);
     return c;
   }
