@@ -14,10 +14,11 @@
 // prompt is refused with the column where it fails when a schedule would be lost (PromptScheduleError), and is
 // plain text, as in A1111, when it holds none.
 
+/** `syntax`: the [start, end) character ranges of the brackets, separators and `when` (for highlighting). */
 type Node =
   | { kind: 'text'; text: string }
-  | { kind: 'scheduled'; before: Node[]; after: Node[]; when: string }
-  | { kind: 'alternate'; options: Node[][] };
+  | { kind: 'scheduled'; before: Node[]; after: Node[]; when: string; syntax: [number, number][] }
+  | { kind: 'alternate'; options: Node[][]; syntax: [number, number][] };
 
 interface Parsed {
   nodes: Node[];
@@ -119,24 +120,31 @@ class ScheduleParser {
     }
     if (next === '|') {
       const options = [first.nodes];
+      const syntax: [number, number][] = [[open, open + 1]];
       let pos = first.end;
       while (this.src[pos] === '|') {
+        syntax.push([pos, pos + 1]);
         const option = this.parsePrompt(pos + 1);
         options.push(option.nodes);
         pos = option.end;
       }
       if (this.src[pos] !== ']') return null;
-      return { nodes: [{ kind: 'alternate', options }], end: pos + 1 };
+      syntax.push([pos, pos + 1]);
+      return { nodes: [{ kind: 'alternate', options, syntax }], end: pos + 1 };
     }
     if (next !== ':') return null;
     // "[" prompt ":" NUMBER "]"  (to:when), else "[" prompt ":" prompt ":" NUMBER "]"  (from:to:when)
     const short = this.whenAt(first.end + 1);
-    if (short) return { nodes: [{ kind: 'scheduled', before: [], after: first.nodes, when: short.when }], end: short.end };
+    if (short) {
+      const syntax: [number, number][] = [[open, open + 1], [first.end, short.end]];
+      return { nodes: [{ kind: 'scheduled', before: [], after: first.nodes, when: short.when, syntax }], end: short.end };
+    }
     const second = this.parsePrompt(first.end + 1);
     if (this.src[second.end] !== ':') return null;
     const long = this.whenAt(second.end + 1);
     if (!long) return null;
-    return { nodes: [{ kind: 'scheduled', before: first.nodes, after: second.nodes, when: long.when }], end: long.end };
+    const syntax: [number, number][] = [[open, open + 1], [first.end, first.end + 1], [second.end, long.end]];
+    return { nodes: [{ kind: 'scheduled', before: first.nodes, after: second.nodes, when: long.when, syntax }], end: long.end };
   }
 
   /** [WHITESPACE] NUMBER [WHITESPACE] "]" */
@@ -293,6 +301,29 @@ export function promptScheduleProblem(prompt: string): PromptScheduleError | nul
     if (err instanceof PromptScheduleError) return err;
     throw err;
   }
+}
+
+/**
+ * The characters that are prompt-editing syntax (the brackets, `:` and `|` separators and `when` of every edit and
+ * alternation), for the prompt box's highlighting; empty when the prompt holds none or does not parse.
+ */
+export function promptScheduleSyntax(prompt: string): Set<number> {
+  const marks = new Set<number>();
+  const nodes = new ScheduleParser(prompt, false).parseStart();
+  const visit = (list: readonly Node[]): void => {
+    for (const n of list) {
+      if (n.kind === 'text') continue;
+      for (const [start, end] of n.syntax) for (let i = start; i < end; i++) marks.add(i);
+      if (n.kind === 'scheduled') {
+        visit(n.before);
+        visit(n.after);
+      } else {
+        n.options.forEach(visit);
+      }
+    }
+  };
+  visit(nodes ?? []);
+  return marks;
 }
 
 /** prompt_parser.reconstruct_cond_batch: the entry for denoiser call `counter` (0-based): the first ending at or after it. */
