@@ -24,7 +24,7 @@ const str = (value: string, description: string, multiple = false): OptionSpec =
 
 const OPTIONS: Record<string, OptionSpec> = {
   checkpoint: str('FILE', 'SD1.5 checkpoint (.safetensors or .ckpt)'),
-  prompt: str('TEXT', 'the prompt (A1111 syntax: (word:1.2), [word]...)'),
+  prompt: str('TEXT', 'the prompt (A1111 syntax: (word:1.2), [word], BREAK, prompt editing [a:b:0.5] and [a|b])'),
   negative: str('TEXT', 'the negative prompt'),
   width: str('N', 'width in pixels, a multiple of 8 from 64 to 2048 (default 512)'),
   height: str('N', 'height in pixels (default 512)'),
