@@ -96,7 +96,7 @@ describe('generation services', () => {
     const { jobId, seed } = await services.call(
       'generate.start',
       input({
-        controls: [{ kind: 'controlnet', model: cn.path, imagePngBase64: hintPng(), weight: 0.8, start: 0, end: 0.75, resizeMode: 'crop-and-resize' }],
+        controls: [{ kind: 'controlnet', model: cn.path, imagePngBase64: hintPng(), weight: 0.8, start: 0, end: 0.75, resizeMode: 'crop-and-resize', layer: 'Scribble 2' }],
         loras: [{ model: lora.id, weight: 0.7 }],
         batchSize: 2,
         seed: null,
@@ -123,8 +123,8 @@ describe('generation services', () => {
       );
       assert.deepEqual(s.checkpoint, { id: byName('tiny-sd15').id, name: 'tiny-sd15', hash: byName('tiny-sd15').shortHash, path: byName('tiny-sd15').path });
       assert.deepEqual(
-        s.controls.map((c) => [c.kind, c.model.id, c.weight, c.start, c.end, c.resizeMode]),
-        [['controlnet', cn.id, 0.8, 0, 0.75, 'crop-and-resize']],
+        s.controls.map((c) => [c.kind, c.model.id, c.weight, c.start, c.end, c.resizeMode, c.layer]),
+        [['controlnet', cn.id, 0.8, 0, 0.75, 'crop-and-resize', 'Scribble 2']],
       );
       assert.deepEqual(s.loras.map((l) => [l.model.id, l.model.hash, l.weight]), [[lora.id, 'c5878c3f88bb', 0.7]]);
       assert.equal(e.imageUrl, `/images/${e.id}.png`);

@@ -179,7 +179,8 @@ export class GenerationService {
       const kind: ModelKind = c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora';
       const role = c.kind === 'controlnet' ? 'ControlNet' : c.kind === 'cnxs' ? 'ControlNet-XS' : 'CtrLoRA condition LoRA';
       const base = c.kind === 'ctrlora' ? controlRef(pick(c.base!, 'ctrlora-base', 'CtrLoRA Base ControlNet')) : null;
-      return { kind: c.kind, model: controlRef(pick(c.model, kind, role)), base, weight: c.weight, start: c.start, end: c.end, resizeMode: c.resizeMode };
+      const record = { kind: c.kind, model: controlRef(pick(c.model, kind, role)), base, weight: c.weight, start: c.start, end: c.end, resizeMode: c.resizeMode };
+      return c.layer === undefined ? record : { ...record, layer: c.layer };
     });
     const loras = await Promise.all(
       input.loras.map(async (l) => {

@@ -179,6 +179,18 @@ describe('hintbrush generate', () => {
     assert.match(wrong.stderr, /tiny-lora\.safetensors is a lora model, but an SD1\.5 checkpoint is needed/);
   });
 
+  it('a prompt whose prompt editing does not parse exits with 2, showing the column and a caret', async () => {
+    const io = captureIo();
+    const argv = ['generate', '--checkpoint', F('tiny-sd15.safetensors'), '--prompt', 'a [cat|dog', '--out', path.join(tmp, 'p.png')];
+    assert.equal(await main(argv, io), 2);
+    assert.match(io.stderr, /--prompt: the prompt editing does not parse: .*"\[" at column 3 has no matching "\]".*\(column 7\)/);
+    assert.match(io.stderr, /\n {2}a \[cat\|dog\n {8}\^/);
+    const negative = captureIo();
+    const argv2 = ['generate', '--checkpoint', F('tiny-sd15.safetensors'), '--prompt', 'x', '--negative', '[ugly:blurry:0.5] | bad', '--out', path.join(tmp, 'p.png')];
+    assert.equal(await main(argv2, negative), 2);
+    assert.match(negative.stderr, /--negative: .*outside any \[a\|b\] alternation.*\(column 19\)/);
+  });
+
   it('--out on a full disk exits 1 with the reason in words and leaves the old file whole, no temporary file', async (t) => {
     const folder = path.join(tmp, 'full');
     mkdirSync(folder);

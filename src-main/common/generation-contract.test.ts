@@ -24,3 +24,14 @@ it('generate.start refuses a strength that leaves no step, naming the least that
   assert.throws(() => validateGenerateInput(input(0.3, 3)), /at least 0.34/);
   assert.equal(validateGenerateInput(input(0.05, 20)).init?.strength, 0.05);
 });
+
+it('generate.start refuses a prompt or negative prompt whose prompt editing does not parse, with its column', () => {
+  assert.throws(
+    () => validateGenerateInput({ checkpoint: 1, prompt: 'a [b:c:0.5] | d' }),
+    (e: unknown) => e instanceof ContractError && /^The prompt's prompt editing does not parse: .*\(column 13\)\n.*\n {14}\^$/s.test(e.message),
+  );
+  assert.throws(() => validateGenerateInput({ checkpoint: 1, negative: '[cat|dog' }), /The negative prompt's prompt editing does not parse/);
+  // a schedule with an escaped bar, and a plain prompt with a bare one (A1111 reads it as text), pass as typed
+  assert.equal(validateGenerateInput({ checkpoint: 1, prompt: '[a:b:0.5] [c|d|e] \\| f' }).prompt, '[a:b:0.5] [c|d|e] \\| f');
+  assert.equal(validateGenerateInput({ checkpoint: 1, prompt: 'red | blue' }).prompt, 'red | blue');
+});

@@ -8,6 +8,7 @@
 import { ContractError } from './contract.ts';
 import { fields, int, model, num, oneOf, text } from './field-validators.ts';
 import { validateHires, type HiresInput, type HiresSettings, type ReadHires } from './hires-contract.ts';
+import { promptScheduleProblem } from '../generation/prompt-schedule.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -34,6 +35,8 @@ export interface ControlUnitInput {
   start: number; // fraction of the steps, 0 <= start < end <= 1
   end: number;
   resizeMode: ResizeModeName;
+  /** The studio's hint layer the hint came from, recorded in the history (absent from the CLI). */
+  layer?: string;
 }
 
 export interface LoraInput {
@@ -82,6 +85,8 @@ export interface ControlRecord {
   start: number;
   end: number;
   resizeMode: ResizeModeName;
+  /** The hint layer the hint came from (studio runs; absent for the CLI and for settings read from a PNG). */
+  layer?: string;
 }
 
 /** Everything one picture was made with; `seed` is this picture's own. */
@@ -211,7 +216,7 @@ function list(value: unknown, what: string, max: number): unknown[] {
 
 function controlUnit(value: unknown, i: number): ControlUnitInput {
   const what = `controls[${i}]`;
-  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode']);
+  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode', 'layer']);
   const kind = oneOf(r.kind, `${what}.kind`, CONTROL_KINDS);
   const unit: ControlUnitInput = {
     kind,
@@ -223,6 +228,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
     resizeMode: oneOf(r.resizeMode, `${what}.resizeMode`, RESIZE_MODE_NAMES, 'crop-and-resize'),
   };
   if (!(unit.start < unit.end)) throw new ContractError(`${what}: start must be below end`);
+  if (r.layer !== undefined) unit.layer = text(r.layer, `${what}.layer`, 200);
   if (kind === 'ctrlora') unit.base = model(r.base, `${what}.base`);
   else if (r.base !== undefined) throw new ContractError(`${what}: only a CtrLoRA unit takes a base`);
   return unit;
@@ -283,10 +289,16 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (init) throw new ContractError('hires fix is for text-to-image: it cannot start from an init picture or inpaint');
     hires = validateHires(r.hires, width, height, steps);
   }
+  const prompt = text(r.prompt, 'prompt', MAX_PROMPT, '');
+  const negative = text(r.negative, 'negative', MAX_PROMPT, '');
+  for (const [what, value] of [['prompt', prompt], ['negative prompt', negative]] as const) {
+    const problem = promptScheduleProblem(value);
+    if (problem) throw new ContractError(`The ${what}'s prompt editing does not parse: ${problem.message}`);
+  }
   return {
     checkpoint: model(r.checkpoint, 'checkpoint'),
-    prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
-    negative: text(r.negative, 'negative', MAX_PROMPT, ''),
+    prompt,
+    negative,
     width,
     height,
     steps,

@@ -4,7 +4,8 @@
 // and padded to 77; the text encoder runs once per chunk and the hidden states are concatenated.
 // Follows modules/prompt_parser.py (parse_prompt_attention) and modules/sd_hijack_clip.py (tokenize_line,
 // including the move of a chunk's tail after its last comma into the next chunk) and the "Original" emphasis.
-// Not handled here: prompt editing `[a:b:0.5]`, alternation `[a|b]`, `AND`, textual-inversion embeddings.
+// Prompt editing `[a:b:0.5]` and alternation `[a|b]` are read before this, by prompt-schedule.ts: this file
+// sees one step's text. Not handled: `AND`, textual-inversion embeddings.
 import { BOS_TOKEN, CONTEXT_LENGTH, EOS_TOKEN, type ClipTokenizer } from './tokenizer.ts';
 
 /** Tokens per chunk between BOS and EOS. */

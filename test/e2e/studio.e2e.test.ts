@@ -112,7 +112,20 @@ test('paint a scribble and a pose, weigh them, generate, and never lose the work
   await selectModel(page, 1, modelId('tiny-controlnet'));
   await page.getByTestId('condition-weight').nth(0).fill('1.3');
   await page.getByTestId('condition-weight').nth(1).fill('0.6');
-  await page.getByTestId('prompt').fill('a (lighthouse:1.2) on a cliff, [fog] BREAK dusk');
+  // Namesakes in the hint model menu say what tells them apart.
+  const options = await page.getByTestId('condition-row').nth(1).getByTestId('control-model').locator('option').allTextContents();
+  for (const ext of ['ckpt', 'safetensors']) {
+    assert.ok(options.some((o) => new RegExp(`^tiny-controlnet · \\.${ext} · [0-9a-f]{10}$`).test(o)), options.join(' | '));
+  }
+  // A prompt schedule that does not parse is shown under the prompt box, with its column; a good one clears it.
+  const broken = 'a [lighthouse|tower on a cliff';
+  await page.getByTestId('prompt').fill(broken);
+  const problem = page.getByTestId('prompt-schedule-problem');
+  await problem.waitFor();
+  assert.match((await problem.textContent()) ?? '', new RegExp(`column ${broken.indexOf('|') + 1}:.*\\^`, 's'));
+  await screenshot(page, 'studio-schedule-problem');
+  await page.getByTestId('prompt').fill('a (lighthouse:1.2) on a [cliff:beach:0.5], [fog] BREAK dusk');
+  await problem.waitFor({ state: 'hidden' });
   await page.getByTestId('negative-prompt').fill('blurry');
   for (const side of ['gen-width', 'gen-height']) {
     await page.getByTestId(side).fill('256');
@@ -149,7 +162,11 @@ test('paint a scribble and a pose, weigh them, generate, and never lose the work
   await page.getByTestId('details-control').nth(1).waitFor();
   const shown = await page.getByTestId('details-control').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.weight)).sort());
   assert.deepEqual(shown, [0.6, 1.3]);
-  assert.match((await page.getByTestId('details-prompt').textContent()) ?? '', /lighthouse/);
+  assert.equal((await page.getByTestId('details-prompt').textContent())?.trim(), 'a (lighthouse:1.2) on a [cliff:beach:0.5], [fog] BREAK dusk');
+  // each control names the hint layer it came from
+  const shownLayers = await page.getByTestId('details-control-layer').allTextContents();
+  assert.equal(shownLayers.length, 2);
+  assert.ok(shownLayers.every((l) => names.includes(l)), `${shownLayers} are layers of ${names}`);
   await screenshot(page, 'studio-history');
 
   // Reload: the document is as it was.

@@ -19,12 +19,13 @@ import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../com
 import { listOption, numberOption, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
 import { resourcesDir } from '../paths.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
+import { promptScheduleProblem } from '../../generation/prompt-schedule.ts';
 
 const str = (value: string, description: string, multiple = false): OptionSpec => ({ type: 'string', value, description, ...(multiple ? { multiple } : {}) });
 
 const OPTIONS: Record<string, OptionSpec> = {
   checkpoint: str('FILE', 'SD1.5 checkpoint (.safetensors or .ckpt)'),
-  prompt: str('TEXT', 'the prompt (A1111 syntax: (word:1.2), [word]...)'),
+  prompt: str('TEXT', 'the prompt (A1111 syntax: (word:1.2), [word], BREAK, prompt editing [a:b:0.5] and [a|b])'),
   negative: str('TEXT', 'the negative prompt'),
   width: str('N', 'width in pixels, a multiple of 8 from 64 to 2048 (default 512)'),
   height: str('N', 'height in pixels (default 512)'),
@@ -131,6 +132,10 @@ export async function payloadFromOptions(values: Record<string, string | boolean
   const steps = int('steps', 1, 150, 20);
   if (typeof initFile === 'string' && img2imgStepsRun(steps, strength) < 1) {
     throw new UsageError(`--strength ${strength} leaves no step to run at ${steps} steps; at ${steps} steps it must be at least ${minimalStrength(steps)}`);
+  }
+  for (const flag of ['prompt', 'negative'] as const) {
+    const problem = typeof values[flag] === 'string' ? promptScheduleProblem(values[flag]) : null;
+    if (problem) throw new UsageError(`--${flag}: the prompt editing does not parse: ${problem.message}`);
   }
   const seed = values.seed === undefined ? randomInt(0, 2 ** 32) : int('seed', 0, 2 ** 32 - 1, 0);
 

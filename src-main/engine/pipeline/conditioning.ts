@@ -19,7 +19,8 @@ export interface ConditioningOptions {
   vocabPath?: string;
 }
 
-async function encodeChunks(
+/** One prompt's chunks through the text encoder with its token weights: [1, 77 * chunks, D]. */
+export async function encodeChunks(
   runtime: ModelRuntime,
   checkpoint: string,
   chunks: ReturnType<typeof padChunkLists>[0],

@@ -7,10 +7,11 @@
 import type { SamplerKind } from '../../generation/samplers/sampler.ts';
 import { createSampler } from '../../generation/samplers/index.ts';
 import { TorchGenerator } from '../../generation/torch-rng.ts';
-import { batchOf, encodePromptPair } from './conditioning.ts';
+import { batchOf } from './conditioning.ts';
 import { PreparedControls, type ControlUnit } from './control-units.ts';
 import { GenerateError } from './generate-errors.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
+import { ScheduledConditioning, scheduleSteps } from './scheduled-conditioning.ts';
 
 export interface GenerateRequest {
   checkpoint: string;
@@ -33,6 +34,11 @@ export interface GenerateRequest {
   init?: ({ image: Tensor32 } | { latents: Tensor32 }) & { strength: number; startStep?: number };
   /** Inpainting: [1, 1, H, W] in [0, 1], 1 where the image is repainted. Needs `init`. */
   mask?: Tensor32;
+  /**
+   * Hires fix's second pass: prompt editing counts `when` on from the first pass (A1111's hires_steps), so the
+   * schedules are built over the first pass's `firstPassSteps` with this pass's `hiresSteps`.
+   */
+  hiresSchedule?: { firstPassSteps: number; hiresSteps: number };
 }
 
 export interface StepUpdate {
@@ -104,9 +110,20 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   const h = req.height / 8;
   const w = req.width / 8;
   const latentShape = [1, 4, h, w];
-  const { cond, uncond } = await encodePromptPair(runtime, req.checkpoint, req.prompt, req.negative, { clipSkip: req.clipSkip, loras: req.loras });
-  const context = batchOf([uncond, cond]); // [2, T, D]: CFG branches in one batch, as diffusers orders them
   const sampler = createSampler(req.sampler, req.steps);
+  // A1111's prompt editing: each denoiser call takes the context of its step ([2, T, D], [uncond, cond] as
+  // diffusers batches them). A1111 counts the calls of this run from 0 against schedules over the full steps,
+  // so an img2img run, which starts later, also switches at the call counter.
+  const hires = req.hiresSchedule;
+  const conditioning = await ScheduledConditioning.prepare(
+    runtime,
+    req.checkpoint,
+    req.prompt,
+    req.negative,
+    scheduleSteps(hires ? hires.firstPassSteps : req.steps, sampler.order),
+    { clipSkip: req.clipSkip, loras: req.loras },
+    hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
+  );
   const generator = new TorchGenerator(req.seed);
   const noise = generator.randn(latentShape);
 
@@ -137,6 +154,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
     denoise: async (input, timestep, stepIndex, info) => {
       const sample = batchOf([{ shape: latentShape, data: input }, { shape: latentShape, data: input }]);
       const t = Float32Array.of(timestep, timestep);
+      const context = await conditioning.contextAt(stepIndex);
       const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations);
       const n = input.length;
       const out = new Float32Array(n);

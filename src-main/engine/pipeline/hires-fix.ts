@@ -88,6 +88,7 @@ export function secondPassRequest(req: GenerateRequest, plan: HiresPlan, latents
     controls: plan.controls,
     init: { latents, strength: plan.denoise, startStep: scheduleSteps - runSteps },
     mask: undefined,
+    hiresSchedule: { firstPassSteps: req.steps, hiresSteps: runSteps },
   };
 }
 

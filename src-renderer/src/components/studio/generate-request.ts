@@ -65,6 +65,8 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       resizeMode: 'just-resize',
     };
     if (unit.baseId !== null) control.base = unit.baseId;
+    const layerName = doc.layers.find((l) => l.id === unit.layerId)?.name;
+    if (layerName !== undefined) control.layer = layerName.slice(0, 200);
     controls.push(control);
   }
 

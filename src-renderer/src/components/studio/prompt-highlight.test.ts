@@ -36,3 +36,15 @@ test('the runs put back together are the prompt', () => {
   const p = 'masterpiece, (a (tall:1.2) tower:0.9) [fog] BREAK <lora:x:1> \\[y\\] : end';
   assert.equal(highlightPrompt(p).map((r) => r.text).join(''), p);
 });
+
+test('prompt editing and alternation: their brackets, separators and step are schedule runs; their words keep weight 1', () => {
+  assert.deepEqual(kinds('a [cat:dog:0.5] b'), ['text:a ', 'schedule:[', 'text:cat', 'schedule::', 'text:dog', 'schedule::0.5]', 'text: b']);
+  assert.deepEqual(kinds('[red|green|blue]'), ['schedule:[', 'text:red', 'schedule:|', 'text:green', 'schedule:|', 'text:blue', 'schedule:]']);
+  assert.equal(weightOf('[cat:dog:0.5]', 'dog'), 1);
+  // emphasis inside an edit still counts, and a plain [word] around one still de-emphasises
+  assert.ok(Math.abs(weightOf('[(cat:1.3):dog: 4 ]', 'cat')! - 1.3) < 1e-9);
+  assert.ok(Math.abs(weightOf('[[cat|dog] fur]', 'fur')! - 1 / 1.1) < 1e-9);
+  assert.deepEqual(kinds('[x::3]'), ['schedule:[', 'text:x', 'schedule:::3]']);
+  // a schedule that does not parse is not highlighted as one (the editor names the problem instead)
+  assert.ok(!kinds('[cat|dog').some((k) => k.startsWith('schedule')));
+});

@@ -1,9 +1,12 @@
 // Splits a prompt into runs for the prompt editor's highlighting, in A1111's syntax: `(words)` and
 // `(words:1.3)` emphasis, `[words]` de-emphasis, `BREAK`, `<lora:name:0.8>` tags and `\(` escapes. Each run
 // carries the weight A1111 would give it (nesting multiplies), so the editor can tint strong and weak words.
-// Unbalanced brackets are marked, not fixed: the artist sees where a bracket is missing. Pure module.
+// Unbalanced brackets are marked, not fixed: the artist sees where a bracket is missing. Prompt editing
+// `[a:b:0.5]` and alternation `[a|b]` are 'schedule' runs (their brackets, separators and `when`); their words
+// keep weight 1, as A1111 gives each step's text. Pure module.
+import { promptScheduleSyntax } from '../../../../src-main/generation/prompt-schedule.ts';
 
-export type RunKind = 'text' | 'bracket' | 'weight' | 'break' | 'lora' | 'escape' | 'unbalanced';
+export type RunKind = 'text' | 'bracket' | 'weight' | 'break' | 'lora' | 'escape' | 'unbalanced' | 'schedule';
 
 export interface PromptRun {
   kind: RunKind;
@@ -17,17 +20,24 @@ const TOKEN = /\\[()[\]\\]|<lora:[^>]*>|\bBREAK\b|:\s*[+-]?(?:\d+\.?\d*|\.\d+)\s
 export function highlightPrompt(prompt: string): PromptRun[] {
   const runs: PromptRun[] = [];
   // Open brackets: their run index and multiplier (1.1 for round, 1/1.1 for square, until a weight says more).
-  const stack: { run: number; char: '(' | '['; factor: number }[] = [];
+  // An edit's or alternation's '[' is 'edit', factor 1; its contents are balanced, so its ']' finds it on top.
+  const stack: { run: number; char: '(' | '[' | 'edit'; factor: number }[] = [];
   const weightNow = () => stack.reduce((w, s) => w * s.factor, 1);
   const push = (kind: RunKind, text: string, weight = 1) => {
     const last = runs[runs.length - 1];
-    if (last && last.kind === kind && kind === 'text' && last.weight === weight) last.text += text;
+    if (last && last.kind === kind && ((kind === 'text' && last.weight === weight) || kind === 'schedule')) last.text += text;
     else runs.push({ kind, text, weight });
   };
 
+  const schedule = promptScheduleSyntax(prompt);
   for (const m of prompt.matchAll(TOKEN)) {
     const t = m[0];
-    if (t.startsWith('\\') && t.length === 2) push('escape', t);
+    const at = m.index;
+    if ((t === '[' || t === ']') && schedule.has(at)) {
+      if (t === '[') stack.push({ run: runs.length, char: 'edit', factor: 1 });
+      else stack.pop();
+      push('schedule', t);
+    } else if (t.startsWith('\\') && t.length === 2) push('escape', t);
     else if (t.startsWith('<lora:')) push('lora', t);
     else if (t === 'BREAK') push('break', t);
     else if (t === '(' || t === '[') {
@@ -56,7 +66,15 @@ export function highlightPrompt(prompt: string): PromptRun[] {
       stack.pop();
       push('bracket', t);
     } else {
-      push('text', t, weightNow());
+      // text, split where prompt-editing separators or a `when` sit inside it
+      for (let i = 0; i < t.length; ) {
+        const marked = schedule.has(at + i);
+        let j = i + 1;
+        while (j < t.length && schedule.has(at + j) === marked) j++;
+        if (marked) push('schedule', t.slice(i, j));
+        else push('text', t.slice(i, j), weightNow());
+        i = j;
+      }
     }
   }
   // Brackets never closed.

@@ -19,7 +19,8 @@ export interface ReusableSettings {
   checkpointId: number | null;
   checkpointName: string;
   loras: { id: number | null; name: string; weight: number }[];
-  controls: { kind: string; id: number | null; name: string; base: string | null; weight: number; start: number; end: number }[];
+  /** `layer`: the hint layer the control came from, when the studio made the picture. */
+  controls: { kind: string; id: number | null; name: string; base: string | null; layer: string | null; weight: number; start: number; end: number }[];
   /** Hires fix as the picture had it (off when it had none). */
   hires: HiresChoice;
   /** The hires upscaler model's name, to say so when the library lacks it. */
@@ -40,7 +41,16 @@ export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettin
     checkpointId: s.checkpoint.id,
     checkpointName: s.checkpoint.name,
     loras: s.loras.map((l) => ({ id: l.model.id, name: l.model.name, weight: l.weight })),
-    controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
+    controls: s.controls.map((c) => ({
+      kind: c.kind,
+      id: c.model.id,
+      name: c.model.name,
+      base: c.base?.name ?? null,
+      layer: ('layer' in c && c.layer) || null,
+      weight: c.weight,
+      start: c.start,
+      end: c.end,
+    })),
     hires: hiresChoiceOf(s.hires),
     hiresModelName: s.hires?.model?.name ?? null,
   };
@@ -70,7 +80,9 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
     });
     const hints = doc.layers.filter((l): l is HintLayer => l.type === 'hint');
     for (const c of s.controls) {
-      const layer = c.id === null ? undefined : hints.find((h) => h.control.modelId === c.id);
+      // the layer of the same name when several are bound to the model
+      const bound = c.id === null ? [] : hints.filter((h) => h.control.modelId === c.id);
+      const layer = bound.find((h) => h.name === c.layer) ?? bound[0];
       if (!layer) {
         missing.push(`a hint layer for ${c.name}`);
         continue;
