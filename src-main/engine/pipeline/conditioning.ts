@@ -19,7 +19,7 @@ export interface ConditioningOptions {
   vocabPath?: string;
 }
 
-async function encodeChunks(
+export async function encodeChunks(
   runtime: ModelRuntime,
   checkpoint: string,
   chunks: ReturnType<typeof padChunkLists>[0],

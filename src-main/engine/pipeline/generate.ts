@@ -10,6 +10,7 @@ import { TorchGenerator } from '../../generation/torch-rng.ts';
 import { batchOf, encodePromptPair } from './conditioning.ts';
 import { PreparedControls, type ControlUnit } from './control-units.ts';
 import { GenerateError } from './generate-errors.ts';
+import { RegionConditioning, type RegionRequest } from './regions.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
 
 export interface GenerateRequest {
@@ -29,6 +30,8 @@ export interface GenerateRequest {
   init?: { image: Tensor32; strength: number };
   /** Inpainting: [1, 1, H, W] in [0, 1], 1 where the image is repainted. Needs `init`. */
   mask?: Tensor32;
+  /** Regional prompts (regions.ts); empty or absent: the whole picture follows `prompt`. */
+  regions?: RegionRequest[];
 }
 
 export interface StepUpdate {
@@ -78,7 +81,7 @@ function latentMask(mask: Tensor32, h: number, w: number): Float32Array {
 export async function generate(
   runtime: ModelRuntime,
   req: GenerateRequest,
-  hooks: { onStep?: (u: StepUpdate) => void | Promise<void>; signal?: AbortSignal } = {},
+  hooks: { onStep?: (u: StepUpdate) => void | Promise<void>; signal?: AbortSignal; onRegionSkipped?: (index: number, prompt: string) => void } = {},
 ): Promise<GenerateResult> {
   validateSize(req.width, req.height);
   const h = req.height / 8;
@@ -86,6 +89,9 @@ export async function generate(
   const latentShape = [1, 4, h, w];
   const { cond, uncond } = await encodePromptPair(runtime, req.checkpoint, req.prompt, req.negative, { clipSkip: req.clipSkip, loras: req.loras });
   const context = batchOf([uncond, cond]); // [2, T, D]: CFG branches in one batch, as diffusers orders them
+  const regions = req.regions?.length
+    ? await RegionConditioning.prepare(runtime, req.checkpoint, req.regions, req, { clipSkip: req.clipSkip, loras: req.loras }, hooks.onRegionSkipped)
+    : null;
   const sampler = createSampler(req.sampler, req.steps);
   const generator = new TorchGenerator(req.seed);
   const noise = generator.randn(latentShape);
@@ -114,7 +120,7 @@ export async function generate(
     denoise: async (input, timestep, stepIndex, info) => {
       const sample = batchOf([{ shape: latentShape, data: input }, { shape: latentShape, data: input }]);
       const t = Float32Array.of(timestep, timestep);
-      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations);
+      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations, regions);
       const n = input.length;
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = eps[i] + req.cfg * (eps[n + i] - eps[i]);
