@@ -27,6 +27,7 @@ import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../form
 import { containedFileSync } from './contained-file.ts';
 import { kindError } from './errors.ts';
 import type { EventBus } from './event-bus.ts';
+import { REGIONS_PNG_KEYWORD, regionsFromPngText } from '../common/regions-contract.ts';
 
 export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';
 export type GenerationHandlers = { [M in GenerationMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };
@@ -206,6 +207,7 @@ export class GenerationService {
       batchSize: input.batchSize,
       batchCount: input.batchCount,
       batchIndex: 0,
+      ...(input.regions?.length ? { regions: input.regions } : {}),
     };
   }
 
@@ -225,8 +227,11 @@ export class GenerationService {
   }
 
   private readParameters(pngBase64: string): MethodOutput<'png.readParameters'> {
-    const text = readPngText(Buffer.from(pngBase64, 'base64'), { source: 'the dropped PNG' }).parameters;
-    if (text === undefined) return { parameters: null, settings: null };
+    const chunks = readPngText(Buffer.from(pngBase64, 'base64'), { source: 'the dropped PNG' });
+    const text = chunks.parameters;
+    const regionsText = chunks[REGIONS_PNG_KEYWORD];
+    const regions = regionsText === undefined ? undefined : { regions: regionsFromPngText(regionsText) };
+    if (text === undefined) return { parameters: null, settings: null, ...regions };
     const settings = infotextToSettings(text);
     const items = this.o.library.list();
     const match = (m: ReadModel, kind: ModelKind): ReadModel => {
@@ -243,7 +248,7 @@ export class GenerationService {
       model: match(c.model, c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora'),
       base: c.base ? match(c.base, 'ctrlora-base') : null,
     }));
-    return { parameters: text, settings };
+    return { parameters: text, settings, ...regions };
   }
 }
 

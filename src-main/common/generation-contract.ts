@@ -7,6 +7,7 @@
 
 import { ContractError } from './contract.ts';
 import { fields, int, model, num, oneOf, text } from './field-validators.ts';
+import { validateRegions, type RegionRecord } from './regions-contract.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -60,6 +61,8 @@ export interface GenerateInput {
   mask: { imagePngBase64: string } | null;
   batchSize: number; // images per batch, 1..8
   batchCount: number; // batches, 1..100
+  /** Regional prompts (regions-contract.ts); absent or empty: the whole picture follows `prompt`. */
+  regions?: RegionRecord[];
 }
 
 /** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
@@ -104,6 +107,8 @@ export interface GenerationSettings {
   batchCount: number;
   /** Which picture of its run (0-based): seed = first seed + batchIndex. */
   batchIndex: number;
+  /** Regional prompts with their masks (absent in records made before regions, or without any). */
+  regions?: RegionRecord[];
 }
 
 export interface HistoryEntry {
@@ -162,6 +167,8 @@ export interface PngParameters {
   /** The PNG's `parameters` text; null when it has none. */
   parameters: string | null;
   settings: ReadSettings | null;
+  /** Regions from the PNG's hintbrush-regions chunk (absent when it has none). */
+  regions?: RegionRecord[];
 }
 
 export interface GenerateProgressEvent {
@@ -221,7 +228,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   return unit;
 }
 
-const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount'];
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'regions'];
 
 /**
  * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
@@ -268,7 +275,9 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (!init) throw new ContractError('mask needs an init image (inpainting repaints a picture)');
     mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
   }
+  const regions = validateRegions(r.regions);
   return {
+    ...(regions.length ? { regions } : {}),
     checkpoint: model(r.checkpoint, 'checkpoint'),
     prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
     negative: text(r.negative, 'negative', MAX_PROMPT, ''),

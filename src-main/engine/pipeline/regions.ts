@@ -15,8 +15,9 @@ import { GenerateError } from './generate-errors.ts';
 import type { ModelRuntime, Tensor32 } from './model-runtime.ts';
 import { areaAverage, featherPlane, isEmptyPlane, normaliseWeights, type Plane } from './region-masks.ts';
 
-/** At most this many regions per generation: each adds one text attention at every cross-attention layer. */
-export const MAX_REGIONS = 8;
+import { MAX_REGIONS } from '../../common/regions-contract.ts';
+
+export { MAX_REGIONS };
 
 export interface RegionRequest {
   /** [1, 1, H, W] at the generation size, in [0, 1]: 1 = the region, between = partial weight. */

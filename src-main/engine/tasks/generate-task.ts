@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import type { GenerationSettings } from '../../common/generation-contract.ts';
 import { settingsToInfotext } from '../../generation/infotext.ts';
 import { encodePng } from '../../generation/png.ts';
+import { REGIONS_PNG_KEYWORD, regionsToPngText } from '../../common/regions-contract.ts';
+import { prepareRegions } from './region-payload.ts';
 import { generate, type GenerateRequest } from '../pipeline/generate.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
@@ -116,6 +118,8 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const resize = s.initResizeMode ?? 'just-resize';
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
+  const regions = prepareRegions(s.regions, s.width, s.height);
+  const notes = [...regions.notes];
 
   const pictures: GeneratedPicture[] = [];
   for (let index = 0; index < count; index++) {
@@ -136,11 +140,13 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       loras: s.loras.map((l) => ({ path: l.model.path, strength: l.weight })),
       init,
       mask,
+      regions: regions.requests,
     };
     let result;
     try {
       result = await generate(runtime, request, {
         signal: ctx.signal,
+        onRegionSkipped: (i, prompt) => index === 0 && notes.push(`region ${JSON.stringify(prompt.slice(0, 40))} has no weight: skipped`),
         onStep: (u) => {
           perPicture = u.total;
           const preview = pngBytes(s.width / 8, s.height / 8, latentToRgb(u.predicted, s.height / 8, s.width / 8));
@@ -151,12 +157,15 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
     } catch (err) {
       throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
     }
-    const settings: GenerationSettings = { ...s, seed, batchIndex: index };
+    const { regions: _, ...rest } = s;
+    const settings: GenerationSettings = { ...rest, seed, batchIndex: index, ...(regions.records.length ? { regions: regions.records } : {}) };
     const parameters = settingsToInfotext(settings);
+    const text: Record<string, string> = { parameters };
+    if (regions.records.length) text[REGIONS_PNG_KEYWORD] = regionsToPngText(regions.records);
     const picture: GeneratedPicture = {
       index,
       seed,
-      png: pngBytes(s.width, s.height, imageToRgb8(result.image.data, s.height, s.width), { parameters }),
+      png: pngBytes(s.width, s.height, imageToRgb8(result.image.data, s.height, s.width), text),
       parameters,
       settings,
       latentShape: result.latents.shape,
@@ -164,5 +173,5 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
     if (payload.returnLatents) picture.latents = result.latents.data;
     pictures.push(picture);
   }
-  return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback) };
+  return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), ...(notes.length ? { notes } : {}) };
 }
