@@ -8,6 +8,7 @@ import { fixture, referenceJson, relativeError } from '../testing/goldens.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import { MAX_REGIONS, type RegionRequest } from './regions.ts';
+import type { ControlUnit } from './control-units.ts';
 
 const runtimes = {
   fused: new ModelRuntime('float32', ['cpu']),
@@ -38,6 +39,29 @@ for (const [graphs, runtime] of Object.entries(runtimes)) {
     assert.ok(relativeError(plain.latents.data, alone.latents.data) > 1e-2, 'the two prompts must differ for this test to mean anything');
   });
 }
+
+test('every kind of generation takes regions: ControlNet, CtrLoRA, ControlNet-XS (their cross-attention too), img2img, inpainting, the LCM sampler', async () => {
+  const hint = { shape: [1, 3, SIZE, SIZE], data: Float32Array.from({ length: 3 * SIZE * SIZE }, (_, i) => ((i % SIZE) > SIZE / 2 ? 1 : 0)) };
+  const unit = (kind: ControlUnit['kind'], path: string): ControlUnit =>
+    kind === 'ctrlora'
+      ? { kind, base: fixture('tiny-ctrlora-base.ckpt'), path, image: hint, weight: 0.8, start: 0, end: 1 }
+      : { kind, path, image: hint, weight: 0.8, start: 0, end: 1 };
+  const init = { image: { shape: [1, 3, SIZE, SIZE], data: Float32Array.from({ length: 3 * SIZE * SIZE }, (_, i) => Math.sin(i / 50)) }, strength: 0.7 };
+  const cases: [string, Partial<GenerateRequest>][] = [
+    ['ControlNet', { controls: [unit('controlnet', fixture('tiny-controlnet.safetensors'))] }],
+    ['CtrLoRA', { controls: [unit('ctrlora', fixture('tiny-ctrlora-edge.ckpt'))] }],
+    ['ControlNet-XS', { controls: [unit('cnxs', fixture('tiny-cnxs.ckpt'))] }],
+    ['img2img', { init }],
+    ['inpainting', { init, mask: { shape: [1, 1, SIZE, SIZE], data: Float32Array.from({ length: SIZE * SIZE }, (_, i) => (i % SIZE < 64 ? 1 : 0)) } }],
+    ['lcm', { sampler: 'lcm', cfg: 1.5 }],
+  ];
+  for (const [name, extra] of cases) {
+    const alone = await generate(runtimes.fused, request({ ...extra, prompt: OTHER }));
+    const regional = await generate(runtimes.fused, request({ ...extra, regions: [region(() => 1, OTHER, 5)] }));
+    const err = relativeError(regional.latents.data, alone.latents.data);
+    assert.ok(err < 1e-6, `${name}: whole-picture region vs its prompt alone: ${err}`);
+  }
+});
 
 test('regions that repeat the main prompt change nothing; another prompt in a region changes the picture', async () => {
   const base = request();
