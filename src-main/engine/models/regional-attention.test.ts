@@ -2,11 +2,13 @@
 // (input_blocks.1.1 of the tiny checkpoint) with two regions and the main prompt, feathered masks pooled to the
 // block's resolution, computed here in plain float64 from the checkpoint's tensors exactly as the definition
 // reads, out(p) = sum_r w_r(p) * to_out(softmax(q k_r^T / sqrt(d)) v_r)(p), and compared with the graph, fused
-// and plain. Also: a graph without regions declares exactly the inputs it always had.
+// and plain, and in float16 compute as on a GPU. Also: a graph without regions declares exactly the inputs it
+// always had.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { Graph } from '../graph/node.ts';
+import * as op from '../graph/ops.ts';
 import { ModelSession } from '../runtime/session.ts';
 import { fixtureFile, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
 import { areaAverage, featherPlane, normaliseWeights, type Plane } from '../pipeline/region-masks.ts';
@@ -102,13 +104,14 @@ test('two feathered regions + the main prompt: the graph equals the weighted sum
     });
   }
 
-  for (const fusedAttention of [true, false]) {
+  // float32 with the fused and the plain attention (MODULE_TOLERANCE); float16 compute, as on a GPU, within 1e-2.
+  for (const [fusedAttention, compute, tolerance] of [[true, 'float32', MODULE_TOLERANCE], [false, 'float32', MODULE_TOLERANCE], [true, 'float16', 1e-2]] as const) {
     const g = new Graph({ fusedAttention });
     const xIn = g.input('x', 'float32', [B, H * W, c]);
     const context = declareTextContext(g, B, tokens[0], d, tokens.slice(1));
     assert.ok(context instanceof RegionalContext);
-    const w = new Weights(g, f, 'model.diffusion_model.', 'float32', null).sub(PATH);
-    const out = regionalCrossAttention(w, xIn, context, HEADS, H, W);
+    const w = new Weights(g, f, 'model.diffusion_model.', compute, null).sub(PATH);
+    const out = op.cast(regionalCrossAttention(w, op.cast(xIn, compute), context.cast(compute), HEADS, H, W), 'float32');
     const session = await ModelSession.create(emitOnnx({ out }), { providers: ['cpu'] });
     assert.deepEqual([...session.model.inputNames].sort(), ['context', 'region_context_0', 'region_context_1', regionMaskInputName(H, W), 'x'].sort());
     const result = await session.run({
@@ -119,7 +122,7 @@ test('two feathered regions + the main prompt: the graph equals the weighted sum
       [regionMaskInputName(H, W)]: { dtype: 'float32', shape: [3, B, H, W], data: masks },
     });
     const err = relativeError(result.out.data as Float32Array, expected);
-    assert.ok(err < MODULE_TOLERANCE, `${fusedAttention ? 'fused' : 'plain'} attention: error ${err}`);
+    assert.ok(err < tolerance, `${fusedAttention ? 'fused' : 'plain'} attention, ${compute}: error ${err}`);
     await session.release();
   }
 });
