@@ -60,7 +60,7 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
   // The add-layer menu explains what a region does where it is chosen.
   await page.getByTestId('tab-layers').click();
   await page.getByTestId('add-layer').click();
-  assert.match((await page.getByTestId('add-region').textContent()) ?? '', /paint where its own prompt applies/);
+  assert.match((await page.getByTestId('add-region').textContent()) ?? '', /Paint where its own prompt applies/);
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-regions-menu');
   await page.keyboard.press('Escape');

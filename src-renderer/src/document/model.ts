@@ -96,8 +96,8 @@ export type Layer = ImageLayer | HintLayer | MaskLayer | RegionLayer;
 
 /** Shown where a region layer is chosen and edited. */
 export const REGION_EXPLANATION =
-  'A region: paint where its own prompt applies. There the picture follows this prompt instead of the main one ' +
-  '(soft edges and grey paint blend the two); the main prompt keeps the rest. Costs one extra text attention per layer of the model, not an extra pass.';
+  'Paint where its own prompt applies: there the picture follows it instead of the main prompt (soft edges and grey ' +
+  'paint blend the two), the main prompt keeps the rest. Costs a little per region, not an extra pass.';
 
 /** Generation settings that belong to the document (restored with it). */
 export interface GenerationSettings {
