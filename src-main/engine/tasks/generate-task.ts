@@ -146,7 +146,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
     try {
       result = await generate(runtime, request, {
         signal: ctx.signal,
-        onRegionSkipped: (i, prompt) => index === 0 && notes.push(`region ${JSON.stringify(prompt.slice(0, 40))} has no weight: skipped`),
+        onRegionSkipped: (_, prompt) => index === 0 && notes.push(`region ${JSON.stringify(prompt.slice(0, 40))} has no weight: skipped`),
         onStep: (u) => {
           perPicture = u.total;
           const preview = pngBytes(s.width / 8, s.height / 8, latentToRgb(u.predicted, s.height / 8, s.width / 8));
