@@ -73,17 +73,19 @@ function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: n
 }
 
 const seconds = (ms: number) => (ms >= 100 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+/** A metric as the table shows it: `*_ratio` metrics are plain factors (region-cost), the rest times. */
+const metricText = (name: string, v: number) => (name.endsWith('_ratio') ? `${v.toFixed(2)}x` : seconds(v));
 
 function table(rows: Row[]): string {
   const header = ['scenario', 'model', 'headline', 'CPU (all)', 'peak RSS', 'load', 'breakdown', 'measured'];
   const lines = rows.map((r) => [
     r.scenario,
     r.model,
-    r.ok ? seconds(r.metrics[r.headline]) : 'FAILED',
+    r.ok ? metricText(r.headline, r.metrics[r.headline]) : 'FAILED',
     r.ok ? seconds(r.cpuMs) : '',
     r.ok ? `${Math.round(r.peakRssMiB)} MiB` : '',
     r.loadBefore.toFixed(1),
-    r.ok ? Object.entries(r.metrics).filter(([k]) => k !== r.headline).map(([k, v]) => `${k.replace(/_ms$/, '')} ${seconds(v)}`).join(', ') : (r.error ?? ''),
+    r.ok ? Object.entries(r.metrics).filter(([k]) => k !== r.headline).map(([k, v]) => `${k.replace(/_ms$/, '')} ${metricText(k, v)}`).join(', ') : (r.error ?? ''),
     r.detail,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));

@@ -27,6 +27,7 @@ import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../form
 import { containedFileSync } from './contained-file.ts';
 import { kindError } from './errors.ts';
 import type { EventBus } from './event-bus.ts';
+import { REGIONS_PNG_KEYWORD, regionsFromPngText } from '../common/regions-contract.ts';
 
 export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';
 export type GenerationHandlers = { [M in GenerationMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };
@@ -208,6 +209,7 @@ export class GenerationService {
       batchCount: input.batchCount,
       batchIndex: 0,
       hires: input.hires ? { ...input.hires, model: input.hires.model !== undefined ? ref(pick(input.hires.model, 'upscaler', 'image upscaler'), '') : null } : null,
+      ...(input.regions?.length ? { regions: input.regions } : {}),
     };
   }
 
@@ -227,8 +229,11 @@ export class GenerationService {
   }
 
   private readParameters(pngBase64: string): MethodOutput<'png.readParameters'> {
-    const text = readPngText(Buffer.from(pngBase64, 'base64'), { source: 'the dropped PNG' }).parameters;
-    if (text === undefined) return { parameters: null, settings: null };
+    const chunks = readPngText(Buffer.from(pngBase64, 'base64'), { source: 'the dropped PNG' });
+    const text = chunks.parameters;
+    const regionsText = chunks[REGIONS_PNG_KEYWORD];
+    const regions = regionsText === undefined ? undefined : { regions: regionsFromPngText(regionsText) };
+    if (text === undefined) return { parameters: null, settings: null, ...regions };
     const settings = infotextToSettings(text);
     const items = this.o.library.list();
     const match = (m: ReadModel, kind: ModelKind): ReadModel => {
@@ -251,7 +256,7 @@ export class GenerationService {
       const found = items.find((i) => i.kind === 'upscaler' && !i.problem && (i.name === name || i.name.replace(/\.onnx$/i, '') === name));
       settings.hires.model = { ...settings.hires.model, id: found?.id ?? null };
     }
-    return { parameters: text, settings };
+    return { parameters: text, settings, ...regions };
   }
 }
 

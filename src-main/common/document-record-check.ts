@@ -13,6 +13,7 @@ import type {
   PosePerson,
 } from '../../src-renderer/src/document/model.ts';
 import { ContractError } from './contract.ts';
+import { MAX_FEATHER } from './regions-contract.ts';
 
 export const MIN_SIDE = 64;
 export const MAX_SIDE = 2048;
@@ -105,6 +106,16 @@ function layer(v: unknown, where: string, w: number, h: number): Layer {
       return { ...common, type: 'image', rasterId, historyId: nullableId(l.historyId, `${where}.historyId`) };
     case 'mask':
       return { ...common, type: 'mask', rasterId };
+    case 'region':
+      return {
+        ...common,
+        type: 'region',
+        rasterId,
+        prompt: text(l.prompt, `${where}.prompt`, MAX_PROMPT_CHARS),
+        appendMain: bool(l.appendMain, `${where}.appendMain`),
+        feather: num(l.feather, `${where}.feather`, 0, MAX_FEATHER),
+        enabled: bool(l.enabled, `${where}.enabled`),
+      };
     case 'hint': {
       if (!HINT_KINDS.includes(l.hint as HintKind)) fail(`${where}.hint`, `must be one of ${HINT_KINDS.join(', ')}`);
       const c = object(l.control, `${where}.control`);
@@ -140,7 +151,7 @@ function layer(v: unknown, where: string, w: number, h: number): Layer {
       };
     }
     default:
-      return fail(`${where}.type`, 'must be image, hint or mask');
+      return fail(`${where}.type`, 'must be image, hint, mask or region');
   }
 }
 

@@ -9,6 +9,7 @@ import { ContractError } from './contract.ts';
 import { fields, int, model, num, oneOf, text } from './field-validators.ts';
 import { validateHires, type HiresInput, type HiresSettings, type ReadHires } from './hires-contract.ts';
 import { promptScheduleProblem } from '../generation/prompt-schedule.ts';
+import { validateRegions, type RegionRecord } from './regions-contract.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -66,6 +67,8 @@ export interface GenerateInput {
   batchCount: number; // batches, 1..100
   /** Hires fix (txt2img only): upscale the picture made at width x height and run a second pass (hires-contract.ts). */
   hires?: HiresInput | null;
+  /** Regional prompts (regions-contract.ts); absent or empty: the whole picture follows `prompt`. */
+  regions?: RegionRecord[];
 }
 
 /** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
@@ -114,6 +117,8 @@ export interface GenerationSettings {
   batchIndex: number;
   /** Hires fix: width x height is the first pass; the picture has the hires target's size. Absent: none. */
   hires?: HiresSettings | null;
+  /** Regional prompts with their masks (absent in records made before regions, or without any). */
+  regions?: RegionRecord[];
 }
 
 export interface HistoryEntry {
@@ -174,6 +179,8 @@ export interface PngParameters {
   /** The PNG's `parameters` text; null when it has none. */
   parameters: string | null;
   settings: ReadSettings | null;
+  /** Regions from the PNG's hintbrush-regions chunk (absent when it has none). */
+  regions?: RegionRecord[];
 }
 
 export interface GenerateProgressEvent {
@@ -234,7 +241,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   return unit;
 }
 
-const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'hires'];
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'hires', 'regions'];
 
 /**
  * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
@@ -295,7 +302,9 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     const problem = promptScheduleProblem(value);
     if (problem) throw new ContractError(`The ${what}'s prompt editing does not parse: ${problem.message}`);
   }
+  const regions = validateRegions(r.regions);
   return {
+    ...(regions.length ? { regions } : {}),
     checkpoint: model(r.checkpoint, 'checkpoint'),
     prompt,
     negative,

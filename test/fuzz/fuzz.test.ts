@@ -6,7 +6,7 @@ import { fuzz } from './fuzz.ts';
 
 test('500 mutated inputs per parser: no crash, no hang, no uncaught exception', () => {
   const reports = fuzz({ inputs: 500, seconds: 30, seed: 20261203 });
-  assert.deepEqual(reports.map((r) => r.target), ['safetensors', 'torch-zip', 'pickle', 'png', 'a1111-text', 'onnx-annotator', 'wire']);
+  assert.deepEqual(reports.map((r) => r.target), ['safetensors', 'torch-zip', 'pickle', 'png', 'a1111-text', 'regions-chunk', 'onnx-annotator', 'wire']);
   for (const r of reports) {
     assert.equal(r.inputs, 500, r.target);
     assert.deepEqual(r.findings.map((f) => `${f.index}: ${f.problem}`), [], r.target);

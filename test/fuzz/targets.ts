@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { validateRequest, ContractError } from '../../src-main/common/contract.ts';
+import { regionsFromPngText, regionsToPngText } from '../../src-main/common/regions-contract.ts';
 import { METHOD_NAMES, parseRequest, parseServerMessage, WireError } from '../../src-main/common/wire.ts';
 import { emitOnnx } from '../../src-main/engine/graph/emit-onnx.ts';
 import { fakeDepthModel, fakePoseModel } from '../../src-main/annotators/testing.ts';
@@ -126,6 +127,20 @@ export function targets(): FuzzTarget[] {
         return Buffer.from(text);
       },
       expected: () => false, // any text reads as some settings: throwing is a finding
+    },
+    {
+      // the hintbrush-regions chunk of a dropped PNG (its masks are decoded by the png target's decoder)
+      name: 'regions-chunk',
+      step(r) {
+        const seed = regionsToPngText([
+          { maskPngBase64: encodePng({ width: 4, height: 4, channels: 1, data: new Uint8Array(16).fill(255) }).toString('base64'), prompt: 'a red (dragon:1.2)', feather: 8, appendMain: true },
+          { maskPngBase64: 'iVBORw0KGgo=', prompt: 'ü castle', feather: 0, appendMain: false },
+        ]);
+        const text = mutateText(r, seed);
+        regionsFromPngText(text);
+        return Buffer.from(text);
+      },
+      expected: (e) => e instanceof ContractError,
     },
     fileTarget('onnx-annotator', onnx, 1 << 16, (file) => readOnnxSignature(file)),
     {

@@ -17,6 +17,8 @@ import { JobQueue } from '../../jobs/job-queue.ts';
 import { hashFile, loraShortHash } from '../../library/hash.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
 import { listOption, numberOption, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
+import { readRegionsFile } from '../regions-file.ts';
+import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
 import { promptScheduleProblem } from '../../generation/prompt-schedule.ts';
@@ -42,6 +44,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'init-image': str('PNG', 'img2img: the picture to start from'),
   strength: str('S', 'img2img: denoising strength, above 0 up to 1 (default 0.75)'),
   mask: str('PNG', 'inpainting mask (white repaints), with --init-image'),
+  regions: str('FILE.json', `regional prompts: a JSON array of {"mask": "PNG", "prompt": "TEXT", "feather": PX, "appendMain": false}, at most ${MAX_REGIONS}`),
   'resize-mode': str('MODE', `${RESIZE_MODE_NAMES.join('|')} for hints and init pictures of another size (default: crop-and-resize for hints, just-resize for the init picture)`),
   'batch-size': str('N', 'pictures per batch, 1 to 8 (default 1)'),
   'batch-count': str('N', 'batches, 1 to 100 (default 1)'),
@@ -81,7 +84,7 @@ export function outputPath(out: string, index: number, count: number): string {
 }
 
 /** The engine payload the options describe; models are hashed as A1111 hashes them. */
-export async function payloadFromOptions(values: Record<string, string | boolean | string[] | undefined>): Promise<GeneratePayload> {
+export async function payloadFromOptions(values: Record<string, string | boolean | string[] | undefined>, note: (line: string) => void = () => {}): Promise<GeneratePayload> {
   const size = (name: string) => {
     const n = numberOption(values[name], name, 64, 2048, 512);
     if (!Number.isInteger(n) || n % 8 !== 0) throw new UsageError(`--${name} must be a multiple of 8 from 64 to 2048`);
@@ -138,6 +141,8 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     if (problem) throw new UsageError(`--${flag}: the prompt editing does not parse: ${problem.message}`);
   }
   const seed = values.seed === undefined ? randomInt(0, 2 ** 32) : int('seed', 0, 2 ** 32 - 1, 0);
+  if (values.regions !== undefined && typeof values.regions !== 'string') throw new UsageError('--regions takes one FILE.json');
+  const regions = typeof values.regions === 'string' ? readRegionsFile(values.regions, note) : [];
 
   const settings: GenerationSettings = {
     prompt: required(values, 'prompt'),
@@ -158,6 +163,7 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     batchSize: int('batch-size', 1, 8, 1),
     batchCount: int('batch-count', 1, 100, 1),
     batchIndex: 0,
+    ...(regions.length ? { regions } : {}),
   };
   settings.hires = hiresFromOptions(values, { width: settings.width, height: settings.height, steps, img2img: typeof initFile === 'string' });
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
@@ -188,13 +194,13 @@ export const generate: CliCommand = {
     '--checkpoint FILE --prompt TEXT [--negative TEXT] [--width 512 --height 512] [--steps 20] [--cfg 7.5] [--seed N] ' +
     '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END]]... [--lora FILE:WEIGHT]... ' +
     '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT] [--init-image PNG --strength S] [--mask PNG] ' +
-    '[--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
+    '[--regions FILE.json] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
     '--out PNG [--latents-out FILE]',
   options: OPTIONS,
   positionals: { min: 0, max: 0 },
   async run({ values, io, signal }) {
     const out = required(values, 'out');
-    const payload = await payloadFromOptions(values);
+    const payload = await payloadFromOptions(values, (line) => io.err(`Note: ${line}\n`));
     const s = payload.settings;
     const provider = values.provider === undefined ? undefined : oneOf(values.provider, 'provider', ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'], 'cpu');
     const env: Record<string, string> = {};
@@ -228,6 +234,7 @@ export const generate: CliCommand = {
         return 1;
       }
       const result = outcome.result as GenerateTaskResult;
+      for (const line of result.notes ?? []) io.err(`Note: ${line}\n`);
       const count = result.pictures.length;
       for (const p of result.pictures) {
         const file = outputPath(out, p.index, count);

@@ -29,6 +29,7 @@ import type { LoraSet } from './lora.ts';
 import { CONTROL_INPUT_NAMES, controlShapes, runLayers, timeEmbed, type GroupsFor } from './unet.ts';
 import { blockCount, detectUnet, readBlock, type UnetBlock, type UnetConfig, type UnetLayer } from './unet-config.ts';
 import { Weights } from './weights.ts';
+import { castContext, declareTextContext, type TextContext } from './regional-attention.ts';
 
 export interface CnxsConfig {
   /** Prefix of the TwoStreamControlNet's own keys ('control_model.' as the LDM wrapper saves it). */
@@ -107,7 +108,7 @@ export function detectCnxs(file: TensorFile): CnxsConfig {
 export interface CnxsInputs {
   sample: Node; // [B, 4, h, w]
   timestep: Node; // [B]
-  context: Node; // [B, T, D]
+  context: TextContext; // [B, T, D], or with regions (regional-attention.ts)
   hint: Node; // [B, 3, 8h, 8w] in [0, 1]
   weight: Node; // [1] scales every control -> base infusion
   /** Summed residuals of other control units (ControlNets, CtrLoRA), added as the plain UNet adds them. */
@@ -121,7 +122,7 @@ export function cnxsUnet(base: Weights, baseCfg: UnetConfig, xs: Weights, cfg: C
     throw new GraphError(`ControlNet-XS has ${cfg.inputBlocks.length} encoder blocks, the UNet ${baseCfg.inputBlocks.length} in and ${baseCfg.outputBlocks.length} out`);
   }
   const emb = timeEmbed(cfg.ownTimeEmbed ? ctr : base, inputs.timestep, baseCfg.modelChannels);
-  const context = op.cast(inputs.context, base.compute);
+  const context = castContext(inputs.context, base.compute);
   const weight = op.cast(inputs.weight, base.compute);
   let k = 0;
   const toBase = (zero: Weights, h: Node) => {
@@ -170,6 +171,8 @@ export interface CnxsGraphOptions extends GraphOptions {
   width: number;
   tokens: number;
   compute?: DataType;
+  /** Token count of each region's context (regional-attention.ts); absent: no regions. */
+  regionTokens?: readonly number[];
   /** Adds the 13 control residual inputs (control_0..control_11, control_mid) for other control units. */
   withControl?: boolean;
   loras?: (g: Graph, cfg: UnetConfig) => LoraSet | null;
@@ -188,7 +191,7 @@ export function buildCnxsUnetGraph(checkpoint: TensorFile, cnxs: TensorFile, opt
   const inputs: CnxsInputs = {
     sample: g.input('sample', 'float32', [opts.batch, unet.inChannels, opts.height, opts.width]),
     timestep: g.input('timestep', 'float32', [opts.batch]),
-    context: g.input('context', 'float32', [opts.batch, opts.tokens, unet.contextDim]),
+    context: declareTextContext(g, opts.batch, opts.tokens, unet.contextDim, opts.regionTokens),
     hint: g.input('hint', 'float32', [opts.batch, cfg.hintChannels, opts.height * 8, opts.width * 8]),
     weight: g.input('weight', 'float32', [1]),
   };

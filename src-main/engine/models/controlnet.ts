@@ -14,6 +14,7 @@ import type { LoraSet } from './lora.ts';
 import { runLayers, timeEmbed } from './unet.ts';
 import { blockCount, readBlock, type UnetBlock, type UnetLayer } from './unet-config.ts';
 import { Weights } from './weights.ts';
+import { castContext, declareTextContext, type TextContext } from './regional-attention.ts';
 
 export interface ControlNetConfig {
   layout: 'original' | 'diffusers';
@@ -85,7 +86,7 @@ export function hintConvsOf(file: TensorFile, indices: readonly number[], prefix
 export interface ControlNetInputs {
   sample: Node; // [B, 4, h, w] noisy latent (or CtrLoRA: the same, with the condition latent as `guide`)
   timestep: Node; // [B]
-  context: Node; // [B, T, D]
+  context: TextContext; // [B, T, D], or with regions (regional-attention.ts)
   /** Control image [B, 3, 8h, 8w] in [0, 1] for the hint encoder, or an already-encoded guide [B, C, h, w]. */
   hint: Node;
   strength: Node; // [1] scalar multiplier of every residual
@@ -104,7 +105,7 @@ export function hintEncoder(w: Weights, cfg: Pick<ControlNetConfig, 'hintConvs'>
 /** Returns the 13 residuals (12 skips + middle), each scaled by `strength`, in float32. */
 export function controlNet(w: Weights, cfg: ControlNetConfig, inputs: ControlNetInputs, guide: Node | null = null): Node[] {
   const emb = timeEmbed(w, inputs.timestep, cfg.modelChannels);
-  const context = op.cast(inputs.context, w.compute);
+  const context = castContext(inputs.context, w.compute);
   const guided = guide ?? hintEncoder(w, cfg, inputs.hint);
   let h = op.add(conv2d(w.sub('input_blocks').sub(0).sub(0), op.cast(inputs.sample, w.compute)), guided);
   const strength = op.cast(inputs.strength, w.compute);
@@ -126,6 +127,8 @@ export interface ControlNetGraphOptions extends GraphOptions {
   tokens: number;
   contextDim: number;
   compute?: DataType;
+  /** Token count of each region's context (regional-attention.ts); absent: no regions. */
+  regionTokens?: readonly number[];
   loras?: (g: Graph, view: TensorFile) => LoraSet | null;
 }
 
@@ -137,7 +140,7 @@ export function buildControlNetGraph(file: TensorFile, opts: ControlNetGraphOpti
   const inputs: ControlNetInputs = {
     sample: g.input('sample', 'float32', [opts.batch, cfg.inChannels, opts.height, opts.width]),
     timestep: g.input('timestep', 'float32', [opts.batch]),
-    context: g.input('context', 'float32', [opts.batch, opts.tokens, opts.contextDim]),
+    context: declareTextContext(g, opts.batch, opts.tokens, opts.contextDim, opts.regionTokens),
     hint: g.input('hint', 'float32', [opts.batch, cfg.hintChannels, opts.height * 8, opts.width * 8]),
     strength: g.input('strength', 'float32', [1]),
   };

@@ -24,6 +24,7 @@ import { conv2d } from './layers.ts';
 import { LoraSet, type LoraModule } from './lora.ts';
 import { CONTROL_INPUT_NAMES, runLayers, timeEmbed } from './unet.ts';
 import { Weights } from './weights.ts';
+import { castContext, declareTextContext, type TextContext } from './regional-attention.ts';
 
 const PREFIXES = ['control_model.', ''];
 const LORA_DOWN = '.lora_layer.down.weight';
@@ -105,7 +106,7 @@ export function ctrLoraView(base: TensorFile, condition: TensorFile, cond = dete
 
 export interface CtrLoraInputs {
   timestep: Node; // [B]
-  context: Node; // [B, T, D]
+  context: TextContext; // [B, T, D], or with regions (regional-attention.ts)
   latent: Node; // [B, 4, h, w] condition latent (VAE mean x 0.18215 of the [0, 1] condition image)
   /** Multiplies every output: strength x condition weight, shape [1]. */
   scale: Node;
@@ -114,7 +115,7 @@ export interface CtrLoraInputs {
 /** The Base ControlNet forward on the condition latent: 12 zero-conv outputs + middle_block_out, scaled, float32. */
 export function ctrLoraControl(w: Weights, cfg: ControlNetConfig, inputs: CtrLoraInputs): Node[] {
   const emb = timeEmbed(w, inputs.timestep, cfg.modelChannels);
-  const context = op.cast(inputs.context, w.compute);
+  const context = castContext(inputs.context, w.compute);
   const scale = op.cast(inputs.scale, w.compute);
   const zero = (x: Node, module: Weights) => op.mul(conv2d(module, x, { padding: 0 }), scale);
   let h = conv2d(w.sub('input_blocks').sub(0).sub(0), op.cast(inputs.latent, w.compute)); // [B, C, h, w]
@@ -151,6 +152,8 @@ export interface CtrLoraGraphOptions extends GraphOptions {
   tokens: number;
   contextDim: number;
   compute?: DataType;
+  /** Token count of each region's context (regional-attention.ts); absent: no regions. */
+  regionTokens?: readonly number[];
 }
 
 export interface CtrLoraGraph {
@@ -178,7 +181,7 @@ export function buildCtrLoraMixGraph(base: TensorFile, conditions: readonly Tens
   const g = new Graph(graphOptionsOf(opts));
   const compute = opts.compute ?? 'float32';
   const timestep = g.input('timestep', 'float32', [opts.batch]);
-  const context = g.input('context', 'float32', [opts.batch, opts.tokens, opts.contextDim]);
+  const context = declareTextContext(g, opts.batch, opts.tokens, opts.contextDim, opts.regionTokens);
   const strength = g.input('strength', 'float32', [1]);
   const single = opts.names === 'single';
   let sums: Node[] | null = null;

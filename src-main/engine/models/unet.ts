@@ -9,6 +9,7 @@ import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from 
 import * as op from '../graph/ops.ts';
 import { attention, conv2d, gelu, groupNorm, layerNorm, linear, silu, upsampleNearest2x } from './layers.ts';
 import type { LoraSet } from './lora.ts';
+import { castContext, declareTextContext, RegionalContext, regionalCrossAttention, type TextContext } from './regional-attention.ts';
 import { detectUnet, type UnetConfig, type UnetLayer } from './unet-config.ts';
 import { Weights } from './weights.ts';
 
@@ -42,7 +43,8 @@ export function resBlock(w: Weights, x: Node, emb: Node, groups: GroupsFor = SD_
   return op.add(skip, h);
 }
 
-function crossAttention(w: Weights, x: Node, context: Node | null, heads: number): Node {
+function crossAttention(w: Weights, x: Node, context: TextContext | null, heads: number, size: readonly [number, number]): Node {
+  if (context instanceof RegionalContext) return regionalCrossAttention(w, x, context, heads, size[0], size[1]);
   const ctx = context ?? x;
   const q = linear(w.sub('to_q'), x);
   const k = linear(w.sub('to_k'), ctx);
@@ -59,15 +61,15 @@ function feedForward(w: Weights, x: Node): Node {
 }
 
 /** LDM SpatialTransformer: GN, proj_in, BasicTransformerBlocks (self-attn, cross-attn, GEGLU), proj_out, + input. */
-export function spatialTransformer(w: Weights, x: Node, context: Node, layer: Extract<UnetLayer, { kind: 'transformer' }>, heads: number): Node {
+export function spatialTransformer(w: Weights, x: Node, context: TextContext, layer: Extract<UnetLayer, { kind: 'transformer' }>, heads: number): Node {
   const [b, c, hgt, wid] = x.shape;
   const normed = groupNorm(w.sub('norm'), x, 32, 1e-6);
   const toTokens = (t: Node) => op.transpose(op.reshape(t, [b, t.shape[1], hgt * wid]), [0, 2, 1]); // [B, HW, C]
   let h = layer.linearProj ? linear(w.sub('proj_in'), toTokens(normed)) : toTokens(conv2d(w.sub('proj_in'), normed, { padding: 0 }));
   for (let i = 0; i < layer.depth; i++) {
     const blk = w.sub('transformer_blocks').sub(i);
-    h = op.add(h, crossAttention(blk.sub('attn1'), layerNorm(blk.sub('norm1'), h), null, heads));
-    h = op.add(h, crossAttention(blk.sub('attn2'), layerNorm(blk.sub('norm2'), h), context, heads));
+    h = op.add(h, crossAttention(blk.sub('attn1'), layerNorm(blk.sub('norm1'), h), null, heads, [hgt, wid]));
+    h = op.add(h, crossAttention(blk.sub('attn2'), layerNorm(blk.sub('norm2'), h), context, heads, [hgt, wid]));
     h = op.add(h, feedForward(blk.sub('ff'), layerNorm(blk.sub('norm3'), h)));
   }
   const inner = h.shape[2];
@@ -88,7 +90,7 @@ export function runLayers(
   layers: readonly UnetLayer[],
   x: Node,
   emb: Node,
-  context: Node,
+  context: TextContext,
   heads: number,
   groups: GroupsFor = SD_GROUPS,
   upsampleTo: readonly number[] | null = null,
@@ -111,7 +113,7 @@ export function runLayers(
 export interface UnetInputs {
   sample: Node; // [B, Cin, H, W]
   timestep: Node; // [B] float32
-  context: Node; // [B, T, D]
+  context: TextContext; // [B, T, D], or with regions (regional-attention.ts)
   /** 12 skip residuals + 1 middle residual, already weighted and summed; null for plain UNet. */
   control: Node[] | null;
   /** Sees every block's output in order (training keeps these and recomputes the rest in the backward). */
@@ -120,7 +122,7 @@ export interface UnetInputs {
 
 export function unet(w: Weights, cfg: UnetConfig, inputs: UnetInputs): Node {
   const emb = timeEmbed(w, inputs.timestep, cfg.modelChannels);
-  const context = op.cast(inputs.context, w.compute);
+  const context = castContext(inputs.context, w.compute);
   const seen = inputs.onBlockOutput ?? (() => {});
   let h = conv2d(w.sub('input_blocks').sub(0).sub(0), op.cast(inputs.sample, w.compute));
   seen(h);
@@ -175,6 +177,8 @@ export interface UnetGraphOptions extends GraphOptions {
   compute?: DataType;
   withControl?: boolean;
   loras?: (g: Graph, cfg: UnetConfig) => LoraSet | null;
+  /** Token count of each region's context; absent or empty: no regions, the graph of plain generation. */
+  regionTokens?: readonly number[];
 }
 
 export const CONTROL_INPUT_NAMES = (n: number) => Array.from({ length: n }, (_, i) => (i === n - 1 ? 'control_mid' : `control_${i}`));
@@ -185,7 +189,7 @@ export function buildUnetGraph(file: TensorFile, opts: UnetGraphOptions): { grap
   const g = new Graph(graphOptionsOf(opts));
   const sample = g.input('sample', 'float32', [opts.batch, cfg.inChannels, opts.height, opts.width]);
   const timestep = g.input('timestep', 'float32', [opts.batch]);
-  const context = g.input('context', 'float32', [opts.batch, opts.tokens, cfg.contextDim]);
+  const context = declareTextContext(g, opts.batch, opts.tokens, cfg.contextDim, opts.regionTokens);
   let control: Node[] | null = null;
   if (opts.withControl) {
     const shapes = controlShapes(cfg, opts.batch, opts.height, opts.width);

@@ -6,7 +6,7 @@
 
 import { GenerateError } from './generate-errors.ts';
 import { batchOf } from './conditioning.ts';
-import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
+import type { LoraUse, ModelRuntime, RegionFeeds, Tensor32 } from './model-runtime.ts';
 
 interface UnitBase {
   /** Control image [1, 3, H, W] in [0, 1] at the generation size. */
@@ -63,15 +63,23 @@ export class PreparedControls {
   }
 
   /** Sum of the active residual units (ControlNet, CtrLoRA), or null when none is active. */
-  async residuals(runtime: ModelRuntime, sample: Tensor32, timestep: Float32Array, context: Tensor32, stepIndex: number, steps: number): Promise<Float32Array[] | null> {
+  async residuals(
+    runtime: ModelRuntime,
+    sample: Tensor32,
+    timestep: Float32Array,
+    context: Tensor32,
+    stepIndex: number,
+    steps: number,
+    regions: RegionFeeds | null = null,
+  ): Promise<Float32Array[] | null> {
     let sum: Float32Array[] | null = null;
     for (const unit of this.units) {
       if (unit.kind === 'cnxs' || !activeAt(unit, stepIndex, steps) || unit.weight === 0) continue;
       const input = this.inputs.get(unit)!;
       const residuals =
         unit.kind === 'controlnet'
-          ? await runtime.controlNet(unit.path, sample, timestep, context, input, unit.weight)
-          : await runtime.ctrLora(unit.base, unit.path, input, timestep, context, unit.weight);
+          ? await runtime.controlNet(unit.path, sample, timestep, context, input, unit.weight, regions)
+          : await runtime.ctrLora(unit.base, unit.path, input, timestep, context, unit.weight, regions);
       if (!sum) sum = residuals.map((r) => Float32Array.from(r));
       else residuals.forEach((r, i) => r.forEach((v, j) => (sum![i][j] += v)));
     }
@@ -88,10 +96,11 @@ export class PreparedControls {
     loras: readonly LoraUse[],
     stepIndex: number,
     steps: number,
+    regions: RegionFeeds | null = null,
   ): Promise<Float32Array> {
-    const control = await this.residuals(runtime, sample, timestep, context, stepIndex, steps);
+    const control = await this.residuals(runtime, sample, timestep, context, stepIndex, steps, regions);
     const xs = this.units.find((u): u is CnxsUnit => u.kind === 'cnxs' && activeAt(u, stepIndex, steps));
-    if (xs) return runtime.cnxsUnet(checkpoint, xs.path, sample, timestep, context, this.inputs.get(xs)!, xs.weight, control, loras);
-    return runtime.unet(checkpoint, sample, timestep, context, control, loras);
+    if (xs) return runtime.cnxsUnet(checkpoint, xs.path, sample, timestep, context, this.inputs.get(xs)!, xs.weight, control, loras, regions);
+    return runtime.unet(checkpoint, sample, timestep, context, control, loras, regions);
   }
 }

@@ -10,6 +10,7 @@ import { TorchGenerator } from '../../generation/torch-rng.ts';
 import { batchOf } from './conditioning.ts';
 import { PreparedControls, type ControlUnit } from './control-units.ts';
 import { GenerateError } from './generate-errors.ts';
+import { RegionConditioning, type RegionRequest } from './regions.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
 import { ScheduledConditioning, scheduleSteps } from './scheduled-conditioning.ts';
 
@@ -39,6 +40,8 @@ export interface GenerateRequest {
    * schedules are built over the first pass's `firstPassSteps` with this pass's `hiresSteps`.
    */
   hiresSchedule?: { firstPassSteps: number; hiresSteps: number };
+  /** Regional prompts (regions.ts); empty or absent: the whole picture follows `prompt`. */
+  regions?: RegionRequest[];
 }
 
 export interface StepUpdate {
@@ -91,6 +94,8 @@ function latentMask(mask: Tensor32, h: number, w: number): Float32Array {
 export interface GenerateHooks {
   onStep?: (u: StepUpdate) => void | Promise<void>;
   signal?: AbortSignal;
+  /** A region whose mask has no weight anywhere is left out; `index` is its place in `req.regions`. */
+  onRegionSkipped?: (index: number, prompt: string) => void;
 }
 
 export async function generate(runtime: ModelRuntime, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
@@ -110,6 +115,9 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   const h = req.height / 8;
   const w = req.width / 8;
   const latentShape = [1, 4, h, w];
+  const regions = req.regions?.length
+    ? await RegionConditioning.prepare(runtime, req.checkpoint, req.regions, req, { clipSkip: req.clipSkip, loras: req.loras }, hooks.onRegionSkipped)
+    : null;
   const sampler = createSampler(req.sampler, req.steps);
   // A1111's prompt editing: each denoiser call takes the context of its step ([2, T, D], [uncond, cond] as
   // diffusers batches them). A1111 counts the calls of this run from 0 against schedules over the full steps,
@@ -155,7 +163,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
       const sample = batchOf([{ shape: latentShape, data: input }, { shape: latentShape, data: input }]);
       const t = Float32Array.of(timestep, timestep);
       const context = await conditioning.contextAt(stepIndex);
-      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations);
+      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations, regions);
       const n = input.length;
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = eps[i] + req.cfg * (eps[n + i] - eps[i]);

@@ -21,6 +21,7 @@ import type { ControlUnit } from './control-units.ts';
 import { decodeLatents, sampleLatents, validateSize, type GenerateHooks, type GenerateRequest, type GenerateResult } from './generate.ts';
 import type { ImageUpscaler } from './image-upscaler.ts';
 import type { ModelRuntime, Tensor32 } from './model-runtime.ts';
+import type { RegionRequest } from './regions.ts';
 
 export type HiresUpscale =
   | { kind: 'latent'; mode: InterpolateMode; antialias: boolean }
@@ -89,7 +90,16 @@ export function secondPassRequest(req: GenerateRequest, plan: HiresPlan, latents
     init: { latents, strength: plan.denoise, startStep: scheduleSteps - runSteps },
     mask: undefined,
     hiresSchedule: { firstPassSteps: req.steps, hiresSteps: runSteps },
+    regions: req.regions?.map((r) => regionAtSize(r, req.width, plan.target.width, plan.target.height)),
   };
+}
+
+/**
+ * A region's mask for the second pass: resized to the target (bilinear, antialiased when shrinking) with its
+ * feather scaled alike, so the region covers the same part of the picture as in the first pass.
+ */
+function regionAtSize(region: RegionRequest, baseWidth: number, width: number, height: number): RegionRequest {
+  return { ...region, mask: interpolate(region.mask, height, width, 'bilinear', true), feather: (region.feather * width) / baseWidth };
 }
 
 /** txt2img with hires fix: the picture at the target size. Progress counts the evaluations of both passes. */

@@ -70,6 +70,18 @@ export class FileCache {
   }
 }
 
+/** Regional prompting's inputs (regions.ts RegionConditioning); null or absent: the plain graphs. */
+export interface RegionFeeds {
+  /** Tells sessions of different region layouts apart. */
+  readonly key: string;
+  /** Token count of each region's context. */
+  readonly tokens: readonly number[];
+  /** Feeds for the region inputs among a session's inputs. */
+  feeds(inputNames: readonly string[]): Record<string, TensorData>;
+}
+
+const regionKey = (regions: RegionFeeds | null) => (regions ? `|${regions.key}` : '');
+
 export interface LoraUse {
   path: string;
   strength: number;
@@ -131,10 +143,18 @@ export class ModelRuntime {
   }
 
   /** One UNet evaluation. `control` holds the 13 summed residuals or null. */
-  async unet(checkpoint: string, sample: Tensor32, timestep: Float32Array, context: Tensor32, control: Float32Array[] | null, loras: readonly LoraUse[]): Promise<Float32Array> {
+  async unet(
+    checkpoint: string,
+    sample: Tensor32,
+    timestep: Float32Array,
+    context: Tensor32,
+    control: Float32Array[] | null,
+    loras: readonly LoraUse[],
+    regions: RegionFeeds | null = null,
+  ): Promise<Float32Array> {
     const [b, , h, w] = sample.shape;
     const tokens = context.shape[1];
-    const key = `unet|${checkpoint}|${b}x${h}x${w}|${tokens}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
+    const key = `unet|${checkpoint}|${b}x${h}x${w}|${tokens}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}${regionKey(regions)}`;
     const session = await this.sessions.get(key, (fusions) => {
       const built = buildUnetGraph(this.files.open(checkpoint, 'checkpoint'), {
         batch: b,
@@ -145,6 +165,7 @@ export class ModelRuntime {
         ...fusions,
         withControl: control !== null,
         loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
+        regionTokens: regions?.tokens,
       });
       return { graph: built.graph, outputs: { eps: built.eps } };
     });
@@ -153,6 +174,7 @@ export class ModelRuntime {
       timestep: f32([b], timestep),
       context: f32(context.shape, context.data),
       ...this.loraFeeds(loras),
+      ...regions?.feeds(session.model.inputNames),
     };
     if (control) {
       const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);
@@ -163,12 +185,12 @@ export class ModelRuntime {
   }
 
   /** The 13 residuals of one ControlNet, already multiplied by `strength`. */
-  async controlNet(path: string, sample: Tensor32, timestep: Float32Array, context: Tensor32, hint: Tensor32, strength: number): Promise<Float32Array[]> {
+  async controlNet(path: string, sample: Tensor32, timestep: Float32Array, context: Tensor32, hint: Tensor32, strength: number, regions: RegionFeeds | null = null): Promise<Float32Array[]> {
     const [b, , h, w] = sample.shape;
-    const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
+    const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}${regionKey(regions)}`;
     let names: string[] = [];
     const session = await this.sessions.get(key, (fusions) => {
-      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, ...fusions });
+      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, regionTokens: regions?.tokens, ...fusions });
       names = CONTROL_INPUT_NAMES(built.residuals.length);
       return { graph: built.graph, outputs: Object.fromEntries(built.residuals.map((r, i) => [names[i], r])) };
     });
@@ -179,14 +201,15 @@ export class ModelRuntime {
       context: f32(context.shape, context.data),
       hint: f32(hint.shape, hint.data),
       strength: f32([1], Float32Array.of(strength)),
+      ...regions?.feeds(session.model.inputNames),
     });
     return names.map((n) => out[n].data as Float32Array);
   }
 
   /** The 13 residuals of one CtrLoRA condition (Base ControlNet + condition LoRA) x strength x weight. */
-  async ctrLora(basePath: string, conditionPath: string, latent: Tensor32, timestep: Float32Array, context: Tensor32, weight: number): Promise<Float32Array[]> {
+  async ctrLora(basePath: string, conditionPath: string, latent: Tensor32, timestep: Float32Array, context: Tensor32, weight: number, regions: RegionFeeds | null = null): Promise<Float32Array[]> {
     const [b, , h, w] = latent.shape;
-    const key = `ctrlora|${basePath}|${conditionPath}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}`;
+    const key = `ctrlora|${basePath}|${conditionPath}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}${regionKey(regions)}`;
     const session = await this.sessions.get(key, (fusions) => {
       const built = buildCtrLoraGraph(this.files.open(basePath, 'ctrlora-base'), this.files.open(conditionPath, 'ctrlora-lora'), {
         batch: b,
@@ -195,6 +218,7 @@ export class ModelRuntime {
         tokens: context.shape[1],
         contextDim: context.shape[2],
         compute: this.compute,
+        regionTokens: regions?.tokens,
         ...fusions,
       });
       return { graph: built.graph, outputs: built.outputs };
@@ -205,6 +229,7 @@ export class ModelRuntime {
       latent: f32(latent.shape, latent.data),
       strength: f32([1], Float32Array.of(1)),
       weight: f32([1], Float32Array.of(weight)),
+      ...regions?.feeds(session.model.inputNames),
     });
     return session.model.outputNames.map((n) => out[n].data as Float32Array);
   }
@@ -220,9 +245,10 @@ export class ModelRuntime {
     weight: number,
     control: Float32Array[] | null,
     loras: readonly LoraUse[],
+    regions: RegionFeeds | null = null,
   ): Promise<Float32Array> {
     const [b, , h, w] = sample.shape;
-    const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
+    const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}${regionKey(regions)}`;
     const session = await this.sessions.get(key, (fusions) => {
       const built = buildCnxsUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.files.open(cnxsPath, 'cnxs'), {
         batch: b,
@@ -233,6 +259,7 @@ export class ModelRuntime {
         ...fusions,
         withControl: control !== null,
         loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
+        regionTokens: regions?.tokens,
       });
       return { graph: built.graph, outputs: { eps: built.eps } };
     });
@@ -243,6 +270,7 @@ export class ModelRuntime {
       hint: f32(hint.shape, hint.data),
       weight: f32([1], Float32Array.of(weight)),
       ...this.loraFeeds(loras),
+      ...regions?.feeds(session.model.inputNames),
     };
     if (control) {
       const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);

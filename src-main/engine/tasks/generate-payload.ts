@@ -47,6 +47,8 @@ export interface GenerateTaskResult {
   compute: 'float16' | 'float32';
   /** Fused graphs the provider refused so far, each in one line (runtime/fusions.ts): the plain graphs ran. */
   fallbacks: string[];
+  /** What was adjusted in the request, one sentence each (a region mask resized, an empty region skipped). */
+  notes?: string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -9,9 +9,11 @@ import type { GenerationSettings } from '../../common/generation-contract.ts';
 import { settingsToInfotext } from '../../generation/infotext.ts';
 import { encodePng } from '../../generation/png.ts';
 import { hiresSecondPass, hiresTarget } from '../../common/hires-contract.ts';
+import { REGIONS_PNG_KEYWORD, regionsToPngText } from '../../common/regions-contract.ts';
 import { generate, type GenerateRequest, type StepUpdate } from '../pipeline/generate.ts';
 import { generateHires } from '../pipeline/hires-fix.ts';
 import { openHiresPlan, type OpenedHiresPlan } from './hires-plan.ts';
+import { prepareRegions } from './region-payload.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
 import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
@@ -124,6 +126,8 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const resize = s.initResizeMode ?? 'just-resize';
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
+  const regions = prepareRegions(s.regions, s.width, s.height);
+  const notes = [...regions.notes];
 
   let hires: OpenedHiresPlan | null = null;
   if (s.hires) {
@@ -156,11 +160,15 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
         loras: s.loras.map((l) => ({ path: l.model.path, strength: l.weight })),
         init,
         mask,
+        regions: regions.requests,
       };
       let result;
       try {
         const hooks = {
           signal: ctx.signal,
+          onRegionSkipped: (_: number, prompt: string) => {
+            if (index === 0) notes.push(`region ${JSON.stringify(prompt.slice(0, 40))} has no weight: skipped`);
+          },
           onStep: (u: StepUpdate) => {
             perPicture = u.total;
             const preview = pngBytes(u.latentWidth, u.latentHeight, latentToRgb(u.predicted, u.latentHeight, u.latentWidth));
@@ -172,12 +180,15 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       } catch (err) {
         throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
       }
-      const settings: GenerationSettings = { ...s, seed, batchIndex: index };
+      const { regions: _, ...rest } = s;
+      const settings: GenerationSettings = { ...rest, seed, batchIndex: index, ...(regions.records.length ? { regions: regions.records } : {}) };
       const parameters = settingsToInfotext(settings);
+      const text: Record<string, string> = { parameters };
+      if (regions.records.length) text[REGIONS_PNG_KEYWORD] = regionsToPngText(regions.records);
       const picture: GeneratedPicture = {
         index,
         seed,
-        png: pngBytes(out.width, out.height, imageToRgb8(result.image.data, out.height, out.width), { parameters }),
+        png: pngBytes(out.width, out.height, imageToRgb8(result.image.data, out.height, out.width), text),
         parameters,
         settings,
         latentShape: result.latents.shape,
@@ -185,6 +196,6 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       if (payload.returnLatents) picture.latents = result.latents.data;
       pictures.push(picture);
     }
-    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback) };
+    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), ...(notes.length ? { notes } : {}) };
   }
 }

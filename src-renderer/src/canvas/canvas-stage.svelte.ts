@@ -233,7 +233,7 @@ export class CanvasStage {
     let b = 0;
     let a = 0;
     for (const layer of doc.layers) {
-      if (!layer.visible || layer.type === 'mask' || !('rasterId' in layer)) continue;
+      if (!layer.visible || layer.type === 'mask' || layer.type === 'region' || !('rasterId' in layer)) continue;
       if (layer.type === 'hint' && layer.hint === 'pose') continue;
       const source = this.port.source(layer.rasterId);
       if (!source) continue;

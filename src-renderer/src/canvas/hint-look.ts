@@ -27,13 +27,26 @@ export function conditionColor(modelId: number | null): string {
   return modelId === null ? HINT_COLORS.condition : CONDITION_HUES[modelId % CONDITION_HUES.length];
 }
 
+/** Each region layer gets a hue of its own (from its id), so neighbouring regions read apart on the canvas. */
+/** The add-layer menu's chip for regions (the first region hue). */
+export const REGION_CHIP = '#5b8cff';
+const REGION_HUES = ['#5b8cff', '#ffb02e', '#3fd17a', '#d46bff', '#ff6b8b', '#35c9c9'];
+
+export function regionColor(layerId: string): string {
+  let h = 0;
+  for (const c of layerId) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return REGION_HUES[h % REGION_HUES.length];
+}
+
 export function layerColor(layer: Layer): string {
+  if (layer.type === 'region') return regionColor(layer.id);
   if (layer.type === 'hint') return layer.hint === 'condition' ? conditionColor(layer.control.modelId) : HINT_COLORS[layer.hint];
   return layer.type === 'mask' ? MASK_TINT : IMAGE_COLOR;
 }
 
 /** "Scribble hint", "Inpaint mask", "Image". */
 export function layerKindLabel(layer: Layer): string {
+  if (layer.type === 'region') return 'Region';
   if (layer.type === 'hint') return layer.hint === 'condition' ? 'CtrLoRA condition' : `${HINT_LABELS[layer.hint]} hint`;
   return layer.type === 'mask' ? 'Inpaint mask' : 'Image';
 }

@@ -244,6 +244,7 @@ export function createLayerNode(layer: Layer, services: NodeServices): LayerNode
   const source = services.raster(layer.rasterId);
   if (!source) return null;
   if (layer.type === 'mask') return new TintNode(layer.id, source, MASK_TINT);
+  if (layer.type === 'region') return new TintNode(layer.id, source, layerColor(layer));
   if (layer.type === 'hint' && layer.hint === 'condition') return new TintNode(layer.id, source, layerColor(layer));
   return new RasterNode(layer.id, source);
 }

@@ -16,7 +16,7 @@ export function greyHex(level: number): string {
 
 export function paintColor(layer: Layer, settings: ToolSettings): string {
   if (layer.type === 'image') return settings.color;
-  if (layer.type === 'mask') return '#ffffff';
+  if (layer.type === 'mask' || layer.type === 'region') return '#ffffff';
   switch (layer.hint) {
     case 'depth':
       return greyHex(settings.depth);

@@ -74,7 +74,11 @@ export function buildControlImages(doc: DocumentRecord, rasters: RasterReader): 
 function maskImage(doc: DocumentRecord, rasters: RasterReader): GreyImage | null {
   const layer = activeMask(doc);
   const pixels = layer ? rasters(layer.rasterId) : null;
-  if (!pixels) return null;
+  return pixels ? coverage(pixels) : null;
+}
+
+/** A painted mask's coverage (inpaint masks, regions): alpha times luma; null when nothing is painted. */
+export function coverage(pixels: RgbaPixels): GreyImage | null {
   const out = new Uint8Array(pixels.width * pixels.height);
   let any = false;
   for (let i = 0, o = 0; o < out.length; i += 4, o++) {

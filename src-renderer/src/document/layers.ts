@@ -9,6 +9,7 @@ import {
   type ImageLayer,
   type Layer,
   type MaskLayer,
+  type RegionLayer,
 } from './model.ts';
 
 /** A fresh id: 'prefix-' and 16 hex digits from the platform's random source. */
@@ -81,6 +82,27 @@ export function createMaskLayer(init: Partial<Omit<MaskLayer, 'type'>> = {}): Ma
     locked: init.locked ?? false,
     rasterId: init.rasterId ?? newId('raster'),
   };
+}
+
+export function createRegionLayer(init: Partial<Omit<RegionLayer, 'type'>> = {}): RegionLayer {
+  return {
+    id: init.id ?? newId('layer'),
+    type: 'region',
+    name: init.name ?? 'Region',
+    visible: init.visible ?? true,
+    opacity: init.opacity ?? 0.45,
+    locked: init.locked ?? false,
+    rasterId: init.rasterId ?? newId('raster'),
+    prompt: init.prompt ?? '',
+    appendMain: init.appendMain ?? false,
+    feather: init.feather ?? 16,
+    enabled: init.enabled ?? true,
+  };
+}
+
+/** Enabled region layers, bottom to top (the order of the generation's regions). */
+export function enabledRegions(doc: DocumentRecord): RegionLayer[] {
+  return doc.layers.filter((l): l is RegionLayer => l.type === 'region' && l.enabled);
 }
 
 /** The control family a hint kind starts with: CtrLoRA for its own conditions, a ControlNet otherwise. */

@@ -76,7 +76,28 @@ export interface MaskLayer extends LayerCommon {
   rasterId: string; // white = repaint
 }
 
-export type Layer = ImageLayer | HintLayer | MaskLayer;
+/**
+ * A region: a painted mask with its own prompt. Where it is painted, every cross-attention of the UNet reads this
+ * prompt instead of the main one (grey paint mixes them; the main prompt keeps what no region covers).
+ */
+export interface RegionLayer extends LayerCommon {
+  type: 'region';
+  rasterId: string; // white (alpha) = the region
+  prompt: string;
+  /** The region's text becomes "region prompt, main prompt" (Krita's switch). */
+  appendMain: boolean;
+  /** Edge softness in pixels. */
+  feather: number;
+  /** Included in generation; distinct from `visible`. */
+  enabled: boolean;
+}
+
+export type Layer = ImageLayer | HintLayer | MaskLayer | RegionLayer;
+
+/** Shown where a region layer is chosen and edited. */
+export const REGION_EXPLANATION =
+  'Paint where its own prompt applies: there the picture follows it instead of the main prompt (soft edges and grey ' +
+  'paint blend the two), the main prompt keeps the rest. Costs a little per region, not an extra pass.';
 
 /** Generation settings that belong to the document (restored with it). */
 export interface GenerationSettings {

@@ -11,8 +11,8 @@
 // Pure module: runs under node with PixelSurface rasters.
 import { apply, cloneRecord, type Change, type DocumentFields } from './changes.ts';
 import { UndoHistory, type HistoryOptions } from './history.ts';
-import { createHintLayer, createImageLayer, createMaskLayer, layerIndex, newId } from './layers.ts';
-import type { DocumentRecord, GenerationSettings, HintKind, HintLayer, ImageLayer, Layer, PosePerson } from './model.ts';
+import { createHintLayer, createImageLayer, createMaskLayer, createRegionLayer, layerIndex, newId } from './layers.ts';
+import type { DocumentRecord, GenerationSettings, HintKind, HintLayer, ImageLayer, Layer, PosePerson, RegionLayer } from './model.ts';
 import { clipRect, isEmptyRect, RasterStore, type RasterSurface, type Rect, type RgbaImage, type SurfaceFactory } from './raster-store.ts';
 import { PersonEdits } from './person-edits.ts';
 
@@ -35,7 +35,9 @@ export interface DocumentState {
 }
 
 /** Fields of a layer an edit may set; `type`, `id`, `rasterId` and a hint's kind never change. */
-export type LayerPatch = Partial<Omit<ImageLayer, 'type' | 'id' | 'rasterId'>> & Partial<Omit<HintLayer, 'type' | 'id' | 'rasterId' | 'hint'>>;
+export type LayerPatch = Partial<Omit<ImageLayer, 'type' | 'id' | 'rasterId'>> &
+  Partial<Omit<HintLayer, 'type' | 'id' | 'rasterId' | 'hint'>> &
+  Partial<Omit<RegionLayer, 'type' | 'id' | 'rasterId'>>;
 
 export interface DocumentStoreOptions<S extends RasterSurface> {
   surfaces: SurfaceFactory<S>;
@@ -160,6 +162,10 @@ export class DocumentStore<S extends RasterSurface = RasterSurface> {
 
   addMaskLayer(init: Parameters<typeof createMaskLayer>[0] = {}, index?: number) {
     return this.addLayer(createMaskLayer(init), index);
+  }
+
+  addRegionLayer(init: Parameters<typeof createRegionLayer>[0] = {}, index?: number): RegionLayer {
+    return this.addLayer(createRegionLayer(init), index);
   }
 
   removeLayer(id: string): void {

@@ -8,7 +8,9 @@ import type { LibraryItem } from '../../../../src-main/common/contract.ts';
 import type { HiresInput } from '../../../../src-main/common/hires-contract.ts';
 import type { DocumentRecord, HintLayer } from '../../document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
-import { buildControlImages } from '../../document/control-images.ts';
+import { buildControlImages, coverage } from '../../document/control-images.ts';
+import { enabledRegions } from '../../document/layers.ts';
+import type { RegionRecord } from '../../../../src-main/common/regions-contract.ts';
 import { rgbaToPngBase64, rgbToPngBase64 } from './image-io.ts';
 
 export interface RequestSources {
@@ -83,7 +85,24 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     mask = { imagePngBase64: await rgbaToPngBase64({ width: m.width, height: m.height, data }) };
   }
 
+  // Regions: each enabled region layer's painted coverage as a grey PNG (white = the region); empty ones are named.
+  const regions: RegionRecord[] = [];
   const skipped = built.skipped.map((s) => s.reason);
+  for (const layer of enabledRegions(doc)) {
+    const pixels = src.pixels(layer.rasterId);
+    const grey = pixels ? coverage(pixels) : null;
+    if (!grey) {
+      skipped.push(`${layer.name}: nothing painted, region left out`);
+      continue;
+    }
+    const data = new Uint8ClampedArray(grey.width * grey.height * 4);
+    for (let i = 0, o = 0; i < grey.data.length; i++, o += 4) {
+      data[o] = data[o + 1] = data[o + 2] = grey.data[i];
+      data[o + 3] = 255;
+    }
+    regions.push({ maskPngBase64: await rgbaToPngBase64({ width: grey.width, height: grey.height, data }), prompt: layer.prompt, feather: layer.feather, appendMain: layer.appendMain });
+  }
+
   if (src.hires && init) skipped.push('Hires fix: it is for text-to-image, not inpainting');
   return {
     skipped,
@@ -105,6 +124,7 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       batchSize: s.batchSize,
       batchCount: s.batchCount,
       hires: init ? null : (src.hires ?? null),
+      ...(regions.length ? { regions } : {}),
     },
   };
 }

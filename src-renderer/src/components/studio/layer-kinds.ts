@@ -3,13 +3,13 @@
 // model, each with the one-line explanation shown where it is chosen. Pure module.
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
 import { HINT_LABELS } from '../../document/layers.ts';
-import { HINT_EXPLANATIONS, type ControlBinding, type HintKind } from '../../document/model.ts';
+import { HINT_EXPLANATIONS, REGION_EXPLANATION, type ControlBinding, type HintKind } from '../../document/model.ts';
 
 export interface LayerChoice {
   id: string;
   label: string;
   explanation: string;
-  kind: 'image' | 'mask' | 'hint';
+  kind: 'image' | 'mask' | 'hint' | 'region';
   hint?: HintKind;
   /** Preset binding (CtrLoRA conditions, ControlNet-XS models); ControlNet hints start unbound. */
   control?: ControlBinding;
@@ -46,6 +46,7 @@ export function layerChoices(library: readonly LibraryItem[]): LayerChoice[] {
   const out: LayerChoice[] = [
     { id: 'image', label: 'Image', explanation: 'Pixels to paint on, or a picture to start from (img2img, inpainting).', kind: 'image', group: 'Layers' },
     { id: 'mask', label: 'Inpaint mask', explanation: 'Paint where the picture should be repainted; the rest is kept.', kind: 'mask', group: 'Layers' },
+    { id: 'region', label: 'Region', explanation: REGION_EXPLANATION, kind: 'region', group: 'Layers' },
   ];
   for (const hint of CONTROLNET_HINTS) {
     out.push({ id: `hint:${hint}`, label: HINT_LABELS[hint], explanation: HINT_EXPLANATIONS[hint], kind: 'hint', hint, group: 'ControlNet hints' });

@@ -2,8 +2,13 @@
 // open document as one undo step: prompt, negative prompt, sampler, steps, CFG, seed (locked), checkpoint and
 // LoRAs (when the library has them), and each control's weight and step range onto the hint layer bound to
 // the same model. The size goes to the generate panel. Returns what could not be matched, to say so.
+// Regions (prompts and masks, from the history record or the PNG's hintbrush-regions chunk) come back as region
+// layers in place of the document's current ones (restoreRegions, also one undo step).
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
+import type { RegionRecord } from '../../../../src-main/common/regions-contract.ts';
 import type { HintLayer } from '../../document/model.ts';
+import type { RgbaImage } from '../../document/raster-store.ts';
+import { loadImage, pixelsAt, pngDataUrl } from './image-io.ts';
 import type { Studio } from './studio.svelte.ts';
 import { hiresChoiceOf, type HiresChoice } from './hires-choice.ts';
 
@@ -25,10 +30,11 @@ export interface ReusableSettings {
   hires: HiresChoice;
   /** The hires upscaler model's name, to say so when the library lacks it. */
   hiresModelName: string | null;
+  regions: RegionRecord[];
 }
 
 /** The settings of a history entry, or those read from a dropped PNG (the same fields, resolved against the library). */
-export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettings {
+export function reusableSettings(s: UsedSettings | ReadSettings, regions: RegionRecord[] = 'regions' in s ? (s.regions ?? []) : []): ReusableSettings {
   return {
     prompt: s.prompt,
     negative: s.negative,
@@ -53,6 +59,7 @@ export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettin
     })),
     hires: hiresChoiceOf(s.hires),
     hiresModelName: s.hires?.model?.name ?? null,
+    regions,
   };
 }
 
@@ -96,4 +103,30 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
   generation.hires = s.hires;
   if (s.hires.enabled && s.hires.upscaler === 'model' && !known(s.hires.modelId)) missing.push(`upscaler ${s.hiresModelName ?? 'model'}`);
   return missing;
+}
+
+/** A grey mask (white = the region) as region paint: white whose alpha is the mask, at the document size. */
+function regionPixels(mask: RgbaImage): RgbaImage {
+  const data = new Uint8ClampedArray(mask.data.length);
+  for (let i = 0; i < data.length; i += 4) {
+    data[i] = data[i + 1] = data[i + 2] = 255;
+    data[i + 3] = Math.round(0.299 * mask.data[i] + 0.587 * mask.data[i + 1] + 0.114 * mask.data[i + 2]);
+  }
+  return { width: mask.width, height: mask.height, data };
+}
+
+/** Replaces the document's region layers by the given regions (nothing happens when there are none). */
+export async function restoreRegions(studio: Studio, regions: readonly RegionRecord[]): Promise<number> {
+  const { store } = studio;
+  const doc = store.state.doc;
+  if (!doc || regions.length === 0) return 0;
+  const masks = await Promise.all(regions.map(async (r) => regionPixels(pixelsAt(await loadImage(pngDataUrl(r.maskPngBase64)), doc.width, doc.height))));
+  store.transact('Restore regions', () => {
+    for (const old of doc.layers.filter((l) => l.type === 'region')) store.removeLayer(old.id);
+    regions.forEach((r, i) => {
+      const layer = store.addRegionLayer({ name: `Region ${i + 1}`, prompt: r.prompt, feather: r.feather, appendMain: r.appendMain });
+      store.replaceRaster(layer.rasterId, masks[i], 'Restore regions');
+    });
+  });
+  return regions.length;
 }

@@ -1,0 +1,54 @@
+// The regions of a 'generate' payload (settings.regions, masks as base64 PNGs) turned into the pipeline's
+// RegionRequests at the generation size. A mask of another size is resized (just-resize, as the inpainting mask
+// is) and a note says so; the mask is then recorded as the grey PNG at the generation size that was actually
+// used, so history, PNG metadata and a later reopen all see the same weights.
+
+import { validateRegions, type RegionRecord } from '../../common/regions-contract.ts';
+import { decodePng, encodePng } from '../../generation/png.ts';
+import { resizeImage, toGrey, toRgb } from '../../generation/image-resize.ts';
+import type { RegionRequest } from '../pipeline/regions.ts';
+import { TaskError } from '../protocol.ts';
+
+export interface PreparedRegions {
+  requests: RegionRequest[];
+  /** The regions as recorded: each mask the grey PNG at the generation size. */
+  records: RegionRecord[];
+  notes: string[];
+}
+
+/** Checks the payload's regions (a broken one is a 'bad-request' naming the field) and decodes their masks. */
+export function prepareRegions(raw: unknown, width: number, height: number): PreparedRegions {
+  let regions: RegionRecord[];
+  try {
+    regions = validateRegions(raw, 'settings.regions');
+  } catch (err) {
+    throw new TaskError('bad-request', `generate: ${(err as Error).message}`);
+  }
+  const out: PreparedRegions = { requests: [], records: [], notes: [] };
+  regions.forEach((region, i) => {
+    const what = `region ${i + 1} (${JSON.stringify(region.prompt.slice(0, 40))}) mask`;
+    let grey;
+    try {
+      grey = toGrey(toRgb(decodePng(Buffer.from(region.maskPngBase64, 'base64'), { source: what, maxPixels: 8192 * 8192 })));
+    } catch (err) {
+      throw new TaskError('bad-image', (err as Error).message);
+    }
+    if (!grey.data.some((v) => v > 0)) {
+      out.notes.push(`${what} is empty (all black): region skipped`);
+      return;
+    }
+    if (grey.width !== width || grey.height !== height) {
+      out.notes.push(`${what} is ${grey.width}x${grey.height}; resized to ${width}x${height}`);
+      grey = resizeImage(grey, 'just-resize', width, height);
+    }
+    const png = Buffer.from(encodePng({ width, height, channels: 1, data: grey.data })).toString('base64');
+    out.records.push({ ...region, maskPngBase64: png });
+    out.requests.push({
+      mask: { shape: [1, 1, height, width], data: Float32Array.from(grey.data, (v) => v / 255) },
+      prompt: region.prompt,
+      feather: region.feather,
+      appendMain: region.appendMain,
+    });
+  });
+  return out;
+}
