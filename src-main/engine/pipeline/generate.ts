@@ -11,6 +11,7 @@ import { batchOf, encodePromptPair } from './conditioning.ts';
 import { PreparedControls, type ControlUnit } from './control-units.ts';
 import { GenerateError } from './generate-errors.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
+import type { TextualInversion } from './textual-inversion.ts';
 
 export interface GenerateRequest {
   checkpoint: string;
@@ -29,6 +30,10 @@ export interface GenerateRequest {
   init?: { image: Tensor32; strength: number };
   /** Inpainting: [1, 1, H, W] in [0, 1], 1 where the image is repainted. Needs `init`. */
   mask?: Tensor32;
+  /** Textual-inversion embeddings the prompts may name (loaded with readTextualInversion). */
+  embeddings?: readonly TextualInversion[];
+  /** A standalone VAE file that replaces the checkpoint's for encoding and decoding. */
+  vae?: string | null;
 }
 
 export interface StepUpdate {
@@ -41,6 +46,10 @@ export interface StepUpdate {
 export interface GenerateResult {
   latents: Tensor32; // [1, 4, h, w] final latents, before the VAE
   image: Tensor32; // [1, 3, H, W] in [0, 1]
+  /** Embeddings the prompts used (for the history and "TI hashes"). */
+  embeddingsUsed: TextualInversion[];
+  /** Sentences about what was left out (an embedding made for another text encoder). */
+  messages: string[];
 }
 
 export { GenerateError };
@@ -84,7 +93,11 @@ export async function generate(
   const h = req.height / 8;
   const w = req.width / 8;
   const latentShape = [1, 4, h, w];
-  const { cond, uncond } = await encodePromptPair(runtime, req.checkpoint, req.prompt, req.negative, { clipSkip: req.clipSkip, loras: req.loras });
+  const { cond, uncond, embeddingsUsed, embeddingMessages } = await encodePromptPair(runtime, req.checkpoint, req.prompt, req.negative, {
+    clipSkip: req.clipSkip,
+    loras: req.loras,
+    embeddings: req.embeddings,
+  });
   const context = batchOf([uncond, cond]); // [2, T, D]: CFG branches in one batch, as diffusers orders them
   const sampler = createSampler(req.sampler, req.steps);
   const generator = new TorchGenerator(req.seed);
@@ -95,7 +108,7 @@ export async function generate(
   if (req.init) {
     const s = req.init.strength;
     if (!(s > 0 && s <= 1)) throw new GenerateError('bad-request', `img2img strength ${s} must be in (0, 1]`);
-    initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image)).data;
+    initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image, req.vae)).data;
     // diffusers: init_timestep = int(steps * strength); t_start = steps - init_timestep.
     startStep = Math.max(req.steps - Math.min(Math.floor(req.steps * s), req.steps), 0);
     if (startStep >= req.steps) throw new GenerateError('bad-request', `img2img strength ${s} leaves no step to run at ${req.steps} steps`);
@@ -123,7 +136,7 @@ export async function generate(
     blend: mask && initLatents ? { mask, init: initLatents, noise } : undefined,
     onStep: hooks.onStep ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal }) : undefined,
   });
-  const decoded = await runtime.vaeDecode(req.checkpoint, { shape: latentShape, data: latents });
+  const decoded = await runtime.vaeDecode(req.checkpoint, { shape: latentShape, data: latents }, req.vae);
   const image = decoded.data.map((v) => Math.min(1, Math.max(0, v / 2 + 0.5)));
-  return { latents: { shape: latentShape, data: latents }, image: { shape: decoded.shape, data: image } };
+  return { latents: { shape: latentShape, data: latents }, image: { shape: decoded.shape, data: image }, embeddingsUsed, messages: embeddingMessages };
 }
