@@ -104,6 +104,10 @@ export interface GenerationSettings {
   batchCount: number;
   /** Which picture of its run (0-based): seed = first seed + batchIndex. */
   batchIndex: number;
+  /** A standalone VAE that replaced the checkpoint's (hash: A1111's sha256[0:10]); absent or null: the checkpoint's. */
+  vae?: ModelRef | null;
+  /** Textual-inversion embeddings the prompts used (hash: A1111's "TI hashes" sha256[0:12]). */
+  embeddings?: ModelRef[];
 }
 
 export interface HistoryEntry {
@@ -156,6 +160,10 @@ export interface ReadSettings {
   controls: { kind: ControlKind; model: ReadModel; base: ReadModel | null; weight: number; start: number; end: number; module: string; resizeMode: ResizeModeName }[];
   loras: { model: ReadModel; weight: number }[];
   denoisingStrength: number | null;
+  /** "VAE" (A1111 writes the file name with its extension) and "VAE hash"; null when the checkpoint's was used. */
+  vae?: ReadModel | null;
+  /** "TI hashes": the embeddings the prompts used. */
+  embeddings?: ReadModel[];
 }
 
 export interface PngParameters {

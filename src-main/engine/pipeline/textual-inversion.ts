@@ -5,7 +5,7 @@
 // was trained for is read from the vectors and compared with the checkpoint's before use.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
@@ -91,6 +91,27 @@ export function readTextualInversion(file: string): TextualInversion {
   } finally {
     opened.close();
   }
+}
+
+/** The extensions A1111 loads embeddings from (its image-embedded ones excepted). */
+export const EMBEDDING_EXTENSIONS = ['.pt', '.bin', '.safetensors'];
+
+/**
+ * Every embedding file in `dir` and its subfolders, as A1111 walks its embeddings folder: by extension, empty
+ * files skipped, sorted by path so the same folder always gives the same order. Throws when `dir` is no folder.
+ */
+export function embeddingFilesIn(dir: string): string[] {
+  if (!statSync(dir).isDirectory()) throw new EmbeddingFileError(dir, `${dir} is not a folder of embeddings`);
+  const found: string[] = [];
+  const walk = (folder: string, depth: number) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory() && depth < 8) walk(full, depth + 1);
+      else if (EMBEDDING_EXTENSIONS.includes(path.extname(entry.name).toLowerCase()) && statSync(full).size > 0) found.push(full);
+    }
+  };
+  walk(dir, 0);
+  return found.sort();
 }
 
 /** Embeddings whose width fits the text encoder, and one sentence for each left out (A1111 skips those too). */

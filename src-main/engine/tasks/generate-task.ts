@@ -13,6 +13,7 @@ import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
 import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
+import { EmbeddingFileError, readTextualInversion, type TextualInversion } from '../pipeline/textual-inversion.ts';
 import { describeFallback } from '../runtime/fusions.ts';
 import { EngineRunError, type ProviderName } from '../runtime/session.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
@@ -72,6 +73,20 @@ function checkModels(runtime: ModelRuntime, s: GenerationSettings): void {
     } else check(c.model.path, c.kind, c.kind === 'cnxs' ? 'ControlNet-XS' : 'ControlNet');
   }
   for (const l of s.loras) check(l.model.path, 'lora', 'LoRA');
+  if (s.vae) check(s.vae.path, 'vae', 'VAE');
+}
+
+/** Every embedding file that can be read; one message for each that cannot (A1111 skips those too). */
+function loadEmbeddings(files: readonly string[], messages: string[]): TextualInversion[] {
+  const loaded: TextualInversion[] = [];
+  for (const file of files) {
+    try {
+      loaded.push(readTextualInversion(file));
+    } catch (err) {
+      messages.push(err instanceof EmbeddingFileError ? err.message : `Embedding ${file} cannot be read: ${(err as Error).message}`);
+    }
+  }
+  return loaded;
 }
 
 /** Out of memory becomes a sentence that names the size and what to lower; anything else passes as is. */
@@ -117,6 +132,9 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
 
+  const messages: string[] = [];
+  const embeddings = loadEmbeddings(payload.embeddings ?? [], messages);
+
   const pictures: GeneratedPicture[] = [];
   for (let index = 0; index < count; index++) {
     ctx.signal.throwIfAborted();
@@ -136,6 +154,8 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       loras: s.loras.map((l) => ({ path: l.model.path, strength: l.weight })),
       init,
       mask,
+      embeddings,
+      vae: s.vae?.path ?? null,
     };
     let result;
     try {
@@ -151,7 +171,11 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
     } catch (err) {
       throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
     }
+    if (index === 0) for (const m of result.messages) messages.push(m);
     const settings: GenerationSettings = { ...s, seed, batchIndex: index };
+    if (result.embeddingsUsed.length > 0) {
+      settings.embeddings = result.embeddingsUsed.map((e) => ({ id: null, name: e.name, hash: e.shortHash, path: e.path }));
+    }
     const parameters = settingsToInfotext(settings);
     const picture: GeneratedPicture = {
       index,
@@ -164,5 +188,5 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
     if (payload.returnLatents) picture.latents = result.latents.data;
     pictures.push(picture);
   }
-  return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback) };
+  return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), messages };
 }
