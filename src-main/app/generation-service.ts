@@ -95,6 +95,8 @@ export class GenerationService {
       controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
       init: input.init ? pictureOf(input.init.imagePngBase64) : null,
       mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
+      // every usable embedding in the library may be named in the prompts, as A1111's embeddings folder
+      embeddings: this.o.library.list().filter((i) => i.kind === 'embedding' && !i.problem).map((i) => i.path),
     };
     const count = settings.batchSize * settings.batchCount;
     const words = settings.prompt.trim().replace(/\s+/g, ' ');
@@ -114,7 +116,8 @@ export class GenerationService {
         })) as GenerateTaskResult;
         if (result.fallbacks?.length) this.o.supervisor.noteFallbacks(result.fallbacks);
         const historyIds = this.record(ctx.jobId, result);
-        this.o.events.emit('generate.finished', { jobId: ctx.jobId, historyIds });
+        const messages = result.messages?.length ? { messages: result.messages } : {};
+        this.o.events.emit('generate.finished', { jobId: ctx.jobId, historyIds, ...messages });
         return { historyIds, seeds: result.pictures.map((p) => p.seed) };
       },
     });
@@ -175,6 +178,9 @@ export class GenerationService {
     // sd-webui-controlnet names control models by A1111's legacy 8-digit hash
     const controlRef = (item: LibraryItem) => ref(item, String(item.details.legacyHash ?? '') || item.shortHash.slice(0, 8));
     const checkpoint = pick(input.checkpoint, 'checkpoint', 'checkpoint');
+    // the generation's own choice, else the checkpoint's default; A1111's "VAE hash" is sha256[0:10]
+    const vaeSelector = input.vae === undefined ? (checkpoint.defaultVaeId ?? null) : input.vae;
+    const vae = vaeSelector === null ? null : pick(vaeSelector, 'vae', 'VAE');
     const controls = input.controls.map((c) => {
       const kind: ModelKind = c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora';
       const role = c.kind === 'controlnet' ? 'ControlNet' : c.kind === 'cnxs' ? 'ControlNet-XS' : 'CtrLoRA condition LoRA';
@@ -206,6 +212,7 @@ export class GenerationService {
       batchSize: input.batchSize,
       batchCount: input.batchCount,
       batchIndex: 0,
+      ...(vae ? { vae: ref(vae, vae.shortHash) } : {}),
     };
   }
 
@@ -243,6 +250,9 @@ export class GenerationService {
       model: match(c.model, c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora'),
       base: c.base ? match(c.base, 'ctrlora-base') : null,
     }));
+    // A1111's "VAE" is the file name with its extension; the library's names are stems
+    if (settings.vae) settings.vae = match({ ...settings.vae, name: settings.vae.name.replace(/\.(safetensors|ckpt|pt|bin)$/i, '') }, 'vae');
+    settings.embeddings = (settings.embeddings ?? []).map((e) => match(e, 'embedding'));
     return { parameters: text, settings };
   }
 }

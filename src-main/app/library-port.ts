@@ -12,7 +12,7 @@ import { TrainingStore } from '../training/training-store.ts';
 
 export type { ScanProgress } from '../library/library-service.ts';
 
-export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'rescan' | 'remove'>;
+export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'rescan' | 'remove' | 'setDefaultVae'>;
 
 export interface OpenedLibrary {
   library: LibraryPort;

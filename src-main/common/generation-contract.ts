@@ -60,6 +60,11 @@ export interface GenerateInput {
   mask: { imagePngBase64: string } | null;
   batchSize: number; // images per batch, 1..8
   batchCount: number; // batches, 1..100
+  /**
+   * A standalone VAE for this generation. Absent: the checkpoint's default VAE (library.setDefaultVae) if it has
+   * one; null: the checkpoint's own VAE.
+   */
+  vae?: ModelSelector | null;
 }
 
 /** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
@@ -183,6 +188,8 @@ export interface GenerateProgressEvent {
 export interface GenerateFinishedEvent {
   jobId: string;
   historyIds: number[];
+  /** What was left out and why (an embedding made for another text encoder); absent when nothing was. */
+  messages?: string[];
 }
 
 /** The URL of a history picture in each mode. */
@@ -229,7 +236,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   return unit;
 }
 
-const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount'];
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'vae'];
 
 /**
  * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
@@ -276,7 +283,9 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (!init) throw new ContractError('mask needs an init image (inpainting repaints a picture)');
     mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
   }
+  const vae = r.vae === undefined ? {} : { vae: r.vae === null ? null : model(r.vae, 'vae') };
   return {
+    ...vae,
     checkpoint: model(r.checkpoint, 'checkpoint'),
     prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
     negative: text(r.negative, 'negative', MAX_PROMPT, ''),

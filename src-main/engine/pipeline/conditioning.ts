@@ -4,10 +4,10 @@
 // Textual-inversion embeddings named in either prompt enter the text encoder in place of token embeddings.
 
 import { applyEmphasis, padChunkLists, stackChunks, tokenizeWeightedPrompt, type EmphasisMode, type PromptChunk } from '../../generation/prompt-syntax.ts';
-import { CONTEXT_LENGTH, getClipTokenizer } from '../../generation/tokenizer.ts';
+import { CONTEXT_LENGTH, getClipTokenizer, type ClipTokenizer } from '../../generation/tokenizer.ts';
 import { EmbeddingLookup } from '../../generation/prompt-embeddings.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
-import { embeddingsForWidth, type TextualInversion } from './textual-inversion.ts';
+import { embeddingsForWidth, widthMismatchMessage, type TextualInversion } from './textual-inversion.ts';
 
 export interface PromptPair {
   cond: Tensor32; // [1, 77 * chunks, D]
@@ -15,7 +15,7 @@ export interface PromptPair {
   tokenCount: number;
   /** The embeddings either prompt used, in order of first use. */
   embeddingsUsed: TextualInversion[];
-  /** One sentence per embedding left out (a text encoder width it was not made for). */
+  /** One sentence per embedding the prompts name that was left out (made for another text encoder's width). */
   embeddingMessages: string[];
 }
 
@@ -66,9 +66,23 @@ export function embeddingOverride(chunks: readonly PromptChunk[], width: number)
   return { vectors, mask };
 }
 
+/** The embeddings of `candidates` that the texts name (matched as the tokenizer would), in order of first use. */
+function namedIn(texts: readonly string[], candidates: readonly TextualInversion[], tokenizer: ClipTokenizer): TextualInversion[] {
+  if (candidates.length === 0) return [];
+  const lookup = new EmbeddingLookup(candidates, tokenizer);
+  const named = new Set<TextualInversion>();
+  for (const text of texts) {
+    for (const chunk of tokenizeWeightedPrompt(text, tokenizer, { embeddings: lookup }).chunks) {
+      for (const f of chunk.fixes ?? []) named.add(f.embedding as TextualInversion);
+    }
+  }
+  return [...named];
+}
+
 export async function encodePromptPair(runtime: ModelRuntime, checkpoint: string, prompt: string, negative: string, opts: ConditioningOptions): Promise<PromptPair> {
   const tokenizer = getClipTokenizer(opts.vocabPath);
-  const { usable, skipped } = embeddingsForWidth(opts.embeddings ?? [], runtime.textWidth(checkpoint));
+  const width = runtime.textWidth(checkpoint);
+  const { usable, skipped } = embeddingsForWidth(opts.embeddings ?? [], width);
   const embeddings = usable.length > 0 ? new EmbeddingLookup(usable, tokenizer) : undefined;
   const pos = tokenizeWeightedPrompt(prompt, tokenizer, { emphasis: opts.emphasis !== 'ignore', embeddings });
   const neg = tokenizeWeightedPrompt(negative, tokenizer, { emphasis: opts.emphasis !== 'ignore', embeddings });
@@ -80,7 +94,7 @@ export async function encodePromptPair(runtime: ModelRuntime, checkpoint: string
     uncond: await encodeChunks(runtime, checkpoint, nc, opts),
     tokenCount: pos.tokenCount,
     embeddingsUsed: [...used.values()],
-    embeddingMessages: skipped,
+    embeddingMessages: namedIn([prompt, negative], skipped, tokenizer).map((e) => widthMismatchMessage(e, width)),
   };
 }
 

@@ -190,6 +190,9 @@ test('an SD2 (1024) or SDXL (1280) embedding is named and left out; its name sta
   assert.equal(result.embeddingMessages.length, 2);
   assert.match(result.embeddingMessages[0], /sdtwoemb was left out: its vectors are 1024 wide \(SD2.*text encoder is 32 wide/);
   assert.match(result.embeddingMessages[1], /sdxlemb was left out: its vectors are 1280 wide \(SDXL/);
+  // an embedding the prompts do not name is left out without a word
+  assert.deepEqual((await cond('a house', 'sdxlemb', embeddings)).embeddingMessages.map((m) => m.split(' ')[1]), ['sdxlemb']);
+  assert.deepEqual((await cond('a house', '', embeddings)).embeddingMessages, []);
 });
 
 test('files that are not embeddings are refused with the reason', () => {

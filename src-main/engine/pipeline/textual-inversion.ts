@@ -114,18 +114,15 @@ export function embeddingFilesIn(dir: string): string[] {
   return found.sort();
 }
 
-/** Embeddings whose width fits the text encoder, and one sentence for each left out (A1111 skips those too). */
-export function embeddingsForWidth(all: readonly TextualInversion[], width: number): { usable: TextualInversion[]; skipped: string[] } {
-  const usable: TextualInversion[] = [];
-  const skipped: string[] = [];
-  for (const e of all) {
-    if (e.width === width) usable.push(e);
-    else {
-      skipped.push(
-        `Embedding ${e.name} was left out: its vectors are ${e.width} wide (${widthFamily(e.width)}), ` +
-          `but this checkpoint's text encoder is ${width} wide (${widthFamily(width)}).`,
-      );
-    }
-  }
-  return { usable, skipped };
+/** Embeddings whose width fits the text encoder, and those left out (A1111 skips them too). */
+export function embeddingsForWidth(all: readonly TextualInversion[], width: number): { usable: TextualInversion[]; skipped: TextualInversion[] } {
+  return { usable: all.filter((e) => e.width === width), skipped: all.filter((e) => e.width !== width) };
+}
+
+/** Why an embedding was left out, in one sentence. */
+export function widthMismatchMessage(e: TextualInversion, width: number): string {
+  return (
+    `Embedding ${e.name} was left out: its vectors are ${e.width} wide (${widthFamily(e.width)}), ` +
+    `but this checkpoint's text encoder is ${width} wide (${widthFamily(width)}).`
+  );
 }
