@@ -75,7 +75,7 @@ describe('embeddings and VAE files in the app', () => {
     const vae = byName('my-vae');
     const emb = byName('badthing');
     assert.deepEqual(entry.settings.vae, { id: vae.id, name: 'my-vae', hash: vae.shortHash, path: vae.path });
-    assert.deepEqual(entry.settings.embeddings?.map((e) => [e.name, e.hash, e.path]), [['badthing', emb.sha256.slice(0, 12), emb.path]]);
+    assert.deepEqual(entry.settings.embeddings, [{ id: emb.id, name: 'badthing', hash: emb.sha256.slice(0, 12), path: emb.path }]);
     assert.match(entry.parameters, new RegExp(`VAE hash: ${vae.shortHash}, VAE: my-vae\\.safetensors`));
     assert.match(entry.parameters, new RegExp(`TI hashes: "badthing: ${emb.sha256.slice(0, 12)}"`));
 

@@ -130,13 +130,17 @@ export class GenerationService {
     const createdAt = new Date().toISOString();
     const stamp = createdAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const written: string[] = [];
+    // the engine names the embeddings it used by path; the history keeps their library ids too
+    const embeddingIds = new Map(this.o.library.list().filter((i) => i.kind === 'embedding').map((i) => [i.path, i.id]));
+    const withIds = (settings: GenerateTaskResult['pictures'][number]['settings']) =>
+      settings.embeddings ? { ...settings, embeddings: settings.embeddings.map((e) => ({ ...e, id: embeddingIds.get(e.path) ?? null })) } : settings;
     try {
       const records = result.pictures.map((p) => {
         const relative = path.posix.join(IMAGES_FOLDER, createdAt.slice(0, 7), `${stamp}-${jobId.slice(0, 8)}-${p.index}-${p.seed}.png`);
         const file = path.join(this.o.dataDir, relative);
         writeFileAtomic(file, p.png);
         written.push(file);
-        return { jobId, createdAt, imagePath: relative, settings: p.settings, parameters: p.parameters };
+        return { jobId, createdAt, imagePath: relative, settings: withIds(p.settings), parameters: p.parameters };
       });
       return history.insertAll(records);
     } catch (err) {

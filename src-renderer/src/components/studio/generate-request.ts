@@ -22,6 +22,8 @@ export interface RequestSources {
   height: number;
   /** Inpainting strength (fraction of the steps that run). */
   denoise: number;
+  /** 'auto' or absent: the checkpoint's default VAE; null: the checkpoint's own; a number: that library VAE. */
+  vae?: 'auto' | number | null;
 }
 
 export interface BuiltRequest {
@@ -97,6 +99,7 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       mask,
       batchSize: s.batchSize,
       batchCount: s.batchCount,
+      ...(src.vae === undefined || src.vae === 'auto' ? {} : { vae: src.vae }),
     },
   };
 }

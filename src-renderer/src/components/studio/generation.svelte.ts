@@ -25,6 +25,8 @@ export class Generation {
   sizeFromCanvas = $state(true);
   /** Inpainting strength. */
   denoise = $state(0.75);
+  /** The VAE for this session's generations: 'auto' (the checkpoint's default), null (its own) or a library id. */
+  vae = $state<'auto' | number | null>('auto');
   /** Enabled hints left out of the last request, and why. */
   skipped = $state<string[]>([]);
   /** History entries the last job made (the gallery highlights them). */
@@ -48,7 +50,10 @@ export class Generation {
         this.total = e.total;
         if (e.previewPngBase64) this.preview = pngDataUrl(e.previewPngBase64);
       }),
-      client.on('generate.finished', (e) => void this.finished(e.jobId, e.historyIds)),
+      client.on('generate.finished', (e) => {
+        if (e.jobId === this.jobId && e.messages?.length) this.app.session.notify('info', e.messages.join(' '));
+        void this.finished(e.jobId, e.historyIds);
+      }),
       this.app.session.onJob((job) => this.jobChanged(job)),
     ];
     return () => offs.forEach((off) => off());
@@ -77,6 +82,7 @@ export class Generation {
         width: this.width,
         height: this.height,
         denoise: this.denoise,
+        vae: this.vae,
       });
       this.skipped = built.skipped;
       const { jobId, seed } = await session.client.call('generate.start', built.input);

@@ -1,7 +1,8 @@
 // "Use these settings": a history entry's settings, or those read from a dropped A1111 PNG, put back into the
 // open document as one undo step: prompt, negative prompt, sampler, steps, CFG, seed (locked), checkpoint and
 // LoRAs (when the library has them), and each control's weight and step range onto the hint layer bound to
-// the same model. The size goes to the generate panel. Returns what could not be matched, to say so.
+// the same model. The size and the VAE go to the generate panel; embeddings must be in the library to be used.
+// Returns what could not be matched, to say so.
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
 import type { HintLayer } from '../../document/model.ts';
 import type { Studio } from './studio.svelte.ts';
@@ -19,6 +20,9 @@ export interface ReusableSettings {
   checkpointName: string;
   loras: { id: number | null; name: string; weight: number }[];
   controls: { kind: string; id: number | null; name: string; base: string | null; weight: number; start: number; end: number }[];
+  /** The standalone VAE, null when the checkpoint's own was used. */
+  vae: { id: number | null; name: string } | null;
+  embeddings: { id: number | null; name: string }[];
 }
 
 /** The settings of a history entry, or those read from a dropped PNG (the same fields, resolved against the library). */
@@ -36,6 +40,8 @@ export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettin
     checkpointName: s.checkpoint.name,
     loras: s.loras.map((l) => ({ id: l.model.id, name: l.model.name, weight: l.weight })),
     controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
+    vae: s.vae ? { id: s.vae.id, name: s.vae.name } : null,
+    embeddings: (s.embeddings ?? []).map((e) => ({ id: e.id, name: e.name })),
   };
 }
 
@@ -71,6 +77,9 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
       store.updateLayer(layer.id, { weight: c.weight, start: c.start, end: c.end, enabled: true }, 'Use these settings');
     }
   });
+  if (s.vae && !known(s.vae.id)) missing.push(`VAE ${s.vae.name}`);
+  generation.vae = s.vae && known(s.vae.id) ? s.vae.id! : null;
+  missing.push(...s.embeddings.filter((e) => !known(e.id)).map((e) => `embedding ${e.name}`));
   generation.sizeFromCanvas = false;
   generation.width = s.width;
   generation.height = s.height;
