@@ -46,6 +46,16 @@ async function cond(prompt: string, negative: string, embeddings: TextualInversi
   return encodePromptPair(runtime, checkpoint, prompt, negative, { clipSkip: 1, loras: [], embeddings });
 }
 
+test('the runtime text encoder, built with its embedding inputs and none set, still reproduces the CLIP goldens', async () => {
+  const ids = golden('text.ids'); // [2, 77]
+  const asInt = Int32Array.from(ids.data);
+  for (const [clipSkip, name] of [[1, 'text.hidden'], [2, 'text.hidden_skip2']] as const) {
+    const hidden = await runtime.encodeText(checkpoint, asInt, 2, clipSkip, []);
+    const e = relativeError(hidden.data, golden(name).data);
+    assert.ok(e < MODULE_TOLERANCE, `${name}: ${e}`);
+  }
+});
+
 test('the four embedding layouts read as the same vectors, named by the file stem, with A1111s TI hash', () => {
   for (const [layout, file] of Object.entries(files)) {
     const e = readTextualInversion(file);
