@@ -29,6 +29,7 @@ import { DisposableOwner, EventBus } from './event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
 import { TrainingService } from '../training/training-service.ts';
 import { TrainingStore } from '../training/training-store.ts';
+import { SettingsStore } from '../library/settings-store.ts';
 
 export interface ServicesOptions {
   /** Writable folder: library database, caches, outputs. */
@@ -101,8 +102,18 @@ export function createServices(options: ServicesOptions): Services {
     documents = new SqliteDocumentStore(memory);
   }
 
+  let settings = opened.settings;
+  if (!settings) {
+    const memory = openLibraryDatabase(':memory:');
+    owner.add('settings database', () => memory.close());
+    settings = new SettingsStore(memory);
+  }
+  const settingsStore = settings;
+
   const supervisor = new EngineSupervisor({
     launcher: options.engineLauncher ?? nodeEngineLauncher({ resourcesDir, dataDir, entry: defaultEngineEntry() }),
+    // Sent to every engine process when it is ready, before its first job (engine-supervisor.ts).
+    providerChoice: () => settingsStore.providerSetting(),
     ...options.supervisor,
   });
   owner.add('engine', () => supervisor.stop());
@@ -166,6 +177,12 @@ export function createServices(options: ServicesOptions): Services {
         if (done.state === 'done') supervisor.noteProviders(result as { provider: string; providers: ProviderReport[] });
       });
       return { jobId: job.id };
+    },
+    'engine.providerSetting': () => settingsStore.providerSetting(),
+    'engine.setProvider': (setting) => {
+      const saved = settingsStore.setProviderSetting(setting);
+      supervisor.applyProviderChoice();
+      return saved;
     },
     'dialog.chooseFolders': async () => {
       if (!options.chooseFolders) {

@@ -217,6 +217,7 @@ export class GenerationService {
       batchCount: input.batchCount,
       batchIndex: 0,
       ...(vae ? { vae: ref(vae, vae.shortHash) } : {}),
+      hires: input.hires ? { ...input.hires, model: input.hires.model !== undefined ? ref(pick(input.hires.model, 'upscaler', 'image upscaler'), '') : null } : null,
     };
   }
 
@@ -257,6 +258,12 @@ export class GenerationService {
     // A1111's "VAE" is the file name with its extension; the library's names are stems
     if (settings.vae) settings.vae = match({ ...settings.vae, name: settings.vae.name.replace(/\.(safetensors|ckpt|pt|bin)$/i, '') }, 'vae');
     settings.embeddings = (settings.embeddings ?? []).map((e) => match(e, 'embedding'));
+    if (settings.hires?.model) {
+      // A1111 names an upscaler model by its file's stem
+      const name = settings.hires.model.name;
+      const found = items.find((i) => i.kind === 'upscaler' && !i.problem && (i.name === name || i.name.replace(/\.onnx$/i, '') === name));
+      settings.hires.model = { ...settings.hires.model, id: found?.id ?? null };
+    }
     return { parameters: text, settings };
   }
 }

@@ -9,6 +9,7 @@ import { JobStore } from '../library/job-store.ts';
 import { LibraryService, type ScanProgress } from '../library/library-service.ts';
 import type { JobRecordStore } from '../jobs/job-queue.ts';
 import { TrainingStore } from '../training/training-store.ts';
+import { SettingsStore } from '../library/settings-store.ts';
 
 export type { ScanProgress } from '../library/library-service.ts';
 
@@ -23,6 +24,8 @@ export interface OpenedLibrary {
   history?: HistoryStore;
   /** Datasets, training runs and calibrations; without it bootstrap keeps them in a database in memory. */
   training?: TrainingStore;
+  /** App-wide settings (the provider choice); without it bootstrap keeps them in a database in memory. */
+  settings?: SettingsStore;
   close(): void;
 }
 
@@ -38,6 +41,7 @@ export function openLibrary(dataDir: string, onChanged: (count: number) => void)
     documents: new SqliteDocumentStore(db),
     history: new HistoryStore(db),
     training: new TrainingStore(db),
+    settings: new SettingsStore(db),
     close: () => db.close(),
   };
 }

@@ -14,6 +14,8 @@ import {
   type OpenedDocument,
 } from './documents-contract.ts';
 
+import { validateProviderSetting, type ProviderSetting } from './provider-setting.ts';
+
 import {
   validateGenerateInput,
   validateHistoryId,
@@ -56,6 +58,7 @@ export type ModelKind =
   | 'ctrlora-lora' // CtrLoRA condition LoRA
   | 'cnxs' // ControlNet-XS two-stream model
   | 'annotator' // ONNX model that turns a picture into a hint (depth, pose, lineart...)
+  | 'upscaler' // ONNX image upscaler (ESRGAN family): [1, 3, H, W] -> [1, 3, sH, sW], for hires fix
   | 'unsupported' // recognised, but a family Hintbrush does not run (SDXL, SD2, SD3, Flux...)
   | 'unknown'; // not recognised at all
 
@@ -94,6 +97,8 @@ export interface ProviderReport {
   name: string; // 'cuda' | 'dml' | 'coreml' | 'webgpu' | 'cpu'
   available: boolean;
   reason: string; // why it is not available, or '' when it is
+  /** The fix in one line, when there is one the user can do (install X, update the driver). */
+  fix?: string;
 }
 
 export type EngineState = 'starting' | 'ready' | 'busy' | 'crashed' | 'restarting' | 'stopped';
@@ -149,6 +154,10 @@ export interface Methods {
   'engine.status': { in: Record<string, never>; out: EngineStatus };
   /** Re-probes the onnxruntime providers in the engine (a 'probe' job); the report arrives as engine.status. */
   'engine.probe': { in: Record<string, never>; out: { jobId: string } };
+  /** The remembered provider choice (provider-setting.ts); 'auto' until the artist picks one. */
+  'engine.providerSetting': { in: Record<string, never>; out: ProviderSetting };
+  /** Remembers the choice and hands it to the engine; its next sessions use it (engine.status shows the result). */
+  'engine.setProvider': { in: ProviderSetting; out: ProviderSetting };
   /** Electron only: the native folder picker; browser mode answers kind 'unsupported'. Empty when dismissed. */
   'dialog.chooseFolders': { in: Record<string, never>; out: { paths: string[] } };
   'jobs.list': { in: Record<string, never>; out: JobInfo[] };
@@ -397,6 +406,9 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   },
   'engine.status': empty('engine.status'),
   'engine.probe': empty('engine.probe'),
+  'engine.providerSetting': empty('engine.providerSetting'),
+  // Arrow function: provider-setting.ts imports this module, so its exports are read at call time only.
+  'engine.setProvider': (input) => validateProviderSetting(input),
   'dialog.chooseFolders': empty('dialog.chooseFolders'),
   'jobs.list': empty('jobs.list'),
   'jobs.cancel': (input) => ({ id: shortString(record(input, 'jobs.cancel').id, 'id') }),

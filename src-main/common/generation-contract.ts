@@ -7,6 +7,7 @@
 
 import { ContractError } from './contract.ts';
 import { fields, int, model, num, oneOf, text } from './field-validators.ts';
+import { validateHires, type HiresInput, type HiresSettings, type ReadHires } from './hires-contract.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -65,6 +66,8 @@ export interface GenerateInput {
    * one; null: the checkpoint's own VAE.
    */
   vae?: ModelSelector | null;
+  /** Hires fix (txt2img only): upscale the picture made at width x height and run a second pass (hires-contract.ts). */
+  hires?: HiresInput | null;
 }
 
 /** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
@@ -113,6 +116,8 @@ export interface GenerationSettings {
   vae?: ModelRef | null;
   /** Textual-inversion embeddings the prompts used (hash: A1111's "TI hashes" sha256[0:12]). */
   embeddings?: ModelRef[];
+  /** Hires fix: width x height is the first pass; the picture has the hires target's size. Absent: none. */
+  hires?: HiresSettings | null;
 }
 
 export interface HistoryEntry {
@@ -169,6 +174,8 @@ export interface ReadSettings {
   vae?: ReadModel | null;
   /** "TI hashes": the embeddings the prompts used. */
   embeddings?: ReadModel[];
+  /** Hires fix settings ("Hires upscale"/"Hires resize", "Hires steps", "Hires upscaler"), null when none. */
+  hires: ReadHires | null;
 }
 
 export interface PngParameters {
@@ -236,7 +243,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   return unit;
 }
 
-const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'vae'];
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'hires', 'vae'];
 
 /**
  * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
@@ -284,14 +291,22 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
   }
   const vae = r.vae === undefined ? {} : { vae: r.vae === null ? null : model(r.vae, 'vae') };
+  const width = size(r.width, 'width');
+  const height = size(r.height, 'height');
+  const steps = int(r.steps, 'steps', 1, 150, 20);
+  let hires: HiresInput | null = null;
+  if (r.hires !== undefined && r.hires !== null) {
+    if (init) throw new ContractError('hires fix is for text-to-image: it cannot start from an init picture or inpaint');
+    hires = validateHires(r.hires, width, height, steps);
+  }
   return {
     ...vae,
     checkpoint: model(r.checkpoint, 'checkpoint'),
     prompt: text(r.prompt, 'prompt', MAX_PROMPT, ''),
     negative: text(r.negative, 'negative', MAX_PROMPT, ''),
-    width: size(r.width, 'width'),
-    height: size(r.height, 'height'),
-    steps: int(r.steps, 'steps', 1, 150, 20),
+    width,
+    height,
+    steps,
     cfg: num(r.cfg, 'cfg', 0, 30, 7.5),
     seed: r.seed === undefined || r.seed === null ? null : int(r.seed, 'seed', 0, 2 ** 32 - 1),
     sampler: oneOf(r.sampler, 'sampler', SAMPLER_NAMES, 'euler_a'),
@@ -302,6 +317,7 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     mask,
     batchSize: int(r.batchSize, 'batchSize', 1, 8, 1),
     batchCount: int(r.batchCount, 'batchCount', 1, 100, 1),
+    hires,
   };
 }
 

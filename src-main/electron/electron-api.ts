@@ -15,7 +15,7 @@ export interface WebContents {
   send(channel: string, ...args: unknown[]): void;
   isDestroyed(): boolean;
   getURL(): string;
-  on(event: 'will-navigate' | 'will-redirect', listener: (e: { preventDefault(): void; url: string }, url: string) => void): void;
+  on(event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', listener: (e: { preventDefault(): void; url: string }, url?: string) => void): void;
   on(event: 'will-attach-webview', listener: (e: { preventDefault(): void }) => void): void;
   on(event: 'render-process-gone', listener: (e: unknown, details: { reason: string; exitCode: number }) => void): void;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' | 'allow' }): void;
@@ -25,6 +25,8 @@ export interface WebContents {
 export interface Session {
   setPermissionRequestHandler(handler: ((wc: WebContents, permission: string, callback: (granted: boolean) => void) => void) | null): void;
   setPermissionCheckHandler(handler: ((wc: WebContents | null, permission: string) => boolean) | null): void;
+  /** HID, USB and serial devices (Electron 16+). */
+  setDevicePermissionHandler?(handler: ((details: unknown) => boolean) | null): void;
 }
 
 export interface BrowserWindowOptions {
@@ -44,6 +46,9 @@ export interface BrowserWindowOptions {
     webSecurity?: boolean;
     allowRunningInsecureContent?: boolean;
     webviewTag?: boolean;
+    experimentalFeatures?: boolean;
+    navigateOnDragDrop?: boolean;
+    safeDialogs?: boolean;
     spellcheck?: boolean;
   };
 }
@@ -99,6 +104,8 @@ export interface ElectronMain {
     getName(): string;
     whenReady(): Promise<void>;
     requestSingleInstanceLock(): boolean;
+    /** Sandboxes every renderer, whatever its webPreferences say; must come before 'ready'. */
+    enableSandbox?(): void;
     quit(): void;
     exit(code?: number): void;
     on(event: 'window-all-closed' | 'activate' | 'second-instance', listener: () => void): void;

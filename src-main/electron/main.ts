@@ -11,6 +11,7 @@ import { contentSecurityPolicy, securityHeaders } from '../server/security.ts';
 import { contentType, resolveStatic } from '../server/static-files.ts';
 import type { BrowserWindow, ElectronMain } from './electron-api.ts';
 import { utilityEngineLauncher } from './engine-launcher.ts';
+import { hardenApp } from './hardening.ts';
 import { IMAGE_SCHEME, IMAGE_SCHEME_PRIVILEGES, imageProtocolHandler } from './image-protocol.ts';
 import { APP_SCHEME, APP_URL, isAppUrl, registerIpc } from './ipc.ts';
 import { buildMenu, chooseFolders } from './menu.ts';
@@ -46,26 +47,6 @@ function serveRenderer(): void {
   });
 }
 
-/** Locks down every web contents: no navigation away, no new windows, no webviews, no permissions. */
-function harden(): void {
-  app.on('web-contents-created', (_e, contents) => {
-    contents.on('will-attach-webview', (e) => e.preventDefault());
-    contents.on('will-navigate', (e, url) => {
-      if (!isAppUrl(url)) e.preventDefault();
-    });
-    contents.on('will-redirect', (e, url) => {
-      if (!isAppUrl(url)) e.preventDefault();
-    });
-    contents.setWindowOpenHandler(({ url }) => {
-      // Links to the web open in the user's browser, never inside the app.
-      if (/^https:\/\//.test(url)) void electron.shell.openExternal(url);
-      return { action: 'deny' };
-    });
-    contents.session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-    contents.session.setPermissionCheckHandler(() => false);
-  });
-}
-
 function createWindow(): BrowserWindow {
   const win = new Window({
     width: 1400,
@@ -84,6 +65,9 @@ function createWindow(): BrowserWindow {
       webSecurity: true,
       allowRunningInsecureContent: false,
       webviewTag: false,
+      experimentalFeatures: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
       spellcheck: false,
     },
   });
@@ -108,7 +92,7 @@ async function start(): Promise<void> {
     app.quit(); // another Hintbrush has the library open: it is brought to the front instead
     return;
   }
-  harden();
+  hardenApp(electron);
   await app.whenReady();
 
   const dataDir = process.env.HINTBRUSH_DATA ? path.resolve(process.env.HINTBRUSH_DATA) : app.getPath('userData');

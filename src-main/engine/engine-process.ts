@@ -19,6 +19,11 @@ import {
   type TaskContext,
   type TaskHandler,
 } from './protocol.ts';
+import { DEVICE_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice, type ProviderSetting } from '../common/provider-setting.ts';
+import { tinyModel } from './runtime/probe-model.ts';
+import { providerEntry, setProviderDevice } from './runtime/session.ts';
+import { diagnoseProvider } from './runtime/provider-diagnosis.ts';
+import { captureProviderFailure } from './runtime/provider-log.ts';
 import { annotateTask } from './tasks/annotate-task.ts';
 import { generateTask } from './tasks/generate-task.ts';
 import { trainTask } from './tasks/train-task.ts';
@@ -49,39 +54,6 @@ const PLATFORM_PROVIDERS: Record<string, string[]> = {
   darwin: ['coreml', 'webgpu', 'cpu'],
 };
 
-/** A one-node ONNX model (Relu on a [1] float tensor), hand-encoded so the probe depends on nothing else. */
-function tinyModel(): Uint8Array {
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    for (; n > 127; n >>>= 7) out.push((n & 127) | 128);
-    out.push(n);
-    return out;
-  };
-  const int = (field: number, v: number) => [...varint(field << 3), ...varint(v)];
-  const bytes = (field: number, b: number[]) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
-  const str = (field: number, s: string) => bytes(field, [...Buffer.from(s, 'utf8')]);
-  // ValueInfoProto{name, type: TypeProto{tensor_type{elem_type: FLOAT, shape{dim{dim_value: 1}}}}}
-  const valueInfo = (name: string) => [...str(1, name), ...bytes(2, bytes(1, [...int(1, 1), ...bytes(2, bytes(1, int(1, 1)))]))];
-  const node = [...str(1, 'x'), ...str(2, 'y'), ...str(3, 'probe'), ...str(4, 'Relu')];
-  const graph = [...bytes(1, node), ...str(2, 'probe'), ...bytes(11, valueInfo('x')), ...bytes(12, valueInfo('y'))];
-  // ModelProto{ir_version: 8, opset_import{version: 13}, graph}
-  return Uint8Array.from([...int(1, 8), ...bytes(8, int(2, 13)), ...bytes(7, graph)]);
-}
-
-/** Turns ORT's long native error into a sentence for the user. */
-function explain(name: string, message: string): string {
-  if (/Failed to load (shared )?library|cannot open shared object/i.test(message)) {
-    return name === 'cuda'
-      ? 'the CUDA provider libraries are not installed (onnxruntime-node downloads them at npm install; needs CUDA 12 and cuDNN 9)'
-      : `the ${name} provider libraries could not be loaded`;
-  }
-  if (/backend not found/i.test(message)) return `this onnxruntime-node build has no ${name} provider`;
-  const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(message);
-  if (adapter) return adapter[0];
-  const line = message.split('\n').find((l) => l.trim()) ?? message;
-  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
-}
-
 /** Which providers exist here: listed by onnxruntime-node and able to create and run a tiny session. */
 export async function probeProviders(): Promise<ProviderReport[]> {
   let ort: Ort;
@@ -103,7 +75,7 @@ export async function probeProviders(): Promise<ProviderReport[]> {
     }
     try {
       const session = await ort.InferenceSession.create(model, {
-        executionProviders: [name as 'cpu'],
+        executionProviders: [providerEntry(name) as 'cpu'],
         logSeverityLevel: 4,
       });
       const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([-2]), [1]) });
@@ -112,7 +84,13 @@ export async function probeProviders(): Promise<ProviderReport[]> {
       if (!y || y[0] !== 0) throw new Error('the tiny test model gave a wrong answer');
       reports.push({ name, available: true, reason: '' });
     } catch (err) {
-      reports.push({ name, available: false, reason: explain(name, (err as Error).message ?? String(err)) });
+      const message = (err as Error).message ?? String(err);
+      // The JS message is a summary; ORT's log names the cause (which library, which CUDA error).
+      const entry = providerEntry(name);
+      const deviceId = typeof entry === 'string' ? undefined : entry.deviceId;
+      const failure = (await captureProviderFailure(name, { deviceId })) ?? { message, log: '' };
+      const { reason, fix } = diagnoseProvider(name, message, failure.log);
+      reports.push({ name, available: false, reason, fix });
     }
   }
   return reports.sort((a, b) => rank(a.name) - rank(b.name));
@@ -131,10 +109,26 @@ export function chooseProvider(reports: ProviderReport[], wanted = process.env[E
 
 let providerReports: ProviderReport[] = [];
 let provider = 'cpu';
+/** The artist's choice from main ('configure'); null until it arrives: HINTBRUSH_PROVIDER or the best. */
+let preference: ProviderSetting | null = null;
+
+function wantedProvider(): string | undefined {
+  return preference && preference.provider !== 'auto' ? preference.provider : process.env[ENGINE_ENV.provider];
+}
+
+/** Takes the artist's choice: the device for CUDA and DirectML, and the provider tasks use from now on. */
+export function configureProvider(choice: ProviderSetting): string {
+  preference = choice;
+  const deviceId = DEVICE_PROVIDERS.includes(choice.provider) ? choice.deviceId : undefined;
+  setProviderDevice('cuda', deviceId);
+  setProviderDevice('dml', deviceId);
+  provider = chooseProvider(providerReports, wantedProvider());
+  return provider;
+}
 
 registerTask('probe', async () => {
   providerReports = await probeProviders();
-  provider = chooseProvider(providerReports);
+  provider = chooseProvider(providerReports, wantedProvider());
   return { provider, providers: providerReports };
 });
 
@@ -208,6 +202,12 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
   const resourcesDir = process.env[ENGINE_ENV.resourcesDir] ?? '';
   const dataDir = process.env[ENGINE_ENV.dataDir] ?? '';
   let current: { jobId: string; abort: AbortController } | null = null;
+  let pendingChoice: ProviderSetting | null = null;
+  const applyChoice = (choice: ProviderSetting) => {
+    pendingChoice = null;
+    configureProvider(choice);
+    port.send({ type: 'ready', pid: process.pid, provider, providers: providerReports, tasks: [...tasks.keys()] });
+  };
 
   const run = async (msg: Extract<MainToEngine, { type: 'run' }>) => {
     const handler = tasks.get(msg.task);
@@ -237,6 +237,7 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
       port.send({ type: 'error', jobId: msg.jobId, ...errorInfoOf(err, abort.signal) });
     } finally {
       current = null;
+      if (pendingChoice) applyChoice(pendingChoice);
     }
   };
 
@@ -245,6 +246,14 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
   port.onMessage((message) => {
     if (!isMainToEngine(message)) return; // not ours; main's supervisor never sends such a thing
     if (message.type === 'ping') port.send({ type: 'pong', seq: message.seq });
+    else if (message.type === 'configure') {
+      const choice = { provider: message.provider as ProviderChoice, deviceId: message.deviceId };
+      if (!(PROVIDER_CHOICES as readonly string[]).includes(choice.provider)) return;
+      // A job in flight keeps its provider and GPU to the end (it may still create sessions); the next job
+      // gets the new choice.
+      if (current) pendingChoice = choice;
+      else applyChoice(choice);
+    }
     else if (message.type === 'cancel') {
       if (current?.jobId === message.jobId) current.abort.abort(new TaskError('cancelled', 'The job was cancelled.'));
     } else void run(message);

@@ -22,7 +22,13 @@ export interface PingMessage {
   type: 'ping';
   seq: number;
 }
-export type MainToEngine = RunMessage | CancelMessage | PingMessage;
+/** The artist's provider choice (provider-setting.ts); the engine answers with a new `ready`. */
+export interface ConfigureMessage {
+  type: 'configure';
+  provider: string;
+  deviceId: number;
+}
+export type MainToEngine = RunMessage | CancelMessage | PingMessage | ConfigureMessage;
 
 // ---- engine -> main -------------------------------------------------------------------------------
 
@@ -126,6 +132,8 @@ export function isMainToEngine(m: unknown): m is MainToEngine {
       return isStr(m.jobId);
     case 'ping':
       return isNum(m.seq);
+    case 'configure':
+      return isStr(m.provider) && isNum(m.deviceId);
     default:
       return false;
   }

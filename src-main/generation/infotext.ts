@@ -14,6 +14,7 @@ import {
   type ControlNetInfo,
 } from './a1111-parameters.ts';
 import { A1111_RESIZE_NAMES, type ResizeMode } from './image-resize.ts';
+import { hiresToInfotext, infotextToHires } from './hires-infotext.ts';
 import { A1111_SAMPLER_NAMES, samplerFromA1111 } from './samplers/index.ts';
 
 /**
@@ -67,6 +68,7 @@ export function settingsToInfotext(s: GenerationSettings): string {
     if (entries.length) extra.set('TI hashes', entries.join(', '));
   }
   if (s.batchSize > 1) extra.set('Batch size', String(s.batchSize));
+  if (s.hires) for (const [k, v] of hiresToInfotext(s.hires)) extra.set(k, v);
   extra.set('Version', 'Hintbrush');
   return generationInfoToText({
     prompt,
@@ -80,7 +82,7 @@ export function settingsToInfotext(s: GenerationSettings): string {
     height: s.height,
     modelHash: s.checkpoint.hash,
     model: safeName(s.checkpoint.name),
-    denoisingStrength: s.denoisingStrength ?? undefined,
+    denoisingStrength: s.hires?.denoise ?? s.denoisingStrength ?? undefined,
     clipSkip: s.clipSkip,
     controlNets,
     loraHashes: new Map(s.loras.filter((l) => l.model.hash).map((l) => [safeName(l.model.name), l.model.hash])),
@@ -172,5 +174,6 @@ export function infotextToSettings(text: string): ReadSettings {
     denoisingStrength: info.denoisingStrength ?? null,
     vae: settings.has('VAE') || settings.has('VAE hash') ? unmatched({ name: settings.get('VAE') ?? '', hash: (settings.get('VAE hash') ?? '').toLowerCase() }) : null,
     embeddings: hashList(settings.get('TI hashes')),
+    hires: infotextToHires(settings, info.denoisingStrength),
   };
 }

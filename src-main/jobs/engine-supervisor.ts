@@ -2,6 +2,7 @@
 // (a hang counts as a crash) fails the job in flight with kind 'engine-crashed', restarts it with
 // exponential backoff and counts the restarts. Main runs engine tasks only through `run`.
 
+import type { ProviderSetting } from '../common/provider-setting.ts';
 import type { EngineState, EngineStatus, ErrorInfo, ProviderReport } from '../common/contract.ts';
 import { isEngineToMain, type EngineToMain, type TaskProgress } from '../engine/protocol.ts';
 import type { EngineExit, EngineHandle, EngineLauncher } from './engine-launcher.ts';
@@ -27,6 +28,11 @@ export interface SupervisorOptions {
   stableMs?: number;
   /** Every line the engine writes (the last few are kept for crash messages anyway). */
   onOutput?: (line: string) => void;
+  /**
+   * The artist's provider choice, read whenever an engine process becomes ready: it gets the choice before
+   * its first job (messages arrive in order), so a restarted engine never runs a job on the default.
+   */
+  providerChoice?: () => ProviderSetting;
 }
 
 /** An engine job's failure, with the contract's error kind. */
@@ -62,7 +68,9 @@ interface InFlight {
 const TAIL_LINES = 12;
 
 export class EngineSupervisor {
-  private readonly opts: Required<Omit<SupervisorOptions, 'onOutput'>> & Pick<SupervisorOptions, 'onOutput'>;
+  private readonly opts: Required<Omit<SupervisorOptions, 'onOutput' | 'providerChoice'>> & Pick<SupervisorOptions, 'onOutput' | 'providerChoice'>;
+  /** The choice sent to the current engine process (JSON), '' before any. */
+  private sentChoice = '';
   private child: EngineHandle | null = null;
   private generation = 0;
   private state: EngineState = 'stopped';
@@ -118,6 +126,20 @@ export class EngineSupervisor {
     this.provider = report.provider;
     this.providers = report.providers;
     this.emit();
+  }
+
+  /** Sends the provider choice again (the setting changed); the engine answers with a new `ready`. */
+  applyProviderChoice(): void {
+    this.sendProviderChoice();
+  }
+
+  private sendProviderChoice(): void {
+    const choice = this.opts.providerChoice?.();
+    if (!choice || !this.child || (this.state !== 'ready' && this.state !== 'busy')) return;
+    const key = JSON.stringify(choice);
+    if (key === this.sentChoice) return;
+    this.sentChoice = key;
+    this.child.send({ type: 'configure', provider: choice.provider, deviceId: choice.deviceId });
   }
 
   /**
@@ -200,6 +222,7 @@ export class EngineSupervisor {
     this.tail.length = 0;
     this.startedAt = this.lastSeen = Date.now();
     this.readyAt = 0;
+    this.sentChoice = '';
     this.setState('starting');
     try {
       this.child = this.opts.launcher({
@@ -249,6 +272,7 @@ export class EngineSupervisor {
         this.providers = m.providers;
         this.tasks = m.tasks;
         this.setState(this.job ? 'busy' : 'ready');
+        this.sendProviderChoice(); // before the job: the engine handles messages in order
         this.dispatch();
         return;
       case 'pong':

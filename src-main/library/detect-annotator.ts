@@ -1,15 +1,17 @@
 // The library's probe for `.onnx` files: reads the graph's signature with the bounded ONNX reader and records
-// annotators (depth, DWPose, OpenPose, lineart, HED) as kind 'annotator' with the annotator as the layout.
+// annotators (depth, DWPose, OpenPose, lineart, HED) as kind 'annotator' with the annotator as the layout,
+// and image upscalers (one RGB image in, one out) as kind 'upscaler'.
 // Any other ONNX model stays 'unknown' with a note; a corrupt or hostile file becomes a row whose problem
 // names what is wrong, never an exception out of the scan.
 import { ANNOTATOR_MODELS } from '../common/annotator-guide.ts';
 import { classifyAnnotator, describeSignature } from '../annotators/classify.ts';
 import { readOnnxSignature, type OnnxSignature } from '../annotators/onnx-reader.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
+import { upscalerSignatureProblem } from '../engine/pipeline/image-upscaler.ts';
 import type { FileProbe, ProbeResult } from './probes.ts';
 
-/** Version 1 was the placeholder that recorded every ONNX file as unknown; rows it wrote are re-probed. */
-export const ANNOTATOR_PROBE_VERSION = 2;
+/** Version 1 was the placeholder that recorded every ONNX file as unknown; version 2 did not know upscalers. Older rows are re-probed. */
+export const ANNOTATOR_PROBE_VERSION = 3;
 
 const ERROR_LABELS: Record<TensorFileError['kind'], string> = {
   hostile: 'hostile file',
@@ -49,6 +51,10 @@ export function probeOnnxFile(file: string): ProbeResult {
     return row({ kind: 'unknown', layout: 'onnx', problem: 'an ONNX file without a graph: not an annotator Hintbrush recognises', details: facts(sig) });
   }
   const info = classifyAnnotator(sig);
+  if (!info && !upscalerSignatureProblem(sig)) {
+    // an image in, an image out: an ESRGAN-family upscaler (its scale is found by a probe run when used)
+    return row({ kind: 'upscaler', layout: 'onnx', problem: '', details: { ...facts(sig), role: 'Image upscaler (hires fix)' } });
+  }
   if (!info) {
     return row({
       kind: 'unknown',

@@ -13,6 +13,7 @@ const MODEL_KINDS: readonly ModelKind[] = [
   'ctrlora-lora',
   'cnxs',
   'annotator',
+  'upscaler',
   'unsupported',
   'unknown',
 ];

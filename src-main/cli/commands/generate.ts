@@ -19,6 +19,7 @@ import { hashFile, loraShortHash } from '../../library/hash.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
 import { listOption, numberOption, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
 import { resourcesDir } from '../paths.ts';
+import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
 
 const str = (value: string, description: string, multiple = false): OptionSpec => ({ type: 'string', value, description, ...(multiple ? { multiple } : {}) });
 
@@ -50,6 +51,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'latents-out': str('FILE', "the final latents as float32 tensor 'latents' [N, 4, H/8, W/8] in a safetensors file"),
   precision: str('P', 'auto|fp16|fp32: compute precision (auto: fp16 on a GPU, fp32 on the CPU)'),
   provider: str('NAME', 'cuda|dml|coreml|webgpu|cpu instead of the best one found'),
+  ...HIRES_OPTIONS,
 };
 
 function required(values: Record<string, unknown>, name: string): string {
@@ -168,6 +170,7 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     batchIndex: 0,
   };
   if (vae) settings.vae = vae;
+  settings.hires = hiresFromOptions(values, { width: settings.width, height: settings.height, steps, img2img: typeof initFile === 'string' });
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
   return {
     settings,
@@ -197,7 +200,8 @@ export const generate: CliCommand = {
     '--checkpoint FILE --prompt TEXT [--negative TEXT] [--width 512 --height 512] [--steps 20] [--cfg 7.5] [--seed N] ' +
     '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END]]... [--lora FILE:WEIGHT]... ' +
     '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT] [--init-image PNG --strength S] [--mask PNG] ' +
-    '[--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] --out PNG [--latents-out FILE]',
+    '[--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
+    '--out PNG [--latents-out FILE]',
   options: OPTIONS,
   positionals: { min: 0, max: 0 },
   async run({ values, io, signal }) {

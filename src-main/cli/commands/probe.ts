@@ -30,7 +30,9 @@ export const probe: CliCommand = {
         io.out(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         const rows = report.providers.map((p) => [p.name, p.available ? 'yes' : 'no', p.reason]);
-        io.out(`${table([['PROVIDER', 'WORKS', 'WHY NOT'], ...rows])}\n\nThe engine will use: ${report.provider}\n`);
+        const fixes = report.providers.filter((p) => !p.available && p.fix).map((p) => `  ${p.name}: ${p.fix}\n`);
+        const fixText = fixes.length ? `\nTo fix:\n${fixes.join('')}` : '';
+        io.out(`${table([['PROVIDER', 'WORKS', 'WHY NOT'], ...rows])}\n${fixText}\nThe engine will use: ${report.provider}\n`);
       }
       return 0;
     } finally {

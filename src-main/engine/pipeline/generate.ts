@@ -26,8 +26,12 @@ export interface GenerateRequest {
   clipSkip: 1 | 2;
   controls: ControlUnit[];
   loras: LoraUse[];
-  /** img2img: init image [1, 3, H, W] in [-1, 1] and the strength (fraction of the steps that run). */
-  init?: { image: Tensor32; strength: number };
+  /**
+   * img2img: the init image [1, 3, H, W] in [-1, 1] (or its latents [1, 4, H/8, W/8], already encoded) and the
+   * strength (fraction of the steps that run). `startStep`, when given, replaces diffusers' step arithmetic
+   * (hires fix runs A1111's: the last N steps of a longer schedule).
+   */
+  init?: ({ image: Tensor32 } | { latents: Tensor32 }) & { strength: number; startStep?: number };
   /** Inpainting: [1, 1, H, W] in [0, 1], 1 where the image is repainted. Needs `init`. */
   mask?: Tensor32;
   /** Textual-inversion embeddings the prompts may name (loaded with readTextualInversion). */
@@ -41,6 +45,9 @@ export interface StepUpdate {
   total: number;
   /** Current estimate of the clean latents [1, 4, h, w], for previews. */
   predicted: Float32Array;
+  /** The latent grid of `predicted` (h, w). */
+  latentHeight: number;
+  latentWidth: number;
 }
 
 export interface GenerateResult {
@@ -84,11 +91,30 @@ function latentMask(mask: Tensor32, h: number, w: number): Float32Array {
   return out;
 }
 
-export async function generate(
-  runtime: ModelRuntime,
-  req: GenerateRequest,
-  hooks: { onStep?: (u: StepUpdate) => void | Promise<void>; signal?: AbortSignal } = {},
-): Promise<GenerateResult> {
+export interface GenerateHooks {
+  onStep?: (u: StepUpdate) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export async function generate(runtime: ModelRuntime, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+  const { embeddingsUsed, messages, ...latents } = await sampleLatents(runtime, req, hooks);
+  return { latents, image: await decodeLatents(runtime, req.checkpoint, latents, req.vae), embeddingsUsed, messages };
+}
+
+/** The VAE decode of final latents, as an image [1, 3, H, W] in [0, 1]. */
+export async function decodeLatents(runtime: ModelRuntime, checkpoint: string, latents: Tensor32, vae?: string | null): Promise<Tensor32> {
+  const decoded = await runtime.vaeDecode(checkpoint, latents, vae);
+  return { shape: decoded.shape, data: decoded.data.map((v) => Math.min(1, Math.max(0, v / 2 + 0.5))) };
+}
+
+/** Everything of `generate` but the VAE decode: the final latents [1, 4, h, w]. */
+/** Final latents, with the embeddings the prompts used and what was left out (for the record). */
+export interface SampledLatents extends Tensor32 {
+  embeddingsUsed: TextualInversion[];
+  messages: string[];
+}
+
+export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<SampledLatents> {
   validateSize(req.width, req.height);
   const h = req.height / 8;
   const w = req.width / 8;
@@ -108,9 +134,12 @@ export async function generate(
   if (req.init) {
     const s = req.init.strength;
     if (!(s > 0 && s <= 1)) throw new GenerateError('bad-request', `img2img strength ${s} must be in (0, 1]`);
-    initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image, req.vae)).data;
+    if ('latents' in req.init) {
+      if (req.init.latents.data.length !== 4 * h * w) throw new GenerateError('bad-request', `init latents [${req.init.latents.shape.join(', ')}] are not [1, 4, ${h}, ${w}]`);
+      initLatents = req.init.latents.data;
+    } else initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image, req.vae)).data;
     // diffusers: init_timestep = int(steps * strength); t_start = steps - init_timestep.
-    startStep = Math.max(req.steps - Math.min(Math.floor(req.steps * s), req.steps), 0);
+    startStep = req.init.startStep ?? Math.max(req.steps - Math.min(Math.floor(req.steps * s), req.steps), 0);
     if (startStep >= req.steps) throw new GenerateError('bad-request', `img2img strength ${s} leaves no step to run at ${req.steps} steps`);
   }
   const mask = req.mask ? latentMask(req.mask, h, w) : null;
@@ -134,9 +163,9 @@ export async function generate(
       return out;
     },
     blend: mask && initLatents ? { mask, init: initLatents, noise } : undefined,
-    onStep: hooks.onStep ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal }) : undefined,
+    onStep: hooks.onStep
+      ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal, latentHeight: h, latentWidth: w })
+      : undefined,
   });
-  const decoded = await runtime.vaeDecode(req.checkpoint, { shape: latentShape, data: latents }, req.vae);
-  const image = decoded.data.map((v) => Math.min(1, Math.max(0, v / 2 + 0.5)));
-  return { latents: { shape: latentShape, data: latents }, image: { shape: decoded.shape, data: image }, embeddingsUsed, messages: embeddingMessages };
+  return { shape: latentShape, data: latents, embeddingsUsed, messages: embeddingMessages };
 }

@@ -21,7 +21,9 @@ import { checkSd15Vae, standaloneVaeView } from '../models/vae-file.ts';
 import type { FusionOptions } from '../runtime/fusions.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
 import { checkModelRole, type ModelRole } from './model-checks.ts';
-import { FOLDED_INFERENCE, LEAN_INFERENCE, VAE_INFERENCE, type ProviderName, type TensorData } from '../runtime/session.ts';
+import { EngineRunError, FOLDED_INFERENCE, LEAN_INFERENCE, VAE_INFERENCE, type ProviderName, type TensorData } from '../runtime/session.ts';
+import { SteppedDownOutOfMemory } from '../runtime/out-of-memory.ts';
+import { DEFAULT_TILES, TiledVaeDecoder } from '../models/vae-tiled.ts';
 
 export interface Tensor32 {
   shape: number[];
@@ -83,7 +85,7 @@ export class ModelRuntime {
 
   constructor(
     readonly compute: DataType = 'float32',
-    providers?: ProviderName[],
+    private readonly providers?: ProviderName[],
     /** Overrides of the fused ops each provider runs (runtime/fusions.ts); tests use it to run the plain graphs. */
     fusions?: FusionOptions['fusions'],
     /**
@@ -292,13 +294,40 @@ export class ModelRuntime {
   /** Scaled latent [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]; `vae` replaces the checkpoint's VAE. */
   async vaeDecode(checkpoint: string, latent: Tensor32, vae?: string | null): Promise<Tensor32> {
     const [b, , h, w] = latent.shape;
-    const source = vae || checkpoint;
-    const session = await this.sessions.get(`vae-dec|${source}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
-      const built = buildVaeDecoderGraph(this.vaeWeights(checkpoint, vae), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
-      return { graph: built.graph, outputs: built.outputs };
-    }, { cpuMemory: VAE_INFERENCE });
-    const out = await session.run({ latent: f32(latent.shape, latent.data) });
-    return { shape: [...out.image.shape], data: out.image.data as Float32Array };
+    const key = `vae-dec|${vae || checkpoint}|${b}x${h}x${w}|${this.compute}`;
+    try {
+      const session = await this.sessions.get(key, (fusions) => {
+        const built = buildVaeDecoderGraph(this.vaeWeights(checkpoint, vae), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
+        return { graph: built.graph, outputs: built.outputs };
+      }, { cpuMemory: VAE_INFERENCE });
+      const out = await session.run({ latent: f32(latent.shape, latent.data) });
+      return { shape: [...out.image.shape], data: out.image.data as Float32Array };
+    } catch (err) {
+      const larger = h > DEFAULT_TILES.tile || w > DEFAULT_TILES.tile;
+      if (!(err instanceof EngineRunError && err.kind === 'out-of-memory') || !larger) throw err;
+      // The full-resolution decoder's activations are the pipeline's largest: free that session and decode
+      // again in tiles (the next smaller step, taken without asking; close to the full decode, not equal).
+      await this.sessions.drop(key);
+      this.tiledDecodes++;
+      return this.vaeDecodeTiled(checkpoint, latent, vae);
+    }
+  }
+
+  /** VAE decodes that ran out of memory and were done in tiles instead (the generation reports it). */
+  tiledDecodes = 0;
+
+  /** The same decode in overlapping 512-pixel tiles (models/vae-tiled.ts), its sessions freed afterwards. */
+  async vaeDecodeTiled(checkpoint: string, latent: Tensor32, vae?: string | null): Promise<Tensor32> {
+    const decoder = new TiledVaeDecoder(this.vaeWeights(checkpoint, vae), { compute: this.compute, providers: this.providers });
+    try {
+      const out = await decoder.decode(latent);
+      return { shape: [...out.shape], data: out.data };
+    } catch (err) {
+      if (err instanceof EngineRunError && err.kind === 'out-of-memory') throw new SteppedDownOutOfMemory('vae-tiled', err.message);
+      throw err;
+    } finally {
+      await decoder.release();
+    }
   }
 
   /** Image [B, 3, H, W] in [-1, 1] -> scaled latent mean [B, 4, H/8, W/8]; `vae` replaces the checkpoint's VAE. */

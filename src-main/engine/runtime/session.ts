@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { ProviderReport } from '../../common/contract.ts';
 import type { DataType } from '../graph/dtype.ts';
 import type { EmittedModel } from '../graph/emit-onnx.ts';
+import { diagnoseProvider, isOutOfMemory } from './provider-diagnosis.ts';
 
 const require = createRequire(import.meta.url);
 type Ort = typeof import('onnxruntime-node');
@@ -31,6 +32,22 @@ export function candidateProviders(): ProviderName[] {
   const filtered = list.filter((p) => p !== 'webgpu' || env === 'webgpu');
   if (env && filtered.includes(env)) return [env, ...filtered.filter((p) => p !== env)];
   return filtered;
+}
+
+// The GPU that CUDA and DirectML open, from the artist's setting (engine-process.ts sets it when main sends
+// the choice). Engine-wide: one process drives one GPU; sessions created afterwards use it.
+const deviceIds = new Map<ProviderName, number>();
+
+/** Chooses the device of `provider` ('cuda' or 'dml') for sessions created from now on; undefined: ORT's default. */
+export function setProviderDevice(provider: 'cuda' | 'dml', deviceId: number | undefined): void {
+  if (deviceId === undefined) deviceIds.delete(provider);
+  else deviceIds.set(provider, deviceId);
+}
+
+/** How `provider` is named in ORT's executionProviders: with its device id when one was chosen. */
+export function providerEntry(provider: string): string | { name: 'cuda' | 'dml'; deviceId: number } {
+  const deviceId = deviceIds.get(provider as ProviderName);
+  return deviceId === undefined ? provider : { name: provider as 'cuda' | 'dml', deviceId };
 }
 
 export interface TensorData {
@@ -175,7 +192,8 @@ export class ModelSession {
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (provider === 'cpu' || isModelError(message)) throw classify(message);
-        skipped.push({ name: provider, available: false, reason: firstLine(message) });
+        const { reason, fix } = diagnoseProvider(provider, message);
+        skipped.push({ name: provider, available: false, reason, fix });
       }
     }
     throw noProviderError(skipped);
@@ -228,7 +246,7 @@ function sessionOptions(externalFolder: string | null, provider: ProviderName, o
   const disabled = [...(opts.disableOptimizers ?? []), ...(policy && !policy.foldWeightCasts ? ['ConstantFolding'] : [])];
   if (disabled.length) extra.optimization = { disable_specified_optimizers: disabled.join(',') };
   const level = policy && !policy.layoutPass ? 'extended' : 'all';
-  const options: Record<string, unknown> = { executionProviders: [provider], graphOptimizationLevel: level, enableCpuMemArena: !policy, extra };
+  const options: Record<string, unknown> = { executionProviders: [providerEntry(provider)], graphOptimizationLevel: level, enableCpuMemArena: !policy, extra };
   if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
   if (provider === 'webgpu' && opts.residentOutputs?.length) {
     options.preferredOutputLocation = Object.fromEntries(opts.residentOutputs.map((name) => [name, 'gpu-buffer']));
@@ -245,7 +263,7 @@ function isModelError(message: string): boolean {
 }
 
 function classify(message: string): EngineRunError {
-  if (/out of memory|bad_alloc|Failed to allocate|CUDNN_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation/i.test(message)) {
+  if (isOutOfMemory(message)) {
     return new EngineRunError('out-of-memory', `out of memory: ${firstLine(message)}`);
   }
   return new EngineRunError('run', firstLine(message));

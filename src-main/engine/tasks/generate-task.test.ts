@@ -62,12 +62,12 @@ test('a missing model and a model of the wrong kind are named', async () => {
   await assert.rejects(run({ settings: fixtureSettings(), controls: [{ png: new Uint8Array(3) }] }), /one control picture per control unit/);
 });
 
-test('out of memory names the size and says what to lower', () => {
+test('out of memory names the size and the next smaller step', () => {
   const oom = new EngineRunError('out-of-memory', 'out of memory: Failed to allocate 2 GB');
   const err = explainFailure(oom, fixtureSettings({ width: 1024, height: 768, batchSize: 4 }), 'cuda', 'float32') as Error & { kind: string };
   assert.equal(err.kind, 'out-of-memory');
-  assert.match(err.message, /1024x768 \(batch size 4\) on cuda/);
-  assert.match(err.message, /lower the width and height or the batch size, or compute in fp16/);
+  assert.match(err.message, /^Out of GPU memory \(CUDA\) generating 1024x768 with batch size 4 in float32\. Next smaller step: generate with batch size 1/);
+  assert.match(err.message, /Failed to allocate 2 GB\)$/);
   const other = new Error('x');
   assert.equal(explainFailure(other, fixtureSettings(), 'cpu', 'float32'), other);
 });

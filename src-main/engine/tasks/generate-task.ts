@@ -8,7 +8,10 @@ import { existsSync } from 'node:fs';
 import type { GenerationSettings } from '../../common/generation-contract.ts';
 import { settingsToInfotext } from '../../generation/infotext.ts';
 import { encodePng } from '../../generation/png.ts';
-import { generate, type GenerateRequest } from '../pipeline/generate.ts';
+import { hiresSecondPass, hiresTarget } from '../../common/hires-contract.ts';
+import { generate, type GenerateRequest, type StepUpdate } from '../pipeline/generate.ts';
+import { generateHires } from '../pipeline/hires-fix.ts';
+import { openHiresPlan, type OpenedHiresPlan } from './hires-plan.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
 import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
@@ -16,6 +19,7 @@ import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import { EmbeddingFileError, readTextualInversion, type TextualInversion } from '../pipeline/textual-inversion.ts';
 import { describeFallback } from '../runtime/fusions.ts';
 import { EngineRunError, type ProviderName } from '../runtime/session.ts';
+import { generationOomMessage } from '../runtime/out-of-memory.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
 import {
   checkPayload,
@@ -74,6 +78,9 @@ function checkModels(runtime: ModelRuntime, s: GenerationSettings): void {
   }
   for (const l of s.loras) check(l.model.path, 'lora', 'LoRA');
   if (s.vae) check(s.vae.path, 'vae', 'VAE');
+  if (s.hires?.upscaler === 'model' && !existsSync(s.hires.model?.path ?? '')) {
+    throw new TaskError('model-missing', `The upscaler ${s.hires.model?.path ?? '(none named)'} does not exist (moved or deleted? rescan the library).`);
+  }
 }
 
 /** Every embedding file that can be read; one message for each that cannot (A1111 skips those too). */
@@ -89,15 +96,12 @@ function loadEmbeddings(files: readonly string[], messages: string[]): TextualIn
   return loaded;
 }
 
-/** Out of memory becomes a sentence that names the size and what to lower; anything else passes as is. */
+/** Out of memory becomes a sentence that names the size and the next smaller step; anything else passes as is. */
 export function explainFailure(err: unknown, s: GenerationSettings, provider: string, compute: 'float16' | 'float32'): unknown {
   if (err instanceof EngineRunError && err.kind === 'out-of-memory') {
-    const fp16 = compute === 'float32' ? ', or compute in fp16 (half precision)' : '';
-    return new TaskError(
-      'out-of-memory',
-      `Out of memory generating ${s.width}x${s.height} (batch size ${s.batchSize}) on ${provider} in ${compute}: ` +
-        `lower the width and height or the batch size${fp16}, or close other programs using the ${provider === 'cpu' ? 'memory' : 'GPU'}. (${err.message})`,
-    );
+    // With hires fix the second pass at the target size is the one that needs the most memory.
+    const size = s.hires ? hiresTarget(s.width, s.height, s.hires) : { width: s.width, height: s.height };
+    return new TaskError('out-of-memory', generationOomMessage({ ...size, batchSize: s.batchSize, provider, compute }, err));
   }
   return err;
 }
@@ -112,22 +116,26 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const compute = computeFor(ctx.provider, payload.compute);
   const runtime = runtimeFor(ctx.provider, compute);
   const count = s.batchSize * s.batchCount;
-  let perPicture = s.steps; // refined by the sampler's own count (img2img runs fewer) at the first step
+  // refined by the sampler's own count (img2img runs fewer) at the first step; hires fix adds its second pass
+  let perPicture = s.steps + (s.hires ? hiresSecondPass(s.steps, s.hires.steps, s.hires.denoise).runSteps : 0);
+  const out = s.hires ? hiresTarget(s.width, s.height, s.hires) : { width: s.width, height: s.height };
   ctx.progress({ step: 0, total: count * perPicture, message: 'Loading the models' });
   checkModels(runtime, s);
 
   // every picture shrunk while decoding to what covers the generation, one at a time (memory stays small)
-  const fit = (p: PictureBytes, what: string) => fittedPicture(p, s.width, s.height, what);
+  const fit = (p: PictureBytes, what: string) => fittedPicture(p, Math.max(s.width, out.width), Math.max(s.height, out.height), what);
   const controlPictures: PictureBytes[] = [];
   for (const [i, p] of payload.controls.entries()) controlPictures.push(await fit(p, `control image ${i + 1}`));
   const initPicture = payload.init ? await fit(payload.init, 'init image') : null;
   const maskPicture = payload.mask ? await fit(payload.mask, 'mask') : null;
-  const controls: ControlUnit[] = s.controls.map((c, i) => {
-    const image = controlTensor(controlPictures[i], c.resizeMode, s.width, s.height, `control image ${i + 1}`);
-    const unit = { image, weight: c.weight, start: c.start, end: c.end };
-    if (c.kind === 'ctrlora') return { kind: 'ctrlora', base: c.base!.path, path: c.model.path, ...unit };
-    return { kind: c.kind, path: c.model.path, ...unit };
-  });
+  const controlsAt = (width: number, height: number): ControlUnit[] =>
+    s.controls.map((c, i) => {
+      const image = controlTensor(controlPictures[i], c.resizeMode, width, height, `control image ${i + 1}`);
+      const unit = { image, weight: c.weight, start: c.start, end: c.end };
+      if (c.kind === 'ctrlora') return { kind: 'ctrlora', base: c.base!.path, path: c.model.path, ...unit };
+      return { kind: c.kind, path: c.model.path, ...unit };
+    });
+  const controls = controlsAt(s.width, s.height);
   const resize = s.initResizeMode ?? 'just-resize';
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
@@ -135,58 +143,72 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const messages: string[] = [];
   const embeddings = loadEmbeddings(payload.embeddings ?? [], messages);
 
-  const pictures: GeneratedPicture[] = [];
-  for (let index = 0; index < count; index++) {
-    ctx.signal.throwIfAborted();
-    const seed = s.seed + index;
-    const request: GenerateRequest = {
-      checkpoint: s.checkpoint.path,
-      prompt: s.prompt,
-      negative: s.negative,
-      width: s.width,
-      height: s.height,
-      steps: s.steps,
-      cfg: s.cfg,
-      seed,
-      sampler: s.sampler,
-      clipSkip: s.clipSkip,
-      controls,
-      loras: s.loras.map((l) => ({ path: l.model.path, strength: l.weight })),
-      init,
-      mask,
-      embeddings,
-      vae: s.vae?.path ?? null,
-    };
-    let result;
-    try {
-      result = await generate(runtime, request, {
-        signal: ctx.signal,
-        onStep: (u) => {
-          perPicture = u.total;
-          const preview = pngBytes(s.width / 8, s.height / 8, latentToRgb(u.predicted, s.height / 8, s.width / 8));
-          const of = count > 1 ? `picture ${index + 1} of ${count}, ` : '';
-          ctx.progress({ step: index * perPicture + u.step, total: count * perPicture, message: `${of}step ${u.step} of ${u.total}`, preview });
-        },
-      });
-    } catch (err) {
-      throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
-    }
-    if (index === 0) for (const m of result.messages) messages.push(m);
-    const settings: GenerationSettings = { ...s, seed, batchIndex: index };
-    if (result.embeddingsUsed.length > 0) {
-      settings.embeddings = result.embeddingsUsed.map((e) => ({ id: null, name: e.name, hash: e.shortHash, path: e.path }));
-    }
-    const parameters = settingsToInfotext(settings);
-    const picture: GeneratedPicture = {
-      index,
-      seed,
-      png: pngBytes(s.width, s.height, imageToRgb8(result.image.data, s.height, s.width), { parameters }),
-      parameters,
-      settings,
-      latentShape: result.latents.shape,
-    };
-    if (payload.returnLatents) picture.latents = result.latents.data;
-    pictures.push(picture);
+  let hires: OpenedHiresPlan | null = null;
+  if (s.hires) {
+    if (init || mask) throw new TaskError('bad-request', 'hires fix is for text-to-image: it cannot start from an init picture or inpaint');
+    hires = await openHiresPlan({ ...s, hires: s.hires }, runtime.provider ?? ctx.provider, controlsAt);
   }
-  return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), messages };
+  try {
+    return await generatePictures();
+  } finally {
+    await hires?.release();
+  }
+
+  async function generatePictures(): Promise<GenerateTaskResult> {
+    const pictures: GeneratedPicture[] = [];
+    for (let index = 0; index < count; index++) {
+      ctx.signal.throwIfAborted();
+      const seed = s.seed + index;
+      const request: GenerateRequest = {
+        checkpoint: s.checkpoint.path,
+        prompt: s.prompt,
+        negative: s.negative,
+        width: s.width,
+        height: s.height,
+        steps: s.steps,
+        cfg: s.cfg,
+        seed,
+        sampler: s.sampler,
+        clipSkip: s.clipSkip,
+        controls,
+        loras: s.loras.map((l) => ({ path: l.model.path, strength: l.weight })),
+        init,
+        mask,
+        embeddings,
+        vae: s.vae?.path ?? null,
+      };
+      let result;
+      try {
+        const hooks = {
+          signal: ctx.signal,
+          onStep: (u: StepUpdate) => {
+            perPicture = u.total;
+            const preview = pngBytes(u.latentWidth, u.latentHeight, latentToRgb(u.predicted, u.latentHeight, u.latentWidth));
+            const of = count > 1 ? `picture ${index + 1} of ${count}, ` : '';
+            ctx.progress({ step: index * perPicture + u.step, total: count * perPicture, message: `${of}step ${u.step} of ${u.total}`, preview });
+          },
+        };
+        result = hires ? await generateHires(runtime, request, hires.plan, hooks) : await generate(runtime, request, hooks);
+      } catch (err) {
+        throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
+      }
+      if (index === 0) for (const m of result.messages) messages.push(m);
+      const settings: GenerationSettings = { ...s, seed, batchIndex: index };
+      if (result.embeddingsUsed.length > 0) {
+        settings.embeddings = result.embeddingsUsed.map((e) => ({ id: null, name: e.name, hash: e.shortHash, path: e.path }));
+      }
+      const parameters = settingsToInfotext(settings);
+      const picture: GeneratedPicture = {
+        index,
+        seed,
+        png: pngBytes(out.width, out.height, imageToRgb8(result.image.data, out.height, out.width), { parameters }),
+        parameters,
+        settings,
+        latentShape: result.latents.shape,
+      };
+      if (payload.returnLatents) picture.latents = result.latents.data;
+      pictures.push(picture);
+    }
+    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), messages };
+  }
 }

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
-import type { ProviderName } from '../runtime/session.ts';
+import { EngineRunError, type ProviderName } from '../runtime/session.ts';
+import { trainingOomMessage } from '../runtime/out-of-memory.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
 import { bucketCounts } from '../training/buckets.ts';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../training/checkpoint.ts';
@@ -225,6 +226,10 @@ export async function trainTask(raw: unknown, ctx: TaskContext): Promise<TrainTa
   const files = { checkpoint: open(p.checkpoint, 'checkpoint'), base: p.base ? open(p.base, 'CtrLoRA Base ControlNet') : null };
   try {
     return p.mode === 'calibrate' ? await calibrate(p, ctx, files, compute) : await train(p, ctx, files, compute);
+  } catch (err) {
+    if (!(err instanceof EngineRunError && err.kind === 'out-of-memory')) throw err;
+    const settings = { resolution: p.resolution, batchSize: p.batchSize, rank: p.rank, recompute: p.recompute !== false, provider: ctx.provider, compute };
+    throw new TaskError('out-of-memory', trainingOomMessage(settings, err));
   } finally {
     files.checkpoint.close();
     files.base?.close();

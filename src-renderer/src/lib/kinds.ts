@@ -27,6 +27,7 @@ export const KINDS: readonly KindInfo[] = [
   },
   { kind: 'cnxs', label: 'ControlNet-XS', plural: 'ControlNet-XS', description: 'Lightweight two-stream control' },
   { kind: 'annotator', label: 'Annotator', plural: 'Annotators', description: 'Turn a picture into a hint' },
+  { kind: 'upscaler', label: 'Upscaler', plural: 'Upscalers', description: 'Image upscalers (ESRGAN family) for hires fix' },
   { kind: 'unsupported', label: 'Unsupported', plural: 'Unsupported', description: 'A family Hintbrush does not run' },
   { kind: 'unknown', label: 'Unknown', plural: 'Unknown', description: 'Not recognised as a model' },
 ];

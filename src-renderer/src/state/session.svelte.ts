@@ -2,6 +2,7 @@
 // contract's methods at start and after every reconnect (events sent while the link was down are lost),
 // then kept current by the pushed events.
 import type { AppInfo, EngineStatus, JobInfo } from '../../../src-main/common/contract.ts';
+import type { ProviderSetting } from '../../../src-main/common/provider-setting.ts';
 import { errorText, type ConnectionState, type HintbrushClient } from '../transport/client.ts';
 import { isActiveJob, mergeJob, newestFirst } from '../lib/status.ts';
 
@@ -18,6 +19,8 @@ export class Session {
   connection = $state<ConnectionState>({ status: 'connecting', attempt: 1 });
   info = $state<AppInfo | null>(null);
   engine = $state<EngineStatus | null>(null);
+  /** The remembered provider choice (null until loaded). */
+  providerSetting = $state<ProviderSetting | null>(null);
   jobs = $state<JobInfo[]>([]);
   notices = $state<Notice[]>([]);
 
@@ -63,11 +66,13 @@ export class Session {
 
   async refresh(): Promise<void> {
     for (const cb of this.openListeners) cb();
-    const [info, engine, jobs] = await Promise.allSettled([
+    const [info, engine, jobs, setting] = await Promise.allSettled([
       this.client.call('app.info', {}),
       this.client.call('engine.status', {}),
       this.client.call('jobs.list', {}),
+      this.client.call('engine.providerSetting', {}),
     ]);
+    if (setting.status === 'fulfilled') this.providerSetting = setting.value;
     if (info.status === 'fulfilled') this.info = info.value;
     if (engine.status === 'fulfilled') this.engine = engine.value;
     else this.notify('error', `Engine status unavailable: ${errorText(engine.reason)}`);
@@ -107,6 +112,15 @@ export class Session {
       await this.client.call('engine.probe', {});
     } catch (err) {
       this.notify('error', `Could not probe the engine: ${errorText(err)}`);
+    }
+  }
+
+  /** Remembers the provider choice; the engine's new status arrives as an engine.status event. */
+  async setProvider(setting: ProviderSetting): Promise<void> {
+    try {
+      this.providerSetting = await this.client.call('engine.setProvider', setting);
+    } catch (err) {
+      this.notify('error', `Could not change the provider: ${errorText(err)}`);
     }
   }
 

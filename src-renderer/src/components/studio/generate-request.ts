@@ -5,6 +5,7 @@
 import type { GenerateInput, SamplerName, ControlUnitInput } from '../../../../src-main/common/generation-contract.ts';
 import { SAMPLER_NAMES } from '../../../../src-main/common/generation-contract.ts';
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
+import type { HiresInput } from '../../../../src-main/common/hires-contract.ts';
 import type { DocumentRecord, HintLayer } from '../../document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildControlImages } from '../../document/control-images.ts';
@@ -24,6 +25,8 @@ export interface RequestSources {
   denoise: number;
   /** 'auto' or absent: the checkpoint's default VAE; null: the checkpoint's own; a number: that library VAE. */
   vae?: 'auto' | number | null;
+  /** Hires fix; left out (and named) when the mask makes this an inpainting run. */
+  hires?: HiresInput | null;
 }
 
 export interface BuiltRequest {
@@ -80,8 +83,10 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     mask = { imagePngBase64: await rgbaToPngBase64({ width: m.width, height: m.height, data }) };
   }
 
+  const skipped = built.skipped.map((s) => s.reason);
+  if (src.hires && init) skipped.push('Hires fix: it is for text-to-image, not inpainting');
   return {
-    skipped: built.skipped.map((s) => s.reason),
+    skipped,
     input: {
       checkpoint: src.checkpointId,
       prompt: s.prompt,
@@ -100,6 +105,7 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       batchSize: s.batchSize,
       batchCount: s.batchCount,
       ...(src.vae === undefined || src.vae === 'auto' ? {} : { vae: src.vae }),
+      hires: init ? null : (src.hires ?? null),
     },
   };
 }

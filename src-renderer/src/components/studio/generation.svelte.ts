@@ -10,6 +10,7 @@ import type { RgbaImage } from '../../document/raster-store.ts';
 import type { AppContext } from '../../state/context.ts';
 import { buildGenerateInput, snap8 } from './generate-request.ts';
 import { loadImage, pixelsAt, pngDataUrl } from './image-io.ts';
+import { DEFAULT_HIRES, hiresInput, type HiresChoice } from './hires-choice.ts';
 
 export class Generation {
   jobId = $state<string | null>(null);
@@ -27,6 +28,8 @@ export class Generation {
   denoise = $state(0.75);
   /** The VAE for this session's generations: 'auto' (the checkpoint's default), null (its own) or a library id. */
   vae = $state<'auto' | number | null>('auto');
+  /** Hires fix (text-to-image only: left out while the inpaint mask holds anything). */
+  hires = $state<HiresChoice>({ ...DEFAULT_HIRES });
   /** Enabled hints left out of the last request, and why. */
   skipped = $state<string[]>([]);
   /** History entries the last job made (the gallery highlights them). */
@@ -83,13 +86,14 @@ export class Generation {
         height: this.height,
         denoise: this.denoise,
         vae: this.vae,
+        hires: hiresInput(this.hires),
       });
       this.skipped = built.skipped;
       const { jobId, seed } = await session.client.call('generate.start', built.input);
       this.jobId = jobId;
       this.lastSeed = seed;
       this.step = 0;
-      this.total = doc.settings.steps;
+      this.total = doc.settings.steps + (built.input.hires ? built.input.hires.steps || doc.settings.steps : 0);
       this.preview = null;
       if (built.skipped.length > 0) session.notify('info', `Left out: ${built.skipped.join('; ')}`);
     } catch (err) {

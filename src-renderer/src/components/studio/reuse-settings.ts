@@ -6,6 +6,7 @@
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
 import type { HintLayer } from '../../document/model.ts';
 import type { Studio } from './studio.svelte.ts';
+import { hiresChoiceOf, type HiresChoice } from './hires-choice.ts';
 
 export interface ReusableSettings {
   prompt: string;
@@ -23,6 +24,10 @@ export interface ReusableSettings {
   /** The standalone VAE, null when the checkpoint's own was used. */
   vae: { id: number | null; name: string } | null;
   embeddings: { id: number | null; name: string }[];
+  /** Hires fix as the picture had it (off when it had none). */
+  hires: HiresChoice;
+  /** The hires upscaler model's name, to say so when the library lacks it. */
+  hiresModelName: string | null;
 }
 
 /** The settings of a history entry, or those read from a dropped PNG (the same fields, resolved against the library). */
@@ -42,6 +47,8 @@ export function reusableSettings(s: UsedSettings | ReadSettings): ReusableSettin
     controls: s.controls.map((c) => ({ kind: c.kind, id: c.model.id, name: c.model.name, base: c.base?.name ?? null, weight: c.weight, start: c.start, end: c.end })),
     vae: s.vae ? { id: s.vae.id, name: s.vae.name } : null,
     embeddings: (s.embeddings ?? []).map((e) => ({ id: e.id, name: e.name })),
+    hires: hiresChoiceOf(s.hires),
+    hiresModelName: s.hires?.model?.name ?? null,
   };
 }
 
@@ -83,5 +90,7 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
   generation.sizeFromCanvas = false;
   generation.width = s.width;
   generation.height = s.height;
+  generation.hires = s.hires;
+  if (s.hires.enabled && s.hires.upscaler === 'model' && !known(s.hires.modelId)) missing.push(`upscaler ${s.hiresModelName ?? 'model'}`);
   return missing;
 }

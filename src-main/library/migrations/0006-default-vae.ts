@@ -1,11 +1,11 @@
-// Schema version 5: the VAE each checkpoint uses by default (A1111's per-model VAE preference), chosen by the
+// Schema version 6: the VAE each checkpoint uses by default (A1111's per-model VAE preference), chosen by the
 // artist. Both sides are remembered by SHA-256, not by row id or path, so the choice survives a rescan, a
 // moved folder or removing and adding the files again; a default whose VAE is no longer in the library is
 // ignored until it comes back.
 import type { Migration } from './migration.ts';
 
 export const migration: Migration = {
-  version: 5,
+  version: 6,
   name: 'default-vae',
   up(db) {
     db.exec(`
