@@ -166,6 +166,10 @@ export function createServices(options: ServicesOptions): Services {
       if (!library.remove(id)) throw kindError('not-found', `There is no model ${id} in the library.`);
       return { ok: true };
     },
+    'library.setDefaultVae': ({ checkpointId, vaeId }) => {
+      library.setDefaultVae(checkpointId, vaeId);
+      return { ok: true };
+    },
     'engine.status': () => supervisor.status(),
     'engine.probe': () => {
       const job = queue.enqueueEngine({ kind: 'probe', title: 'Probe the GPU providers', task: 'probe', payload: {} });

@@ -96,6 +96,8 @@ export class GenerationService {
       controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
       init: input.init ? pictureOf(input.init.imagePngBase64) : null,
       mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
+      // every usable embedding in the library may be named in the prompts, as A1111's embeddings folder
+      embeddings: this.o.library.list().filter((i) => i.kind === 'embedding' && !i.problem).map((i) => i.path),
     };
     const count = settings.batchSize * settings.batchCount;
     const words = settings.prompt.trim().replace(/\s+/g, ' ');
@@ -115,7 +117,8 @@ export class GenerationService {
         })) as GenerateTaskResult;
         if (result.fallbacks?.length) this.o.supervisor.noteFallbacks(result.fallbacks);
         const historyIds = this.record(ctx.jobId, result);
-        this.o.events.emit('generate.finished', { jobId: ctx.jobId, historyIds });
+        const messages = result.messages?.length ? { messages: result.messages } : {};
+        this.o.events.emit('generate.finished', { jobId: ctx.jobId, historyIds, ...messages });
         return { historyIds, seeds: result.pictures.map((p) => p.seed) };
       },
     });
@@ -128,13 +131,17 @@ export class GenerationService {
     const createdAt = new Date().toISOString();
     const stamp = createdAt.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const written: string[] = [];
+    // the engine names the embeddings it used by path; the history keeps their library ids too
+    const embeddingIds = new Map(this.o.library.list().filter((i) => i.kind === 'embedding').map((i) => [i.path, i.id]));
+    const withIds = (settings: GenerateTaskResult['pictures'][number]['settings']) =>
+      settings.embeddings ? { ...settings, embeddings: settings.embeddings.map((e) => ({ ...e, id: embeddingIds.get(e.path) ?? null })) } : settings;
     try {
       const records = result.pictures.map((p) => {
         const relative = path.posix.join(IMAGES_FOLDER, createdAt.slice(0, 7), `${stamp}-${jobId.slice(0, 8)}-${p.index}-${p.seed}.png`);
         const file = path.join(this.o.dataDir, relative);
         writeFileAtomic(file, p.png);
         written.push(file);
-        return { jobId, createdAt, imagePath: relative, settings: p.settings, parameters: p.parameters };
+        return { jobId, createdAt, imagePath: relative, settings: withIds(p.settings), parameters: p.parameters };
       });
       return history.insertAll(records);
     } catch (err) {
@@ -176,6 +183,9 @@ export class GenerationService {
     // sd-webui-controlnet names control models by A1111's legacy 8-digit hash
     const controlRef = (item: LibraryItem) => ref(item, String(item.details.legacyHash ?? '') || item.shortHash.slice(0, 8));
     const checkpoint = pick(input.checkpoint, 'checkpoint', 'checkpoint');
+    // the generation's own choice, else the checkpoint's default; A1111's "VAE hash" is sha256[0:10]
+    const vaeSelector = input.vae === undefined ? (checkpoint.defaultVaeId ?? null) : input.vae;
+    const vae = vaeSelector === null ? null : pick(vaeSelector, 'vae', 'VAE');
     const controls = input.controls.map((c) => {
       const kind: ModelKind = c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora';
       const role = c.kind === 'controlnet' ? 'ControlNet' : c.kind === 'cnxs' ? 'ControlNet-XS' : 'CtrLoRA condition LoRA';
@@ -208,6 +218,7 @@ export class GenerationService {
       batchSize: input.batchSize,
       batchCount: input.batchCount,
       batchIndex: 0,
+      ...(vae ? { vae: ref(vae, vae.shortHash) } : {}),
       hires: input.hires ? { ...input.hires, model: input.hires.model !== undefined ? ref(pick(input.hires.model, 'upscaler', 'image upscaler'), '') : null } : null,
       ...(input.regions?.length ? { regions: input.regions } : {}),
     };
@@ -250,6 +261,9 @@ export class GenerationService {
       model: match(c.model, c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora'),
       base: c.base ? match(c.base, 'ctrlora-base') : null,
     }));
+    // A1111's "VAE" is the file name with its extension; the library's names are stems
+    if (settings.vae) settings.vae = match({ ...settings.vae, name: settings.vae.name.replace(/\.(safetensors|ckpt|pt|bin)$/i, '') }, 'vae');
+    settings.embeddings = (settings.embeddings ?? []).map((e) => match(e, 'embedding'));
     if (settings.hires?.model) {
       // A1111 names an upscaler model by its file's stem
       const name = settings.hires.model.name;

@@ -13,7 +13,7 @@ import { SettingsStore } from '../library/settings-store.ts';
 
 export type { ScanProgress } from '../library/library-service.ts';
 
-export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'rescan' | 'remove'>;
+export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'rescan' | 'remove' | 'setDefaultVae'>;
 
 export interface OpenedLibrary {
   library: LibraryPort;

@@ -53,6 +53,7 @@ export type ModelKind =
   | 'controlnet' // ControlNet, original or diffusers layout
   | 'lora' // LoRA for UNet / text encoder (kohya or diffusers/PEFT layout)
   | 'vae' // standalone VAE
+  | 'embedding' // textual-inversion embedding, named in prompts by its file's stem
   | 'ctrlora-base' // CtrLoRA Base ControlNet (no hint block)
   | 'ctrlora-lora' // CtrLoRA condition LoRA
   | 'cnxs' // ControlNet-XS two-stream model
@@ -82,6 +83,8 @@ export interface LibraryItem {
   /** Free-form facts read from the weights (channels, rank, dtype, parameter count...). */
   details: Record<string, string | number>;
   addedAt: string;
+  /** Checkpoints: the library id of the VAE used when a generation names none (null: the checkpoint's own). */
+  defaultVaeId?: number | null;
 }
 
 export interface LibraryRoot {
@@ -146,6 +149,8 @@ export interface Methods {
   'library.add': { in: { paths: string[] }; out: { jobId: string } };
   'library.rescan': { in: Record<string, never>; out: { jobId: string } };
   'library.remove': { in: { id: number }; out: { ok: true } };
+  /** The VAE a checkpoint uses by default (stored by hash); null goes back to the checkpoint's own VAE. */
+  'library.setDefaultVae': { in: { checkpointId: number; vaeId: number | null }; out: { ok: true } };
   'engine.status': { in: Record<string, never>; out: EngineStatus };
   /** Re-probes the onnxruntime providers in the engine (a 'probe' job); the report arrives as engine.status. */
   'engine.probe': { in: Record<string, never>; out: { jobId: string } };
@@ -395,6 +400,10 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'library.add': (input) => ({ paths: stringArray(record(input, 'library.add').paths, 'paths', 256, 4096) }),
   'library.rescan': empty('library.rescan'),
   'library.remove': (input) => ({ id: positiveInt(record(input, 'library.remove').id, 'id') }),
+  'library.setDefaultVae': (input) => {
+    const r = record(input, 'library.setDefaultVae');
+    return { checkpointId: positiveInt(r.checkpointId, 'checkpointId'), vaeId: r.vaeId === null ? null : positiveInt(r.vaeId, 'vaeId') };
+  },
   'engine.status': empty('engine.status'),
   'engine.probe': empty('engine.probe'),
   'engine.providerSetting': empty('engine.providerSetting'),

@@ -65,6 +65,11 @@ export interface GenerateInput {
   mask: { imagePngBase64: string } | null;
   batchSize: number; // images per batch, 1..8
   batchCount: number; // batches, 1..100
+  /**
+   * A standalone VAE for this generation. Absent: the checkpoint's default VAE (library.setDefaultVae) if it has
+   * one; null: the checkpoint's own VAE.
+   */
+  vae?: ModelSelector | null;
   /** Hires fix (txt2img only): upscale the picture made at width x height and run a second pass (hires-contract.ts). */
   hires?: HiresInput | null;
   /** Regional prompts (regions-contract.ts); absent or empty: the whole picture follows `prompt`. */
@@ -115,6 +120,10 @@ export interface GenerationSettings {
   batchCount: number;
   /** Which picture of its run (0-based): seed = first seed + batchIndex. */
   batchIndex: number;
+  /** A standalone VAE that replaced the checkpoint's (hash: A1111's sha256[0:10]); absent or null: the checkpoint's. */
+  vae?: ModelRef | null;
+  /** Textual-inversion embeddings the prompts used (hash: A1111's "TI hashes" sha256[0:12]). */
+  embeddings?: ModelRef[];
   /** Hires fix: width x height is the first pass; the picture has the hires target's size. Absent: none. */
   hires?: HiresSettings | null;
   /** Regional prompts with their masks (absent in records made before regions, or without any). */
@@ -171,6 +180,10 @@ export interface ReadSettings {
   controls: { kind: ControlKind; model: ReadModel; base: ReadModel | null; weight: number; start: number; end: number; module: string; resizeMode: ResizeModeName }[];
   loras: { model: ReadModel; weight: number }[];
   denoisingStrength: number | null;
+  /** "VAE" (A1111 writes the file name with its extension) and "VAE hash"; null when the checkpoint's was used. */
+  vae?: ReadModel | null;
+  /** "TI hashes": the embeddings the prompts used. */
+  embeddings?: ReadModel[];
   /** Hires fix settings ("Hires upscale"/"Hires resize", "Hires steps", "Hires upscaler"), null when none. */
   hires: ReadHires | null;
 }
@@ -194,6 +207,8 @@ export interface GenerateProgressEvent {
 export interface GenerateFinishedEvent {
   jobId: string;
   historyIds: number[];
+  /** What was left out and why (an embedding made for another text encoder); absent when nothing was. */
+  messages?: string[];
 }
 
 /** The URL of a history picture in each mode. */
@@ -241,7 +256,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   return unit;
 }
 
-const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'hires', 'regions'];
+const GENERATE_FIELDS = ['checkpoint', 'prompt', 'negative', 'width', 'height', 'steps', 'cfg', 'seed', 'sampler', 'clipSkip', 'controls', 'loras', 'init', 'mask', 'batchSize', 'batchCount', 'hires', 'regions', 'vae'];
 
 /**
  * The denoising steps an img2img run makes: diffusers' (and the engine's, pipeline/generate.ts) init_timestep =
@@ -288,6 +303,7 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (!init) throw new ContractError('mask needs an init image (inpainting repaints a picture)');
     mask = { imagePngBase64: png(fields(r.mask, 'mask', ['imagePngBase64']).imagePngBase64, 'mask.imagePngBase64') };
   }
+  const vae = r.vae === undefined ? {} : { vae: r.vae === null ? null : model(r.vae, 'vae') };
   const width = size(r.width, 'width');
   const height = size(r.height, 'height');
   const steps = int(r.steps, 'steps', 1, 150, 20);
@@ -305,6 +321,7 @@ export function validateGenerateInput(input: unknown): GenerateInput {
   const regions = validateRegions(r.regions);
   return {
     ...(regions.length ? { regions } : {}),
+    ...vae,
     checkpoint: model(r.checkpoint, 'checkpoint'),
     prompt,
     negative,

@@ -1,7 +1,8 @@
 // A picture's settings as the A1111 `parameters` text other tools read (A1111, Forge, Civitai...), and back.
 // ControlNet units are written as sd-webui-controlnet writes them ("ControlNet 0"); CtrLoRA conditions and a
 // ControlNet-XS follow the same "key: value, ..." style under "CtrLoRA N" and "ControlNet-XS N". LoRAs appear as
-// A1111 writes them: `<lora:name:weight>` in the prompt and their hashes in "Lora hashes".
+// A1111 writes them: `<lora:name:weight>` in the prompt and their hashes in "Lora hashes". A standalone VAE is
+// "VAE hash" and "VAE" (the file name with its extension), textual-inversion embeddings "TI hashes".
 
 import type { ControlKind, GenerationSettings, ReadModel, ReadSettings, ResizeModeName } from '../common/generation-contract.ts';
 import {
@@ -57,6 +58,15 @@ export function settingsToInfotext(s: GenerationSettings): string {
       extra.set(`${c.kind === 'ctrlora' ? 'CtrLoRA' : 'ControlNet-XS'} ${counts[c.kind]++}`, formatSettingsList(unitFields(c)));
     }
   }
+  if (s.vae) {
+    if (s.vae.hash) extra.set('VAE hash', s.vae.hash);
+    extra.set('VAE', safeName(fileNameOf(s.vae)));
+  }
+  if (s.embeddings?.length) {
+    // as A1111's sd_hijack_clip: ':' and ',' dropped from names, embeddings without a hash left out
+    const entries = s.embeddings.filter((e) => e.hash).map((e) => `${e.name.replace(/[:,]/g, '')}: ${e.hash}`);
+    if (entries.length) extra.set('TI hashes', entries.join(', '));
+  }
   if (s.batchSize > 1) extra.set('Batch size', String(s.batchSize));
   if (s.hires) for (const [k, v] of hiresToInfotext(s.hires)) extra.set(k, v);
   extra.set('Version', 'Hintbrush');
@@ -78,6 +88,22 @@ export function settingsToInfotext(s: GenerationSettings): string {
     loraHashes: new Map(s.loras.filter((l) => l.model.hash).map((l) => [safeName(l.model.name), l.model.hash])),
     extra,
   });
+}
+
+/** The file name with its extension (what A1111's "VAE" holds), from the model's path. */
+function fileNameOf(m: { name: string; path: string }): string {
+  const base = m.path.split(/[\\/]/).pop() ?? '';
+  return base || m.name;
+}
+
+/** "name: hash, name: hash" (Lora hashes, TI hashes) -> models; a name may hold neither ':' nor ','. */
+function hashList(value: string | undefined): ReadModel[] {
+  const out: ReadModel[] = [];
+  for (const part of (value ?? '').split(',')) {
+    const colon = part.lastIndexOf(':');
+    if (colon > 0) out.push(unmatched({ name: part.slice(0, colon).trim(), hash: part.slice(colon + 1).trim().toLowerCase() }));
+  }
+  return out;
 }
 
 const LORA_TAG = /<lora:([^:>]+):([^:>]*)(?::[^>]*)?>/g;
@@ -146,6 +172,8 @@ export function infotextToSettings(text: string): ReadSettings {
     controls,
     loras,
     denoisingStrength: info.denoisingStrength ?? null,
+    vae: settings.has('VAE') || settings.has('VAE hash') ? unmatched({ name: settings.get('VAE') ?? '', hash: (settings.get('VAE hash') ?? '').toLowerCase() }) : null,
+    embeddings: hashList(settings.get('TI hashes')),
     hires: infotextToHires(settings, info.denoisingStrength),
   };
 }

@@ -5,7 +5,9 @@
 // Follows modules/prompt_parser.py (parse_prompt_attention) and modules/sd_hijack_clip.py (tokenize_line,
 // including the move of a chunk's tail after its last comma into the next chunk) and the "Original" emphasis.
 // Prompt editing `[a:b:0.5]` and alternation `[a|b]` are read before this, by prompt-schedule.ts: this file
-// sees one step's text. Not handled: `AND`, textual-inversion embeddings.
+// sees one step's text. Textual-inversion embeddings named in the text fill one token position per vector
+// (prompt-embeddings.ts). Not handled: `AND`.
+import { EMBEDDING_PLACEHOLDER_TOKEN, type EmbeddingFix, type EmbeddingLookup, type PromptEmbedding } from './prompt-embeddings.ts';
 import { BOS_TOKEN, CONTEXT_LENGTH, EOS_TOKEN, type ClipTokenizer } from './tokenizer.ts';
 
 /** Tokens per chunk between BOS and EOS. */
@@ -16,6 +18,8 @@ export const DEFAULT_COMMA_BACKTRACK = 20;
 export interface PromptChunk {
   ids: Int32Array; // [77]: BOS, 75 tokens (EOS-padded), EOS
   weights: Float32Array; // [77]: 1 at BOS/EOS/padding
+  /** Embeddings whose vectors replace the token embeddings at offset + 1 (after BOS); absent when none. */
+  fixes?: EmbeddingFix[];
 }
 
 export interface WeightedPrompt {
@@ -97,6 +101,8 @@ export interface TokenizePromptOptions {
   commaBacktrack?: number;
   /** false: A1111's emphasis "None", the text is taken literally (brackets are tokens, weights all 1). */
   emphasis?: boolean;
+  /** Textual-inversion embeddings the text may name (their names are replaced by their vectors). */
+  embeddings?: EmbeddingLookup<PromptEmbedding>;
 }
 
 /** A chunk of BOS, 76 EOS and weights 1: what A1111 pads a shorter prompt's chunk list with. */
@@ -121,6 +127,7 @@ export function tokenizeWeightedPrompt(
   let multipliers: number[] = [];
   let tokenCount = 0;
   let lastComma = -1;
+  let fixes: EmbeddingFix[] = [];
 
   const nextChunk = (isLast = false): void => {
     tokenCount += isLast ? tokens.length : CHUNK_TOKENS;
@@ -129,9 +136,10 @@ export function tokenizeWeightedPrompt(
     ids[0] = BOS_TOKEN;
     ids.set(tokens, 1);
     weights.set(multipliers, 1);
-    chunks.push({ ids, weights });
+    chunks.push(fixes.length > 0 ? { ids, weights, fixes } : { ids, weights });
     tokens = [];
     multipliers = [];
+    fixes = [];
     lastComma = -1;
   };
 
@@ -140,7 +148,9 @@ export function tokenizeWeightedPrompt(
       nextChunk();
       continue;
     }
-    for (const token of tokenizer.encode(piece)) {
+    const pieceTokens = tokenizer.encode(piece);
+    for (let position = 0; position < pieceTokens.length; ) {
+      const token = pieceTokens[position];
       if (token === commaToken) {
         lastComma = tokens.length;
       } else if (
@@ -149,7 +159,8 @@ export function tokenizeWeightedPrompt(
         lastComma !== -1 &&
         tokens.length - lastComma <= backtrack
       ) {
-        // the chunk is full mid-phrase: move what follows its last comma to the next chunk
+        // the chunk is full mid-phrase: move what follows its last comma to the next chunk. As in A1111, the
+        // fixes stay with the chunk they were made in (an embedding moved here fills the old chunk's padding).
         const breakAt = lastComma + 1;
         const movedTokens = tokens.slice(breakAt);
         const movedMultipliers = multipliers.slice(breakAt);
@@ -160,8 +171,22 @@ export function tokenizeWeightedPrompt(
         multipliers = movedMultipliers;
       }
       if (tokens.length === CHUNK_TOKENS) nextChunk();
-      tokens.push(token);
-      multipliers.push(weight);
+      const found = options.embeddings?.find(pieceTokens, position) ?? null;
+      if (!found) {
+        tokens.push(token);
+        multipliers.push(weight);
+        position += 1;
+        continue;
+      }
+      // an embedding never straddles two chunks: one that does not fit starts the next
+      const count = found.embedding.count;
+      if (tokens.length + count > CHUNK_TOKENS) nextChunk();
+      fixes.push({ offset: tokens.length, embedding: found.embedding });
+      for (let i = 0; i < count; i++) {
+        tokens.push(EMBEDDING_PLACEHOLDER_TOKEN);
+        multipliers.push(weight);
+      }
+      position += found.length;
     }
   }
   if (tokens.length > 0 || chunks.length === 0) nextChunk(true);

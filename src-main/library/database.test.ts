@@ -27,7 +27,7 @@ test('an empty database gets every migration, WAL, foreign keys and STRICT table
       .all() as { name: string; sql: string }[];
     assert.deepEqual(
       tables.map((t) => t.name),
-      ['document_rasters', 'documents', 'generations', 'jobs', 'library_exclusions', 'library_roots', 'models', 'settings', 'training_calibrations', 'training_datasets', 'training_items', 'training_runs'],
+      ['checkpoint_vae_defaults', 'document_rasters', 'documents', 'generations', 'jobs', 'library_exclusions', 'library_roots', 'models', 'settings', 'training_calibrations', 'training_datasets', 'training_items', 'training_runs'],
     );
     for (const t of tables) assert.match(t.sql, /\)\s*STRICT$/, `${t.name} is STRICT`);
     // STRICT refuses a value of the wrong type instead of storing it

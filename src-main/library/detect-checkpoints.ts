@@ -98,25 +98,36 @@ export const vaeDetector: Detector = {
   },
 };
 
-/** Textual-inversion embeddings (A1111 `.pt` string_to_param, safetensors emb_params, SDXL clip_l/clip_g). */
+/** Most vectors an embedding may have: one prompt chunk (75 tokens). */
+const MAX_EMBEDDING_VECTORS = 75;
+
+/**
+ * Textual-inversion embeddings: A1111 `.pt` (string_to_param), A1111 safetensors (emb_params), diffusers'
+ * learned_embeds (one `{token: vectors}` tensor), SDXL's clip_l/clip_g pairs (refused). The width says which
+ * text encoder they were made for: 1024 is SD2's OpenCLIP, 1280 SDXL's.
+ */
 export const embeddingDetector: Detector = {
   name: 'textual-inversion',
   detect(keys) {
     if (keys.size > 8) return null;
     if (keys.has('clip_l') && keys.has('clip_g')) return unsupported('sdxl', 'embedding', 'textual-inversion');
-    const name = keys.has('emb_params') ? 'emb_params' : keys.first(/^string_to_param\./);
+    const a1111 = keys.has('emb_params') ? 'emb_params' : keys.first(/^string_to_param\./);
+    // diffusers names its one tensor after the placeholder token (`<cat-toy>`), never a dotted module path
+    const single = keys.size === 1 ? keys.first(/^[^.]+$/) : undefined;
+    const name = a1111 ?? single;
     if (!name) return null;
-    const shape = keys.shape(name)!; // [vectors, width]
+    const shape = keys.shape(name)!; // [vectors, width] or [width]
+    if (shape.length < 1 || shape.length > 2) return null;
+    const vectors = shape.length > 1 ? shape[0] : 1;
+    // a lone tensor is a diffusers embedding only if it is a handful of vectors
+    if (!a1111 && (vectors > MAX_EMBEDDING_VECTORS || shape[shape.length - 1] < 8)) return null;
     const width = shape[shape.length - 1];
-    const details = { vectors: shape.length > 1 ? shape[0] : 1, width };
-    if (width === 1024) return unsupported('sd2', 'embedding', 'textual-inversion', details);
-    const result: Detection = {
-      kind: 'unknown',
-      layout: 'textual-inversion',
-      family: 'sd15',
-      problem: 'textual-inversion embeddings are not supported yet',
-      details,
-    };
+    const layout = a1111 ? 'textual-inversion' : 'textual-inversion:diffusers';
+    const details = { vectors, width };
+    if (width === 1024) return unsupported('sd2', 'embedding', layout, details);
+    if (width === 1280) return unsupported('sdxl', 'embedding', layout, details);
+    const problem = vectors > MAX_EMBEDDING_VECTORS ? `the embedding has ${vectors} vectors; a prompt chunk holds at most ${MAX_EMBEDDING_VECTORS}` : '';
+    const result: Detection = { kind: 'embedding', layout, family: 'sd15', problem, details };
     return result;
   },
 };

@@ -194,11 +194,22 @@ test('kohya LoRAs for SDXL and Flux are named; LyCORIS is a LoRA not supported y
   assert.equal(locon.details.alpha, 8); // no alpha tensor, no metadata: alpha = rank
 });
 
-test('embeddings, empty files and unknown layouts are unknown with a reason', () => {
+test('embeddings are recognised with their vector count; SD2 and SDXL ones are named as unsupported', () => {
   const ti = detect({ emb_params: { shape: [2, 768], dtype: 'F32' } });
-  assert.equal(ti.kind, 'unknown');
-  assert.equal(ti.layout, 'textual-inversion');
-  assert.match(ti.problem, /textual-inversion/);
+  assert.deepEqual([ti.kind, ti.layout, ti.problem, ti.details.vectors, ti.details.width], ['embedding', 'textual-inversion', '', 2, 768]);
+  const pt = detect({ 'string_to_param.*': { shape: [8, 768], dtype: 'F32' } });
+  assert.deepEqual([pt.kind, pt.details.vectors], ['embedding', 8]);
+  const diffusers = detect({ '<cat-toy>': { shape: [768], dtype: 'F32' } });
+  assert.deepEqual([diffusers.kind, diffusers.layout, diffusers.details.vectors], ['embedding', 'textual-inversion:diffusers', 1]);
+  const sd2 = detect({ emb_params: { shape: [4, 1024], dtype: 'F32' } });
+  assert.equal(sd2.kind, 'unsupported');
+  assert.match(sd2.problem, /SD2/);
+  const sdxl = detect({ 'string_to_param.*': { shape: [4, 1280], dtype: 'F32' } });
+  assert.equal(sdxl.kind, 'unsupported');
+  assert.match(sdxl.problem, /SDXL/);
+});
+
+test('empty files and unknown layouts are unknown with a reason', () => {
 
   const empty = detect({});
   assert.equal(empty.kind, 'unknown');

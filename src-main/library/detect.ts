@@ -26,7 +26,7 @@ export { KeyIndex, unsupported, type Detection, type Detector } from './detect-k
  * Bumped whenever detection changes what it says about a file: the scanner re-detects rows recorded by an
  * older version (without re-hashing them).
  */
-export const DETECTOR_VERSION = 1;
+export const DETECTOR_VERSION = 2;
 
 export const defaultDetectors: readonly Detector[] = [
   embeddingDetector,

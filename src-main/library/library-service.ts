@@ -6,6 +6,7 @@ import type { Database } from 'better-sqlite3';
 import type { LibraryItem, LibraryRoot } from '../common/contract.ts';
 import { bestRealPath, refusedFolderReason } from './folder-walk.ts';
 import { ModelStore, isUnder, toLibraryItem } from './model-store.ts';
+import { VaeDefaults } from './vae-defaults.ts';
 import { defaultProbes, probeFor, type FileProbe } from './probes.ts';
 import { scanPaths, type ScanProgress, type ScanResult } from './scanner.ts';
 
@@ -33,17 +34,50 @@ export interface LibraryServiceOptions {
 export class LibraryService {
   private readonly store: ModelStore;
   private readonly probes: readonly FileProbe[];
+  private readonly vaeDefaults: VaeDefaults;
 
   constructor(
     private readonly db: Database,
     private readonly options: LibraryServiceOptions = {},
   ) {
     this.store = new ModelStore(db);
+    this.vaeDefaults = new VaeDefaults(db);
     this.probes = options.probes ?? defaultProbes;
   }
 
+  /** Every model; checkpoints carry the id of their default VAE (null: none set, or it left the library). */
   list(): LibraryItem[] {
-    return this.store.all().map(toLibraryItem);
+    const items = this.store.all().map(toLibraryItem);
+    const defaults = this.vaeDefaults.all();
+    const vaeBySha = new Map(items.filter((i) => i.kind === 'vae' && !i.problem && i.sha256).map((i) => [i.sha256, i.id]));
+    for (const item of items) {
+      if (item.kind !== 'checkpoint') continue;
+      const vae = defaults.get(item.sha256);
+      item.defaultVaeId = vae === undefined ? null : (vaeBySha.get(vae) ?? null);
+    }
+    return items;
+  }
+
+  /** The checkpoint's default VAE, or null (none set, or it is no longer in the library). */
+  defaultVae(checkpointId: number): LibraryItem | null {
+    const id = this.list().find((i) => i.id === checkpointId)?.defaultVaeId ?? null;
+    return id === null ? null : this.get(id);
+  }
+
+  /** Sets (null: clears) the VAE a checkpoint uses when a generation names none; both must be usable models. */
+  setDefaultVae(checkpointId: number, vaeId: number | null): void {
+    const checkpoint = this.store.byId(checkpointId);
+    if (!checkpoint || checkpoint.kind !== 'checkpoint') throw new LibraryError('not-found', String(checkpointId), 'there is no checkpoint with this id in the library');
+    let vaeSha: string | null = null;
+    if (vaeId !== null) {
+      const vae = this.store.byId(vaeId);
+      if (!vae || vae.kind !== 'vae') throw new LibraryError('not-found', String(vaeId), 'there is no VAE with this id in the library');
+      if (vae.problem) throw new LibraryError('not-a-model-file', vae.path, `this VAE cannot be used: ${vae.problem}`);
+      if (!vae.sha256 || !checkpoint.sha256) throw new LibraryError('not-a-model-file', vae.path, 'the files are not hashed yet; wait for the scan to finish');
+      vaeSha = vae.sha256;
+    }
+    this.vaeDefaults.set(checkpoint.sha256, vaeSha, this.now());
+    this.changed();
   }
 
   get(id: number): LibraryItem | null {

@@ -8,6 +8,7 @@ const MODEL_KINDS: readonly ModelKind[] = [
   'controlnet',
   'lora',
   'vae',
+  'embedding',
   'ctrlora-base',
   'ctrlora-lora',
   'cnxs',

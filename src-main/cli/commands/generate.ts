@@ -14,6 +14,7 @@ import { writeSafetensors } from '../../formats/safetensors.ts';
 import { nodeEngineLauncher } from '../../jobs/engine-launcher.ts';
 import { EngineSupervisor } from '../../jobs/engine-supervisor.ts';
 import { JobQueue } from '../../jobs/job-queue.ts';
+import { embeddingFilesIn } from '../../engine/pipeline/textual-inversion.ts';
 import { hashFile, loraShortHash } from '../../library/hash.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
 import { listOption, numberOption, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
@@ -41,6 +42,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   ctrlora: str('LORA:IMAGE:WEIGHT[:START:END]', 'a CtrLoRA condition LoRA with its hint PNG (repeatable)', true),
   cnxs: str('FILE:IMAGE:WEIGHT[:START:END]', 'a ControlNet-XS with its hint PNG (one)'),
   lora: str('FILE:WEIGHT', 'a LoRA and its weight, 0 to 2 (repeatable)', true),
+  embeddings: str('DIR', 'a folder of textual-inversion embeddings, each named in prompts by its file stem (repeatable)', true),
+  vae: str('FILE', 'a standalone SD1.5 VAE that replaces the checkpoint\'s'),
   'init-image': str('PNG', 'img2img: the picture to start from'),
   strength: str('S', 'img2img: denoising strength, above 0 up to 1 (default 0.75)'),
   mask: str('PNG', 'inpainting mask (white repaints), with --init-image'),
@@ -127,6 +130,18 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     }),
   );
 
+  const embeddings: string[] = [];
+  for (const dir of listOption(values.embeddings)) {
+    const full = existing(dir, 'embeddings folder');
+    try {
+      embeddings.push(...embeddingFilesIn(full));
+    } catch (err) {
+      throw new UsageError(`--embeddings ${dir}: ${(err as Error).message}`);
+    }
+  }
+  if (values.vae !== undefined && typeof values.vae !== 'string') throw new UsageError('--vae takes one FILE');
+  const vae = typeof values.vae === 'string' ? await ref(values.vae, 'VAE', shortHash) : null;
+
   const initFile = values['init-image'];
   if (values.mask !== undefined && initFile === undefined) throw new UsageError('--mask needs --init-image');
   if (values.strength !== undefined && initFile === undefined) throw new UsageError('--strength needs --init-image');
@@ -165,6 +180,7 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     batchIndex: 0,
     ...(regions.length ? { regions } : {}),
   };
+  if (vae) settings.vae = vae;
   settings.hires = hiresFromOptions(values, { width: settings.width, height: settings.height, steps, img2img: typeof initFile === 'string' });
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
   return {
@@ -174,6 +190,7 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     mask: typeof values.mask === 'string' ? picture(values.mask, 'mask') : null,
     compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
     returnLatents: typeof values['latents-out'] === 'string',
+    embeddings,
   };
 }
 
@@ -194,7 +211,7 @@ export const generate: CliCommand = {
     '--checkpoint FILE --prompt TEXT [--negative TEXT] [--width 512 --height 512] [--steps 20] [--cfg 7.5] [--seed N] ' +
     '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END]]... [--lora FILE:WEIGHT]... ' +
     '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT] [--init-image PNG --strength S] [--mask PNG] ' +
-    '[--regions FILE.json] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
+    '[--regions FILE.json] [--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
     '--out PNG [--latents-out FILE]',
   options: OPTIONS,
   positionals: { min: 0, max: 0 },
@@ -235,6 +252,7 @@ export const generate: CliCommand = {
       }
       const result = outcome.result as GenerateTaskResult;
       for (const line of result.notes ?? []) io.err(`Note: ${line}\n`);
+      for (const message of result.messages ?? []) io.err(`${message}\n`);
       const count = result.pictures.length;
       for (const p of result.pictures) {
         const file = outputPath(out, p.index, count);

@@ -56,12 +56,23 @@ export interface ClipTextOutputs {
   hiddenSkip2: Node; // [B, T, D] penultimate layer, final LayerNorm
 }
 
-/** Builds the encoder on token ids [B, T] (int64). */
-export function clipTextEncoder(w: Weights, cfg: ClipTextConfig, ids: Node): ClipTextOutputs {
+/**
+ * Textual-inversion vectors that take the place of token embeddings, as A1111's EmbeddingsWithFixes does:
+ * where `mask` is true the token embedding is replaced by `vectors` (position embeddings are still added).
+ */
+export interface TokenOverride {
+  vectors: Node; // [B, T, D] float32
+  mask: Node; // [B, T, 1] bool
+}
+
+/** Builds the encoder on token ids [B, T] (int64), with some token embeddings replaced when `override` is given. */
+export function clipTextEncoder(w: Weights, cfg: ClipTextConfig, ids: Node, override?: TokenOverride): ClipTextOutputs {
   const [, t] = ids.shape;
   if (t > cfg.positions) throw new GraphError(`CLIP text encoder takes at most ${cfg.positions} tokens, got ${t}`);
   const emb = w.sub('embeddings');
-  const tokens = op.gather(emb.sub('token_embedding').get('weight'), ids); // [B, T, D]
+  let tokens = op.gather(emb.sub('token_embedding').get('weight'), ids); // [B, T, D]
+  // Where selects exactly: unmasked positions keep the table's values bit for bit
+  if (override) tokens = op.where(override.mask, op.cast(override.vectors, w.compute), tokens); // [B, T, D]
   const positions = op.slice(emb.sub('position_embedding').get('weight'), 0, 0, t); // [T, D]
   let x = op.add(tokens, positions);
   const mask = causalMask(w.g, t, w.compute);
@@ -95,14 +106,25 @@ export function clipLoraName(cfg: ClipTextConfig): (path: string) => string | nu
 
 export function buildClipTextGraph(
   file: TensorFile,
-  opts: { batch: number; tokens?: number; compute?: DataType; loras?: (g: Graph, cfg: ClipTextConfig) => LoraSet | null },
+  opts: {
+    batch: number;
+    tokens?: number;
+    compute?: DataType;
+    loras?: (g: Graph, cfg: ClipTextConfig) => LoraSet | null;
+    /** Adds the inputs `embedding_vectors` [B, T, D] float32 and `embedding_mask` [B, T, 1] bool (TokenOverride). */
+    embeddingInputs?: boolean;
+  },
 ): { graph: Graph; outputs: ClipTextOutputs; cfg: ClipTextConfig } {
   const cfg = detectClipText(file);
   const g = new Graph();
-  const ids = g.input('input_ids', 'int64', [opts.batch, opts.tokens ?? cfg.positions]);
+  const t = opts.tokens ?? cfg.positions;
+  const ids = g.input('input_ids', 'int64', [opts.batch, t]);
+  const override = opts.embeddingInputs
+    ? { vectors: g.input('embedding_vectors', 'float32', [opts.batch, t, cfg.width]), mask: g.input('embedding_mask', 'bool', [opts.batch, t, 1]) }
+    : undefined;
   const compute = opts.compute ?? 'float32';
   const loras = opts.loras ? opts.loras(g, cfg) : null;
   const w = new Weights(g, file, cfg.prefix, compute, loras);
-  const outputs = clipTextEncoder(w, cfg, ids);
+  const outputs = clipTextEncoder(w, cfg, ids, override);
   return { graph: g, outputs: { hidden: op.cast(outputs.hidden, 'float32'), hiddenSkip2: op.cast(outputs.hiddenSkip2, 'float32') }, cfg };
 }

@@ -13,6 +13,7 @@ import { GenerateError } from './generate-errors.ts';
 import { RegionConditioning, type RegionRequest } from './regions.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
 import { ScheduledConditioning, scheduleSteps } from './scheduled-conditioning.ts';
+import type { TextualInversion } from './textual-inversion.ts';
 
 export interface GenerateRequest {
   checkpoint: string;
@@ -42,6 +43,10 @@ export interface GenerateRequest {
   hiresSchedule?: { firstPassSteps: number; hiresSteps: number };
   /** Regional prompts (regions.ts); empty or absent: the whole picture follows `prompt`. */
   regions?: RegionRequest[];
+  /** Textual-inversion embeddings the prompts may name (loaded with readTextualInversion). */
+  embeddings?: readonly TextualInversion[];
+  /** A standalone VAE file that replaces the checkpoint's for encoding and decoding. */
+  vae?: string | null;
 }
 
 export interface StepUpdate {
@@ -57,6 +62,10 @@ export interface StepUpdate {
 export interface GenerateResult {
   latents: Tensor32; // [1, 4, h, w] final latents, before the VAE
   image: Tensor32; // [1, 3, H, W] in [0, 1]
+  /** Embeddings the prompts used (for the history and "TI hashes"). */
+  embeddingsUsed: TextualInversion[];
+  /** Sentences about what was left out (an embedding made for another text encoder). */
+  messages: string[];
 }
 
 export { GenerateError };
@@ -99,18 +108,25 @@ export interface GenerateHooks {
 }
 
 export async function generate(runtime: ModelRuntime, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-  const latents = await sampleLatents(runtime, req, hooks);
-  return { latents, image: await decodeLatents(runtime, req.checkpoint, latents) };
+  const { embeddingsUsed, messages, ...latents } = await sampleLatents(runtime, req, hooks);
+  return { latents, image: await decodeLatents(runtime, req.checkpoint, latents, req.vae), embeddingsUsed, messages };
 }
 
 /** The VAE decode of final latents, as an image [1, 3, H, W] in [0, 1]. */
-export async function decodeLatents(runtime: ModelRuntime, checkpoint: string, latents: Tensor32): Promise<Tensor32> {
-  const decoded = await runtime.vaeDecode(checkpoint, latents);
+export async function decodeLatents(runtime: ModelRuntime, checkpoint: string, latents: Tensor32, vae?: string | null): Promise<Tensor32> {
+  const decoded = await runtime.vaeDecode(checkpoint, latents, vae);
   return { shape: decoded.shape, data: decoded.data.map((v) => Math.min(1, Math.max(0, v / 2 + 0.5))) };
 }
 
+/** Final latents, with the embeddings the prompts used and what was left out (for the record). */
+export interface SampledLatents extends Tensor32 {
+  embeddingsUsed: TextualInversion[];
+  messages: string[];
+}
+
 /** Everything of `generate` but the VAE decode: the final latents [1, 4, h, w]. */
-export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<Tensor32> {
+
+export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<SampledLatents> {
   validateSize(req.width, req.height);
   const h = req.height / 8;
   const w = req.width / 8;
@@ -129,7 +145,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
     req.prompt,
     req.negative,
     scheduleSteps(hires ? hires.firstPassSteps : req.steps, sampler.order),
-    { clipSkip: req.clipSkip, loras: req.loras },
+    { clipSkip: req.clipSkip, loras: req.loras, embeddings: req.embeddings },
     hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
   );
   const generator = new TorchGenerator(req.seed);
@@ -143,7 +159,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
     if ('latents' in req.init) {
       if (req.init.latents.data.length !== 4 * h * w) throw new GenerateError('bad-request', `init latents [${req.init.latents.shape.join(', ')}] are not [1, 4, ${h}, ${w}]`);
       initLatents = req.init.latents.data;
-    } else initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image)).data;
+    } else initLatents = (await runtime.vaeEncode(req.checkpoint, req.init.image, req.vae)).data;
     // diffusers: init_timestep = int(steps * strength); t_start = steps - init_timestep.
     startStep = req.init.startStep ?? Math.max(req.steps - Math.min(Math.floor(req.steps * s), req.steps), 0);
     if (startStep >= req.steps) throw new GenerateError('bad-request', `img2img strength ${s} leaves no step to run at ${req.steps} steps`);
@@ -174,5 +190,5 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
       ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal, latentHeight: h, latentWidth: w })
       : undefined,
   });
-  return { shape: latentShape, data: latents };
+  return { shape: latentShape, data: latents, embeddingsUsed: conditioning.embeddingsUsed, messages: conditioning.embeddingMessages };
 }

@@ -61,21 +61,21 @@ function encoderInput(img: Image8, x: number, y: number, width: number, height: 
 }
 
 /** The first pass's latents upscaled to the second pass's grid, as the plan says. */
-export async function upscaleFirstPass(runtime: ModelRuntime, checkpoint: string, latents: Tensor32, plan: HiresPlan, signal?: AbortSignal): Promise<Tensor32> {
+export async function upscaleFirstPass(runtime: ModelRuntime, checkpoint: string, latents: Tensor32, plan: HiresPlan, signal?: AbortSignal, vae?: string | null): Promise<Tensor32> {
   const t = plan.target;
   const [top, left] = [Math.floor(t.truncateY / 2), Math.floor(t.truncateX / 2)];
   if (plan.upscale.kind === 'latent') {
     const up = interpolate(latents, Math.floor(t.upscaleHeight / 8), Math.floor(t.upscaleWidth / 8), plan.upscale.mode, plan.upscale.antialias);
     return cropLatents(up, top, Math.floor((t.truncateY + 1) / 2), left, Math.floor((t.truncateX + 1) / 2));
   }
-  const picture = firstPassPicture(await decodeLatents(runtime, checkpoint, latents));
+  const picture = firstPassPicture(await decodeLatents(runtime, checkpoint, latents, vae));
   signal?.throwIfAborted();
   const up =
     plan.upscale.kind === 'lanczos'
       ? lanczosResize(picture, t.upscaleWidth, t.upscaleHeight)
       : await plan.upscale.upscaler.upscaleTo(picture, t.upscaleWidth, t.upscaleHeight, { tile: plan.upscale.tile, signal });
   signal?.throwIfAborted();
-  return runtime.vaeEncode(checkpoint, encoderInput(up, left * 8, top * 8, t.width, t.height));
+  return runtime.vaeEncode(checkpoint, encoderInput(up, left * 8, top * 8, t.width, t.height), vae);
 }
 
 /** The second pass's request: img2img from `latents` at the target size, A1111's step arithmetic. */
@@ -119,7 +119,7 @@ export async function generateHires(runtime: ModelRuntime, req: GenerateRequest,
     },
   });
   hooks.signal?.throwIfAborted();
-  const upscaled = await upscaleFirstPass(runtime, req.checkpoint, first, plan, hooks.signal);
+  const upscaled = await upscaleFirstPass(runtime, req.checkpoint, first, plan, hooks.signal, req.vae);
   hooks.signal?.throwIfAborted();
   const latents = await sampleLatents(runtime, secondPassRequest(req, plan, upscaled), {
     signal: hooks.signal,
@@ -128,5 +128,6 @@ export async function generateHires(runtime: ModelRuntime, req: GenerateRequest,
       return hooks.onStep?.({ ...u, step: firstTotal + u.step, total: firstTotal + secondTotal });
     },
   });
-  return { latents, image: await decodeLatents(runtime, req.checkpoint, latents) };
+  const { embeddingsUsed: _, messages: __, ...final } = latents;
+  return { latents: final, image: await decodeLatents(runtime, req.checkpoint, final, req.vae), embeddingsUsed: first.embeddingsUsed, messages: first.messages };
 }

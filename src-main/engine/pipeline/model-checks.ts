@@ -7,7 +7,7 @@ import type { ModelKind } from '../../common/contract.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import { detectModel } from '../../library/detect.ts';
 
-export type ModelRole = 'checkpoint' | 'controlnet' | 'lora' | 'ctrlora-base' | 'ctrlora-lora' | 'cnxs';
+export type ModelRole = 'checkpoint' | 'controlnet' | 'lora' | 'ctrlora-base' | 'ctrlora-lora' | 'cnxs' | 'vae';
 
 const ACCEPTED: Record<ModelRole, readonly ModelKind[]> = {
   checkpoint: ['checkpoint'],
@@ -16,6 +16,7 @@ const ACCEPTED: Record<ModelRole, readonly ModelKind[]> = {
   'ctrlora-base': ['ctrlora-base'],
   'ctrlora-lora': ['ctrlora-lora'],
   cnxs: ['cnxs'],
+  vae: ['vae'],
 };
 
 const ROLE_NAMES: Record<ModelRole, string> = {
@@ -25,6 +26,7 @@ const ROLE_NAMES: Record<ModelRole, string> = {
   'ctrlora-base': 'a CtrLoRA Base ControlNet',
   'ctrlora-lora': 'a CtrLoRA condition LoRA',
   cnxs: 'a ControlNet-XS',
+  vae: 'a standalone SD1.5 VAE',
 };
 
 export class ModelCheckError extends Error {

@@ -9,7 +9,7 @@ import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import type { Graph } from '../graph/node.ts';
-import { buildClipTextGraph, clipLoraName } from '../models/clip-text.ts';
+import { buildClipTextGraph, clipLoraName, detectClipText } from '../models/clip-text.ts';
 import { buildCnxsUnetGraph } from '../models/cnxs.ts';
 import { buildControlNetGraph } from '../models/controlnet.ts';
 import { buildCtrLoraGraph } from '../models/ctrlora.ts';
@@ -17,6 +17,7 @@ import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../mode
 import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/unet.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig } from '../models/vae.ts';
+import { checkSd15Vae, standaloneVaeView } from '../models/vae-file.ts';
 import type { FusionOptions } from '../runtime/fusions.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
 import { checkModelRole, type ModelRole } from './model-checks.ts';
@@ -91,6 +92,8 @@ export class ModelRuntime {
   readonly files = new FileCache();
   readonly sessions: SessionCache;
   private readonly configs = new Map<string, { unet: UnetConfig; vae: VaeConfig }>();
+  /** Standalone VAE files as LDM-layout views (their files are owned by `files`). */
+  private readonly vaeViews = new Map<string, TensorFile>();
 
   constructor(
     readonly compute: DataType = 'float32',
@@ -126,20 +129,45 @@ export class ModelRuntime {
     return Object.fromEntries(loras.map((l, i) => [`lora_${i}`, f32([1], Float32Array.of(l.strength))]));
   }
 
-  /** Hidden states for token chunks: ids [n, 77] -> [n, 77, D]. */
-  async encodeText(checkpoint: string, ids: Int32Array, chunks: number, clipSkip: 1 | 2, loras: readonly LoraUse[]): Promise<Tensor32> {
+  /** The width of the checkpoint's text encoder (what textual-inversion vectors must match). */
+  textWidth(checkpoint: string): number {
+    return detectClipText(this.files.open(checkpoint, 'checkpoint')).width;
+  }
+
+  /**
+   * Hidden states for token chunks: ids [n, 77] -> [n, 77, D]. `override` puts textual-inversion vectors in
+   * place of the token embeddings where its mask is 1 (TokenOverride in clip-text.ts).
+   */
+  async encodeText(
+    checkpoint: string,
+    ids: Int32Array,
+    chunks: number,
+    clipSkip: 1 | 2,
+    loras: readonly LoraUse[],
+    override?: { vectors: Float32Array; mask: Uint8Array },
+  ): Promise<Tensor32> {
     const key = `text|${checkpoint}|${chunks}|${this.compute}|${loras.map((l) => l.path).join(',')}`;
     const session = await this.sessions.get(key, () => {
       const built = buildClipTextGraph(this.files.open(checkpoint, 'checkpoint'), {
         batch: chunks,
         compute: this.compute,
         loras: (g, cfg) => this.loraSet(g, loras, clipLoraName(cfg)),
+        embeddingInputs: true,
       });
       return { graph: built.graph, outputs: { hidden: built.outputs.hidden, skip2: built.outputs.hiddenSkip2 } };
     });
-    const out = await session.run({ input_ids: { dtype: 'int64', shape: [chunks, ids.length / chunks], data: BigInt64Array.from(ids, (v) => BigInt(v)) }, ...this.loraFeeds(loras) });
-    const t = clipSkip === 2 ? out.skip2 : out.hidden;
-    return { shape: [...t.shape], data: t.data as Float32Array };
+    const width = this.textWidth(checkpoint);
+    const t = ids.length / chunks;
+    const vectors = override?.vectors ?? new Float32Array(chunks * t * width);
+    const mask = override?.mask ?? new Uint8Array(chunks * t);
+    const out = await session.run({
+      input_ids: { dtype: 'int64', shape: [chunks, t], data: BigInt64Array.from(ids, (v) => BigInt(v)) },
+      embedding_vectors: f32([chunks, t, width], vectors),
+      embedding_mask: { dtype: 'bool', shape: [chunks, t, 1], data: mask },
+      ...this.loraFeeds(loras),
+    });
+    const hidden = clipSkip === 2 ? out.skip2 : out.hidden;
+    return { shape: [...hidden.shape], data: hidden.data as Float32Array };
   }
 
   /** One UNet evaluation. `control` holds the 13 summed residuals or null. */
@@ -279,13 +307,25 @@ export class ModelRuntime {
     return (await session.run(feeds)).eps.data as Float32Array;
   }
 
-  /** Scaled latent [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]. */
-  async vaeDecode(checkpoint: string, latent: Tensor32): Promise<Tensor32> {
+  /** The weights the VAE graphs read: a standalone VAE file (vae-file.ts) when given, else the checkpoint's. */
+  private vaeWeights(checkpoint: string, vae: string | null | undefined): TensorFile {
+    if (!vae) return this.files.open(checkpoint, 'checkpoint');
+    let view = this.vaeViews.get(vae);
+    if (!view) {
+      view = standaloneVaeView(this.files.open(vae, 'vae'));
+      checkSd15Vae(view);
+      this.vaeViews.set(vae, view);
+    }
+    return view;
+  }
+
+  /** Scaled latent [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]; `vae` replaces the checkpoint's VAE. */
+  async vaeDecode(checkpoint: string, latent: Tensor32, vae?: string | null): Promise<Tensor32> {
     const [b, , h, w] = latent.shape;
-    const key = `vae-dec|${checkpoint}|${b}x${h}x${w}|${this.compute}`;
+    const key = `vae-dec|${vae || checkpoint}|${b}x${h}x${w}|${this.compute}`;
     try {
       const session = await this.sessions.get(key, (fusions) => {
-        const built = buildVaeDecoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
+        const built = buildVaeDecoderGraph(this.vaeWeights(checkpoint, vae), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
         return { graph: built.graph, outputs: built.outputs };
       }, { cpuMemory: VAE_INFERENCE });
       const out = await session.run({ latent: f32(latent.shape, latent.data) });
@@ -297,7 +337,7 @@ export class ModelRuntime {
       // again in tiles (the next smaller step, taken without asking; close to the full decode, not equal).
       await this.sessions.drop(key);
       this.tiledDecodes++;
-      return this.vaeDecodeTiled(checkpoint, latent);
+      return this.vaeDecodeTiled(checkpoint, latent, vae);
     }
   }
 
@@ -305,8 +345,8 @@ export class ModelRuntime {
   tiledDecodes = 0;
 
   /** The same decode in overlapping 512-pixel tiles (models/vae-tiled.ts), its sessions freed afterwards. */
-  async vaeDecodeTiled(checkpoint: string, latent: Tensor32): Promise<Tensor32> {
-    const decoder = new TiledVaeDecoder(this.files.open(checkpoint, 'checkpoint'), { compute: this.compute, providers: this.providers });
+  async vaeDecodeTiled(checkpoint: string, latent: Tensor32, vae?: string | null): Promise<Tensor32> {
+    const decoder = new TiledVaeDecoder(this.vaeWeights(checkpoint, vae), { compute: this.compute, providers: this.providers });
     try {
       const out = await decoder.decode(latent);
       return { shape: [...out.shape], data: out.data };
@@ -318,11 +358,12 @@ export class ModelRuntime {
     }
   }
 
-  /** Image [B, 3, H, W] in [-1, 1] -> scaled latent mean [B, 4, H/8, W/8]. */
-  async vaeEncode(checkpoint: string, image: Tensor32): Promise<Tensor32> {
+  /** Image [B, 3, H, W] in [-1, 1] -> scaled latent mean [B, 4, H/8, W/8]; `vae` replaces the checkpoint's VAE. */
+  async vaeEncode(checkpoint: string, image: Tensor32, vae?: string | null): Promise<Tensor32> {
     const [b, , h, w] = image.shape;
-    const session = await this.sessions.get(`vae-enc|${checkpoint}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
-      const built = buildVaeEncoderGraph(this.files.open(checkpoint, 'checkpoint'), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
+    const source = vae || checkpoint;
+    const session = await this.sessions.get(`vae-enc|${source}|${b}x${h}x${w}|${this.compute}`, (fusions) => {
+      const built = buildVaeEncoderGraph(this.vaeWeights(checkpoint, vae), { batch: b, height: h, width: w, compute: this.compute, ...fusions });
       return { graph: built.graph, outputs: built.outputs };
     }, { cpuMemory: VAE_INFERENCE });
     const out = await session.run({ image: f32(image.shape, image.data) });
@@ -335,6 +376,7 @@ export class ModelRuntime {
 
   async dispose(): Promise<void> {
     await this.sessions.clear();
+    this.vaeViews.clear();
     this.files.closeAll();
   }
 }

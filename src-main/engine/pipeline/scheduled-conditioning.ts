@@ -4,12 +4,16 @@
 // way encodePromptPair does it (both padded to the same chunk count). The text encoder runs once per distinct
 // (text, chunk count): a step where neither schedule changes reuses the context, and a change of one prompt
 // re-encodes only that one. A prompt without prompt editing is a one-entry schedule, encoded exactly as before.
+// Textual-inversion embeddings named in any step's text enter the encoder as encodePromptPair does it; the
+// ones used and the ones left out (another text encoder's width) are kept for the record.
 
 import { padChunkLists, tokenizeWeightedPrompt, type EmphasisMode } from '../../generation/prompt-syntax.ts';
 import { promptSchedule, textIndexAt, type ScheduleOptions, type ScheduledText } from '../../generation/prompt-schedule.ts';
+import { EmbeddingLookup } from '../../generation/prompt-embeddings.ts';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
-import { batchOf, encodeChunks, type ConditioningOptions } from './conditioning.ts';
+import { batchOf, encodeChunks, namedIn, type ConditioningOptions } from './conditioning.ts';
 import type { ModelRuntime, Tensor32 } from './model-runtime.ts';
+import { embeddingsForWidth, widthMismatchMessage, type TextualInversion } from './textual-inversion.ts';
 
 /**
  * The step count A1111 builds schedules over: the sampler's steps, doubled for the samplers A1111 marks
@@ -26,6 +30,10 @@ export class ScheduledConditioning {
   encoderRuns = 0;
   private readonly encoded = new Map<string, Promise<Tensor32>>();
   private readonly contexts = new Map<string, Promise<Tensor32>>();
+  private readonly used = new Map<string, TextualInversion>();
+  private embeddings: EmbeddingLookup | undefined;
+  /** One sentence per embedding the prompts name that was left out (made for another text encoder's width). */
+  embeddingMessages: string[] = [];
 
   private constructor(
     private readonly runtime: ModelRuntime,
@@ -56,8 +64,19 @@ export class ScheduledConditioning {
       promptSchedule(negative, totalSteps, schedule),
       opts,
     );
+    const tokenizer = getClipTokenizer(opts.vocabPath);
+    const width = runtime.textWidth(checkpoint);
+    const { usable, skipped } = embeddingsForWidth(opts.embeddings ?? [], width);
+    c.embeddings = usable.length > 0 ? new EmbeddingLookup(usable, tokenizer) : undefined;
+    const texts = [...c.cond, ...c.uncond].map((t) => t.text);
+    c.embeddingMessages = namedIn(texts, skipped, tokenizer).map((e) => widthMismatchMessage(e, width));
     await c.contextAt(0);
     return c;
+  }
+
+  /** The embeddings the texts encoded so far used, in order of first use (all of them once sampling ends). */
+  get embeddingsUsed(): TextualInversion[] {
+    return [...this.used.values()];
   }
 
   /** The [2, T, D] context ([uncond, cond], as diffusers batches CFG) for denoiser call `counter`, from 0. */
@@ -76,8 +95,11 @@ export class ScheduledConditioning {
   private async encodePair(condText: string, uncondText: string): Promise<Tensor32> {
     const tokenizer = getClipTokenizer(this.opts.vocabPath);
     const emphasis = this.opts.emphasis !== ('ignore' satisfies EmphasisMode);
-    const pos = tokenizeWeightedPrompt(condText, tokenizer, { emphasis });
-    const neg = tokenizeWeightedPrompt(uncondText, tokenizer, { emphasis });
+    const pos = tokenizeWeightedPrompt(condText, tokenizer, { emphasis, embeddings: this.embeddings });
+    const neg = tokenizeWeightedPrompt(uncondText, tokenizer, { emphasis, embeddings: this.embeddings });
+    for (const chunk of [...pos.chunks, ...neg.chunks]) {
+      for (const f of chunk.fixes ?? []) this.used.set(f.embedding.name, f.embedding as TextualInversion);
+    }
     const [pc, nc] = padChunkLists(pos.chunks, neg.chunks);
     const uncond = await this.encodeText(uncondText, nc);
     const cond = await this.encodeText(condText, pc);

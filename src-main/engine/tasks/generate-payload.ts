@@ -26,6 +26,8 @@ export interface GeneratePayload {
   compute?: ComputePrecision;
   /** Answer each picture's final latents too (the CLI's --latents-out). */
   returnLatents?: boolean;
+  /** Textual-inversion embedding files the prompts may name, each by its stem (the library's or --embeddings). */
+  embeddings?: string[];
 }
 
 export interface GeneratedPicture {
@@ -49,6 +51,8 @@ export interface GenerateTaskResult {
   fallbacks: string[];
   /** What was adjusted in the request, one sentence each (a region mask resized, an empty region skipped). */
   notes?: string[];
+  /** What was left out and why (an embedding that cannot be read or was made for another text encoder). */
+  messages?: string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -89,6 +93,7 @@ export function checkPayload(payload: unknown): GeneratePayload {
     mask: (payload.mask as PictureBytes | null | undefined) ?? null,
     compute: (['auto', 'float16', 'float32'] as const).find((c) => c === payload.compute) ?? 'auto',
     returnLatents: payload.returnLatents === true,
+    embeddings: Array.isArray(payload.embeddings) ? payload.embeddings.filter((e): e is string => typeof e === 'string') : [],
   };
 }
 

@@ -18,6 +18,7 @@ import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
 import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
+import { EmbeddingFileError, readTextualInversion, type TextualInversion } from '../pipeline/textual-inversion.ts';
 import { describeFallback } from '../runtime/fusions.ts';
 import { EngineRunError, type ProviderName } from '../runtime/session.ts';
 import { generationOomMessage } from '../runtime/out-of-memory.ts';
@@ -78,9 +79,23 @@ function checkModels(runtime: ModelRuntime, s: GenerationSettings): void {
     } else check(c.model.path, c.kind, c.kind === 'cnxs' ? 'ControlNet-XS' : 'ControlNet');
   }
   for (const l of s.loras) check(l.model.path, 'lora', 'LoRA');
+  if (s.vae) check(s.vae.path, 'vae', 'VAE');
   if (s.hires?.upscaler === 'model' && !existsSync(s.hires.model?.path ?? '')) {
     throw new TaskError('model-missing', `The upscaler ${s.hires.model?.path ?? '(none named)'} does not exist (moved or deleted? rescan the library).`);
   }
+}
+
+/** Every embedding file that can be read; one message for each that cannot (A1111 skips those too). */
+function loadEmbeddings(files: readonly string[], messages: string[]): TextualInversion[] {
+  const loaded: TextualInversion[] = [];
+  for (const file of files) {
+    try {
+      loaded.push(readTextualInversion(file));
+    } catch (err) {
+      messages.push(err instanceof EmbeddingFileError ? err.message : `Embedding ${file} cannot be read: ${(err as Error).message}`);
+    }
+  }
+  return loaded;
 }
 
 /** Out of memory becomes a sentence that names the size and the next smaller step; anything else passes as is. */
@@ -129,6 +144,9 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const regions = prepareRegions(s.regions, s.width, s.height);
   const notes = [...regions.notes];
 
+  const messages: string[] = [];
+  const embeddings = loadEmbeddings(payload.embeddings ?? [], messages);
+
   let hires: OpenedHiresPlan | null = null;
   if (s.hires) {
     if (init || mask) throw new TaskError('bad-request', 'hires fix is for text-to-image: it cannot start from an init picture or inpaint');
@@ -161,6 +179,8 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
         init,
         mask,
         regions: regions.requests,
+        embeddings,
+        vae: s.vae?.path ?? null,
       };
       let result;
       try {
@@ -180,8 +200,12 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       } catch (err) {
         throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
       }
+      if (index === 0) for (const m of result.messages) messages.push(m);
       const { regions: _, ...rest } = s;
       const settings: GenerationSettings = { ...rest, seed, batchIndex: index, ...(regions.records.length ? { regions: regions.records } : {}) };
+      if (result.embeddingsUsed.length > 0) {
+        settings.embeddings = result.embeddingsUsed.map((e) => ({ id: null, name: e.name, hash: e.shortHash, path: e.path }));
+      }
       const parameters = settingsToInfotext(settings);
       const text: Record<string, string> = { parameters };
       if (regions.records.length) text[REGIONS_PNG_KEYWORD] = regionsToPngText(regions.records);
@@ -196,6 +220,6 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       if (payload.returnLatents) picture.latents = result.latents.data;
       pictures.push(picture);
     }
-    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), ...(notes.length ? { notes } : {}) };
+    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), messages, ...(notes.length ? { notes } : {}) };
   }
 }

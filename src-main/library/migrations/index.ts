@@ -6,10 +6,11 @@ import { migration as history } from './0002-history.ts';
 import { migration as documents } from './0003-documents.ts';
 import { migration as training } from './0004-training.ts';
 import { migration as settings } from './0005-settings.ts';
+import { migration as defaultVae } from './0006-default-vae.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: readonly Migration[] = [library, history, documents, training, settings];
+export const migrations: readonly Migration[] = [library, history, documents, training, settings, defaultVae];
 
 /** The schema version this build of Hintbrush writes and understands. */
 export const SCHEMA_VERSION = migrations.length;

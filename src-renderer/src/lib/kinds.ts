@@ -17,6 +17,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'controlnet', label: 'ControlNet', plural: 'ControlNets', description: 'Steer generation with a hint image' },
   { kind: 'lora', label: 'LoRA', plural: 'LoRAs', description: 'Small add-ons for styles, characters, concepts' },
   { kind: 'vae', label: 'VAE', plural: 'VAEs', description: 'Decoders that turn latents into pixels' },
+  { kind: 'embedding', label: 'Embedding', plural: 'Embeddings', description: 'Textual inversions, named in a prompt' },
   { kind: 'ctrlora-base', label: 'CtrLoRA base', plural: 'CtrLoRA bases', description: 'Shared CtrLoRA ControlNet' },
   {
     kind: 'ctrlora-lora',

@@ -128,6 +128,16 @@ export class Library {
     }
   }
 
+  /** Makes `vaeId` (null: the checkpoint's own) the VAE `checkpoint` uses when a generation names none. */
+  async setDefaultVae(checkpoint: LibraryItem, vaeId: number | null): Promise<void> {
+    try {
+      await this.session.client.call('library.setDefaultVae', { checkpointId: checkpoint.id, vaeId });
+      await this.reload();
+    } catch (err) {
+      this.session.notify('error', `Could not set the default VAE of ${checkpoint.name}: ${errorText(err)}`);
+    }
+  }
+
   pickCheckpoint(item: LibraryItem): void {
     this.checkpointSha = item.sha256;
     writeStored(CHECKPOINT_KEY, item.sha256);

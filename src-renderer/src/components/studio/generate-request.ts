@@ -25,6 +25,8 @@ export interface RequestSources {
   height: number;
   /** Inpainting strength (fraction of the steps that run). */
   denoise: number;
+  /** 'auto' or absent: the checkpoint's default VAE; null: the checkpoint's own; a number: that library VAE. */
+  vae?: 'auto' | number | null;
   /** Hires fix; left out (and named) when the mask makes this an inpainting run. */
   hires?: HiresInput | null;
 }
@@ -123,6 +125,7 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       mask,
       batchSize: s.batchSize,
       batchCount: s.batchCount,
+      ...(src.vae === undefined || src.vae === 'auto' ? {} : { vae: src.vae }),
       hires: init ? null : (src.hires ?? null),
       ...(regions.length ? { regions } : {}),
     },

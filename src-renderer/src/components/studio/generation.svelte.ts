@@ -26,6 +26,8 @@ export class Generation {
   sizeFromCanvas = $state(true);
   /** Inpainting strength. */
   denoise = $state(0.75);
+  /** The VAE for this session's generations: 'auto' (the checkpoint's default), null (its own) or a library id. */
+  vae = $state<'auto' | number | null>('auto');
   /** Hires fix (text-to-image only: left out while the inpaint mask holds anything). */
   hires = $state<HiresChoice>({ ...DEFAULT_HIRES });
   /** Enabled hints left out of the last request, and why. */
@@ -51,7 +53,10 @@ export class Generation {
         this.total = e.total;
         if (e.previewPngBase64) this.preview = pngDataUrl(e.previewPngBase64);
       }),
-      client.on('generate.finished', (e) => void this.finished(e.jobId, e.historyIds)),
+      client.on('generate.finished', (e) => {
+        if (e.jobId === this.jobId && e.messages?.length) this.app.session.notify('info', e.messages.join(' '));
+        void this.finished(e.jobId, e.historyIds);
+      }),
       this.app.session.onJob((job) => this.jobChanged(job)),
     ];
     return () => offs.forEach((off) => off());
@@ -80,6 +85,7 @@ export class Generation {
         width: this.width,
         height: this.height,
         denoise: this.denoise,
+        vae: this.vae,
         hires: hiresInput(this.hires),
       });
       this.skipped = built.skipped;

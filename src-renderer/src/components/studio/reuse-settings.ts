@@ -4,6 +4,7 @@
 // the same model. The size goes to the generate panel. Returns what could not be matched, to say so.
 // Regions (prompts and masks, from the history record or the PNG's hintbrush-regions chunk) come back as region
 // layers in place of the document's current ones (restoreRegions, also one undo step).
+// The VAE goes to the generate panel; embeddings must be in the library to be used.
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
 import type { RegionRecord } from '../../../../src-main/common/regions-contract.ts';
 import type { HintLayer } from '../../document/model.ts';
@@ -26,6 +27,9 @@ export interface ReusableSettings {
   loras: { id: number | null; name: string; weight: number }[];
   /** `layer`: the hint layer the control came from, when the studio made the picture. */
   controls: { kind: string; id: number | null; name: string; base: string | null; layer: string | null; weight: number; start: number; end: number }[];
+  /** The standalone VAE, null when the checkpoint's own was used. */
+  vae: { id: number | null; name: string } | null;
+  embeddings: { id: number | null; name: string }[];
   /** Hires fix as the picture had it (off when it had none). */
   hires: HiresChoice;
   /** The hires upscaler model's name, to say so when the library lacks it. */
@@ -57,6 +61,8 @@ export function reusableSettings(s: UsedSettings | ReadSettings, regions: Region
       start: c.start,
       end: c.end,
     })),
+    vae: s.vae ? { id: s.vae.id, name: s.vae.name } : null,
+    embeddings: (s.embeddings ?? []).map((e) => ({ id: e.id, name: e.name })),
     hires: hiresChoiceOf(s.hires),
     hiresModelName: s.hires?.model?.name ?? null,
     regions,
@@ -97,6 +103,9 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
       store.updateLayer(layer.id, { weight: c.weight, start: c.start, end: c.end, enabled: true }, 'Use these settings');
     }
   });
+  if (s.vae && !known(s.vae.id)) missing.push(`VAE ${s.vae.name}`);
+  generation.vae = s.vae && known(s.vae.id) ? s.vae.id! : null;
+  missing.push(...s.embeddings.filter((e) => !known(e.id)).map((e) => `embedding ${e.name}`));
   generation.sizeFromCanvas = false;
   generation.width = s.width;
   generation.height = s.height;
