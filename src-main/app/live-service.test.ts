@@ -77,6 +77,8 @@ describe('live pictures', () => {
     assert.equal(finished.length, 0);
     assert.ok(progress.filter((p) => p.jobId === jobId).length >= 4, 'each step is reported');
     assert.equal(services.queue.get(jobId)?.title, 'Live picture');
+    // the engine yields the CPU to the window being painted in
+    assert.ok(os.getPriority(services.supervisor.status().pid!) >= os.constants.priority.PRIORITY_BELOW_NORMAL, 'the engine runs below normal priority');
 
     // a fixed seed: the same document gives the same picture, so a live picture changes only with the edits
     const again = await services.call('live.start', input());

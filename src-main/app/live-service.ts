@@ -8,6 +8,7 @@
 // the engine's sampler checks the job's signal before every denoising step, so it stops within one step.
 // Lifecycle: one per Services, holding at most KEPT_RESULTS pictures.
 
+import os from 'node:os';
 import type { MethodInput, MethodOutput } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
 import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
@@ -42,6 +43,8 @@ interface LiveJob {
 export class LiveService {
   /** This run's live jobs, oldest first; finished ones beyond KEPT_RESULTS lose their picture. */
   private readonly jobs = new Map<string, LiveJob>();
+  /** The engine process whose priority was lowered (a restarted engine starts at normal priority again). */
+  private loweredPid: number | null = null;
 
   constructor(private readonly o: LiveServiceOptions) {}
 
@@ -54,6 +57,7 @@ export class LiveService {
   }
 
   async start(input: GenerateInput): Promise<{ jobId: string; seed: number }> {
+    this.yieldToTheUi();
     const settings = await this.o.generation.settingsFor({ ...input, batchSize: 1, batchCount: 1 });
     const payload: GeneratePayload = {
       settings,
@@ -116,6 +120,25 @@ export class LiveService {
     // as for a finished generation: the gallery reloads and shows the kept picture
     this.o.events.emit('generate.finished', { jobId, historyIds: live.historyIds });
     return { historyIds: live.historyIds };
+  }
+
+  /**
+   * Live pictures are made while the artist paints: on a machine whose CPU does the work (the CPU provider, or
+   * the graph's CPU parts) the engine would take the cores from the window being painted in and drop its frames.
+   * So once live mode is used, the engine process runs below normal priority: it still gets every idle cycle,
+   * but the UI comes first. An unprivileged process cannot raise it back, so it stays so until the engine
+   * restarts (a lower priority only costs time when something else wants the CPU). Refused (no permission, no
+   * such process): the engine runs as it was.
+   */
+  private yieldToTheUi(): void {
+    const pid = this.o.supervisor.status().pid;
+    if (pid === null || pid === this.loweredPid) return;
+    this.loweredPid = pid;
+    try {
+      if (os.getPriority(pid) < os.constants.priority.PRIORITY_BELOW_NORMAL) os.setPriority(pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
+    } catch {
+      // another user's process or a platform without priorities: nothing to do
+    }
   }
 
   /**
