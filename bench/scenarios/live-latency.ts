@@ -117,7 +117,7 @@ export const liveLatency: Scenario = {
         },
         detail:
           `stroke end -> live picture received by the studio's client, ${SIZE}x${SIZE}, ${STEPS} LCM steps, CFG 1.5 (batch 2), one ControlNet ` +
-          `(a new stroke in its hint each time), through main's services and the engine process (${opts.provider}; the engine's compute: fp32 on the CPU, fp16 on a GPU), ` +
+          `(a new stroke in its hint each time), through main's services and the engine process (${opts.provider}; the engine's compute: fp32 on the CPU, fp16 on a GPU; below normal priority, as live mode runs it), ` +
           `including the studio's ${LIVE_PAUSE_MS} ms pause; busy = a stale live picture at its first step is cancelled first (cancel_ms: until it ended); ` +
           `median of ${Math.max(1, runs)}; first_picture = the first live picture, building the sessions`,
       };

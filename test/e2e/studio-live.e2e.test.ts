@@ -242,19 +242,6 @@ test('live mode follows ten quick strokes, cancels stale pictures within a step,
   const generateHint = (generate.message.params as GenerateInput).controls[0].imagePngBase64;
   assert.deepEqual(decodePng(Buffer.from(lastHint, 'base64')).data, decodePng(Buffer.from(generateHint, 'base64')).data, 'the same hint as Generate sends');
 
-  // Painting stayed smooth: every frame under 100 ms while live pictures were made. A machine that drops
-  // frames with live mode off as well (other work starving the browser) cannot show that; there the test holds
-  // live mode to the frames the machine gives without it, and says so.
-  assert.ok(liveFrames.length > 30, `frames were measured (${liveFrames.length})`);
-  if (frameReport.withoutLive.maxMs < 100) {
-    assert.ok(frameReport.withLive.maxMs < 100, `every frame under 100 ms while live pictures were made (longest ${frameReport.withLive.maxMs} ms)`);
-  } else {
-    console.log(`live mode: this machine drops frames without live mode (longest ${frameReport.withoutLive.maxMs} ms, load ${os.loadavg()[0]}): compared with that instead of 100 ms`);
-    const rate = (f: ReturnType<typeof frameStats>) => f.over100 / f.frames;
-    assert.ok(frameReport.withLive.p95Ms < 100, `95% of the frames under 100 ms with live mode (${frameReport.withLive.p95Ms} ms)`);
-    assert.ok(rate(frameReport.withLive) <= rate(frameReport.withoutLive) * 1.5 + 0.01, `live mode drops no more frames than painting alone (${JSON.stringify(frameReport)})`);
-  }
-
   // Keep: the live picture into the history and the layers.
   const historyBefore = (await api.call('history.list', { limit: 1, offset: 0 })).total;
   await page.getByTestId('live-keep').click();
@@ -267,6 +254,19 @@ test('live mode follows ten quick strokes, cancels stale pictures within a step,
   assert.ok((await layerNames(page)).some((n) => n.startsWith(`Result #${history.items[0].id}`)), 'and a layer');
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-live-kept');
+
+  // Painting stayed smooth: every frame under 100 ms while live pictures were made. A machine that drops
+  // frames with live mode off as well (other work starving the browser) cannot show that; there the test holds
+  // live mode to the frames the machine gives without it, and says so.
+  assert.ok(liveFrames.length > 30, `frames were measured (${liveFrames.length})`);
+  if (frameReport.withoutLive.maxMs < 100) {
+    assert.ok(frameReport.withLive.maxMs < 100, `every frame under 100 ms while live pictures were made (longest ${frameReport.withLive.maxMs} ms)`);
+  } else {
+    console.log(`live mode: this machine drops frames without live mode (longest ${frameReport.withoutLive.maxMs} ms, load ${os.loadavg()[0]}): compared with that instead of 100 ms`);
+    const rate = (f: ReturnType<typeof frameStats>) => f.over100 / f.frames;
+    assert.ok(frameReport.withLive.p95Ms < 100, `95% of the frames under 100 ms with live mode (${frameReport.withLive.p95Ms} ms)`);
+    assert.ok(rate(frameReport.withLive) <= rate(frameReport.withoutLive) * 1.5 + 0.01, `live mode drops no more frames than painting alone (${JSON.stringify(frameReport)})`);
+  }
 
   await page.getByTestId('live-toggle').click();
   await waitLive(page, 'off');

@@ -4,7 +4,7 @@
 // and LoRA stack. The newest picture shows in the live layer on the canvas (above the top image layer, under
 // the hints; not a document layer, not in the history) until "Keep" records it as a normal generation.
 // When to ask and when to cancel is live-scheduler.ts; this class carries out its commands. Nothing here
-// blocks painting: requests are built and sent asynchronously, and the picture is decoded off the event path.
+// blocks painting: requests are built in a worker (live-request.ts) and the picture is decoded off the main thread.
 // Lifecycle: one per Studio, listening for as long as the app runs.
 import type { SamplerName } from '../../../../src-main/common/generation-contract.ts';
 import type { DocumentStore } from '../../document/store.ts';
@@ -12,7 +12,8 @@ import type { RgbaImage } from '../../document/raster-store.ts';
 import type { AppContext } from '../../state/context.ts';
 import { errorText } from '../../transport/client.ts';
 import type { Generation } from './generation.svelte.ts';
-import { buildGenerateInput, snap8 } from './generate-request.ts';
+import { snap8 } from './generate-request.ts';
+import { LiveRequestBuilder } from './live-request.ts';
 import { fromBase64 } from './image-io.ts';
 import { LIVE_OFF, liveStep, type LiveCommand, type LiveEvent, type LiveSchedule } from './live-scheduler.ts';
 
@@ -64,6 +65,7 @@ export class LiveMode {
   opacity = $state(1);
   keeping = $state(false);
 
+  private readonly requests = new LiveRequestBuilder();
   private schedule: LiveSchedule = LIVE_OFF;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** The request of the picture shown: an edit that changes nothing the picture depends on asks for nothing. */
@@ -157,11 +159,11 @@ export class LiveMode {
       if (!doc) throw new Error('No document is open.');
       const s = this.settings;
       const scale = s.half ? 0.5 : 1;
-      const built = await buildGenerateInput({
-        doc,
+      const built = await this.requests.build({
+        doc: $state.snapshot(doc) as typeof doc,
         pixels: this.sources.pixels,
         composite: this.sources.composite,
-        library: library.items,
+        library: $state.snapshot(library.items) as typeof library.items,
         checkpointId: doc.settings.checkpointId ?? library.checkpoint?.id ?? null,
         width: snap8(doc.width * scale),
         height: snap8(doc.height * scale),
