@@ -1,7 +1,7 @@
 // Where a live request is built: in a worker (live-request.worker.ts) so the pixel work stays out of the
 // frames of the stroke being painted, or, where no worker can start, on the main thread as Generate does.
-// The main thread only reads the pixels the request needs (the enabled hints, a canny hint's source, the
-// inpaint mask and, with a mask, the composite) and hands them over. Lifecycle: one per LiveMode.
+// The main thread only reads the pixels a request may need (every layer but the image layers, a canny hint's
+// source and, with a mask, the composite) and hands them over. Lifecycle: one per LiveMode.
 import { activeMask, enabledHints } from '../../document/layers.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildGenerateInput, type BuiltRequest, type RequestSources } from './generate-request.ts';
@@ -18,14 +18,15 @@ export class LiveRequestBuilder {
     const worker = this.failed ? null : this.start();
     if (!worker) return buildGenerateInput(sources);
     const { doc } = sources;
+    // every layer a request may read pixels of: all but the image layers (hints, masks and any later kind that
+    // paints what steers the picture), and the image layers a canny hint finds its edges in
     const ids = new Set<string>();
+    for (const layer of doc.layers) if (layer.type !== 'image' && 'rasterId' in layer) ids.add(layer.rasterId);
     for (const layer of enabledHints(doc)) {
-      ids.add(layer.rasterId);
       const source = layer.canny?.sourceLayerId ? doc.layers.find((l) => l.id === layer.canny!.sourceLayerId) : undefined;
       if (source) ids.add(source.rasterId);
     }
     const mask = activeMask(doc);
-    if (mask) ids.add(mask.rasterId);
     const rasters: [string, RgbaImage][] = [];
     for (const id of ids) {
       const image = sources.pixels(id);
