@@ -7,13 +7,14 @@ import { controlCost } from './control-cost.ts';
 import { controlNetEval } from './controlnet-eval.ts';
 import { firstOutput } from './first-output.ts';
 import { regionCost } from './region-cost.ts';
+import { liveLatency } from './live-latency.ts';
 import { textEncode } from './text-encode.ts';
 import { trainStepScenarios } from './train-step.ts';
 import { txt2imgScenarios } from './txt2img.ts';
 import { unetEval } from './unet-eval.ts';
 import { vaeDecode } from './vae-decode.ts';
 
-export const SCENARIOS: readonly Scenario[] = [firstOutput, unetEval, controlNetEval, vaeDecode, textEncode, ...txt2imgScenarios, controlCost, regionCost, ...trainStepScenarios];
+export const SCENARIOS: readonly Scenario[] = [firstOutput, unetEval, controlNetEval, vaeDecode, textEncode, ...txt2imgScenarios, controlCost, regionCost, ...trainStepScenarios, liveLatency];
 
 export function scenario(name: string): Scenario {
   const found = SCENARIOS.find((s) => s.name === name);

@@ -25,6 +25,7 @@ import { openLibraryDatabase } from '../library/database.ts';
 import { asDiskWriteError } from '../formats/atomic-file.ts';
 import { kindError } from './errors.ts';
 import { GenerationService } from './generation-service.ts';
+import { LiveService } from './live-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
 import { TrainingService } from '../training/training-service.ts';
@@ -124,6 +125,7 @@ export function createServices(options: ServicesOptions): Services {
   owner.add('job queue', () => Promise.race([queue.dispose(), new Promise((r) => setTimeout(r, 3_000).unref())]));
   owner.add('job events', queue.onUpdate(({ job }) => events.emit('job.updated', job)));
   const generation = new GenerationService({ dataDir, mode: info.mode, queue, supervisor, library, history: opened.history ?? null, events });
+  const live = new LiveService({ queue, supervisor, generation, events });
   let trainingStore = opened.training;
   if (!trainingStore) {
     const memory = openLibraryDatabase(':memory:');
@@ -200,10 +202,11 @@ export function createServices(options: ServicesOptions): Services {
     'annotate.result': ({ jobId }) => annotateResult(queue, jobId),
     ...documentHandlers(documents),
     ...generation.handlers(),
+    ...live.handlers(),
     ...training.handlers(),
   };
   // One GPU job at a time: generating or annotating while a run trains is refused with the reason.
-  const guarded = training.runs.guard(handlers, ['generate.start', 'annotate.start']);
+  const guarded = training.runs.guard(handlers, ['generate.start', 'live.start', 'annotate.start']);
 
   if (options.startEngine !== false) supervisor.start();
 

@@ -169,7 +169,8 @@ export class GenerationService {
     return file.startsWith(root + path.sep) ? file : null;
   }
 
-  private async settingsFor(input: GenerateInput): Promise<GenerationSettings> {
+  /** The settings a request resolves to (models checked against the library, the seed drawn); live mode uses it too. */
+  async settingsFor(input: GenerateInput): Promise<GenerationSettings> {
     const items = this.o.library.list();
     const pick = (sel: ModelSelector, kind: ModelKind, role: string): LibraryItem => {
       const item =

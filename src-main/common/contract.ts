@@ -30,6 +30,8 @@ import {
   type PngParameters,
 } from './generation-contract.ts';
 
+import { validateLiveJob, validateLiveStart, type LivePicture } from './live-contract.ts';
+
 import {
   validateCalibrate,
   validateDatasetId,
@@ -165,6 +167,12 @@ export interface Methods {
   /** Queues a generation (shapes in generation-contract.ts); the seed is the one drawn when none was given. */
   'generate.start': { in: GenerateInput; out: { jobId: string; seed: number } };
   /** Pictures made, newest first; `query` words must all appear in the prompt or negative prompt. */
+  /** Live mode (live-contract.ts): queues a quick picture that stays out of the history. */
+  'live.start': { in: GenerateInput; out: { jobId: string; seed: number } };
+  /** Waits for a live job and answers its picture; a failed or cancelled job answers its error. */
+  'live.result': { in: { jobId: string }; out: LivePicture };
+  /** Records a finished live picture in the history as a normal generation (again: the same ids). */
+  'live.keep': { in: { jobId: string }; out: { historyIds: number[] } };
   'history.list': { in: HistoryListInput; out: HistoryPage };
   'history.get': { in: { id: number }; out: HistoryEntry };
   /** Removes the record and its picture file. */
@@ -414,6 +422,9 @@ export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
   'jobs.cancel': (input) => ({ id: shortString(record(input, 'jobs.cancel').id, 'id') }),
   // Arrow functions: generation-contract.ts imports this module, so its exports are read at call time only.
   'generate.start': (input) => validateGenerateInput(input),
+  'live.start': (input) => validateLiveStart(input),
+  'live.result': (input) => validateLiveJob('live.result')(input),
+  'live.keep': (input) => validateLiveJob('live.keep')(input),
   'history.list': (input) => validateHistoryList(input),
   'history.get': (input) => validateHistoryId('history.get')(input),
   'history.delete': (input) => validateHistoryId('history.delete')(input),

@@ -50,6 +50,8 @@ export class CanvasStage {
   private docKey = '';
   private readonly off: () => void;
   private readonly services: NodeServices;
+  /** Live mode's picture (not a document layer): above the top image layer, under the hints. */
+  private live: Konva.Image | null = null;
 
   constructor(
     container: HTMLDivElement,
@@ -173,6 +175,13 @@ export class CanvasStage {
         this.placement.delete(id);
       }
     }
+    if (this.live) {
+      // where a generated picture would land: right above the top image layer, in whichever Konva layer holds that
+      const top = doc.layers.reduce((at, l, i) => (l.type === 'image' ? i : at), -1);
+      const topNode = top >= 0 ? this.nodes.get(doc.layers[top].id)?.node : undefined;
+      const at = topNode ? order.findIndex(([, n]) => n === topNode) + 1 : 0;
+      order.splice(at, 0, [activeIndex >= 0 && top >= activeIndex ? this.above : this.below, this.live]);
+    }
     // Re-parent in document order; moveTo keeps a node that is already in place where it is.
     const zIndex = new Map<Konva.Layer, number>();
     for (const [target, node] of order) {
@@ -182,6 +191,19 @@ export class CanvasStage {
       zIndex.set(target, z + 1);
     }
     this.konva.batchDraw();
+  }
+
+  /** Shows live mode's picture stretched over the page at `opacity`, or removes it (null). */
+  setLive(picture: CanvasImageSource | null, opacity = 1): void {
+    if (!picture) {
+      if (!this.live) return;
+      this.live.destroy();
+      this.live = null;
+    } else {
+      this.live ??= new Konva.Image({ image: picture, listening: false, perfectDrawEnabled: false });
+      this.live.setAttrs({ image: picture, width: this.port.doc.width, height: this.port.doc.height, opacity });
+    }
+    this.sync();
   }
 
   /** The node keeps showing the right raster (a layer's raster id does not change, but be safe on reloads). */

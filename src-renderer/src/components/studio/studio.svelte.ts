@@ -15,6 +15,7 @@ import type { DocumentStore } from '../../document/store.ts';
 import type { AppContext } from '../../state/context.ts';
 import { Generation } from './generation.svelte.ts';
 import { HistoryBrowser } from './history.svelte.ts';
+import { LiveMode } from './live.svelte.ts';
 
 export class Studio {
   readonly tools = new ToolSettings();
@@ -30,6 +31,7 @@ export class Studio {
   readonly store: DocumentStore<CanvasSurface>;
   readonly generation: Generation;
   readonly history: HistoryBrowser;
+  readonly live: LiveMode;
 
   constructor(
     readonly app: AppContext,
@@ -41,6 +43,8 @@ export class Studio {
     this.generation.start();
     this.history = new HistoryBrowser(app);
     this.history.start();
+    this.live = new LiveMode(app, this.store, this.generation, { pixels: (id) => this.pixels(id), composite: () => this.composite(), busy: () => this.input?.busy ?? false });
+    this.live.start();
   }
 
   /** A raster's pixels (for control images and the mask), or null when the store has none. */
