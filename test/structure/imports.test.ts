@@ -1,0 +1,71 @@
+// The process boundaries, checked on the imports themselves: `src-main/common/` is the one layer every process
+// shares, so it imports only itself; main code never imports the renderer; the renderer imports only
+// `common/` from src-main. And no files import each other in a circle (an ES module cycle makes the order of
+// initialisation depend on which file was imported first).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findCycles, parseImports, readImportGraph, type ImportEdge } from './import-graph.ts';
+import { repoRoot } from '../support/paths.ts';
+
+// This file's own examples of import statements (strings in the first test) are not imports.
+const edges = readImportGraph(repoRoot, ['src-main', 'src-renderer/src', 'test', 'bench', 'scripts']).filter(
+  (e) => e.from !== 'test/structure/imports.test.ts',
+);
+const show = (list: readonly ImportEdge[]): string => list.map((e) => `${e.from} -> ${e.specifier}`).join('\n');
+
+const COMMON = 'src-main/common/';
+const isTest = (file: string): boolean => /\.test(-support)?\.ts$/.test(file);
+
+test('the import reader sees every kind of import statement, and none in comments', () => {
+  const found = parseImports(
+    [
+      "import a from './a.ts';",
+      "import type { B } from '../b.ts';",
+      "import {\n  c,\n  type D,\n} from './c.ts';",
+      "export { e } from './e.ts';",
+      "export * from './f.ts';",
+      "import './g.css';",
+      "const h = await import('./h.ts');",
+      "type I = typeof import('./i.ts');",
+      "// import x from './commented.ts';",
+      "/* import y from './block.ts'; */",
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    found.map((f) => `${f.specifier}${f.typeOnly ? ' (type)' : ''}`),
+    ['./a.ts', '../b.ts (type)', './c.ts', './e.ts', './f.ts', './g.css', './h.ts', './i.ts (type)'],
+  );
+});
+
+test('the import graph reaches the whole project (the check below is not vacuous)', () => {
+  const files = new Set(edges.map((e) => e.from));
+  assert.ok(files.size > 300, `only ${files.size} files with imports`);
+  assert.ok(edges.some((e) => e.from.startsWith('src-renderer/') && e.to?.startsWith(COMMON)));
+  assert.ok(edges.some((e) => e.from.endsWith('.svelte')), 'Svelte files are read');
+});
+
+test('src-main/common/ imports nothing but common/ (tests may use node:test and node built-ins)', () => {
+  const bad = edges.filter((e) => e.from.startsWith(COMMON) && !(e.to?.startsWith(COMMON) || (isTest(e.from) && e.specifier.startsWith('node:'))));
+  assert.equal(show(bad), '');
+});
+
+test('src-main/ never imports src-renderer/', () => {
+  assert.equal(show(edges.filter((e) => e.from.startsWith('src-main/') && e.to?.startsWith('src-renderer/'))), '');
+});
+
+test('src-renderer/ imports nothing of src-main/ but common/', () => {
+  const bad = edges.filter((e) => e.from.startsWith('src-renderer/') && e.to?.startsWith('src-main/') && !e.to.startsWith(COMMON));
+  assert.equal(show(bad), '');
+});
+
+test('every relative import names a file that exists', async () => {
+  const { existsSync } = await import('node:fs');
+  const path = await import('node:path');
+  const missing = edges.filter((e) => e.to !== null && !existsSync(path.join(repoRoot, e.to)));
+  assert.equal(show(missing), '');
+});
+
+test('no files import each other in a cycle', () => {
+  const cycles = findCycles(edges);
+  assert.equal(cycles.map((c) => `cycle among ${c.join(', ')}`).join('\n'), '');
+});
