@@ -11,7 +11,7 @@ import type {
   Layer,
   PoseKeypoint,
   PosePerson,
-} from '../../src-renderer/src/document/model.ts';
+} from './document/model.ts';
 import { ContractError } from './contract.ts';
 
 export const MIN_SIDE = 64;

@@ -4,7 +4,7 @@
 // save with the revision it holds so the renderer can tell the document changed elsewhere.
 // Rasters travel as base64 PNG in both modes (Electron IPC and the browser-mode WebSocket).
 // Pure module: no Node, Electron or DOM imports.
-import type { DocumentRecord } from '../../src-renderer/src/document/model.ts';
+import type { DocumentRecord } from './document/model.ts';
 import { ContractError } from './contract.ts';
 import { checkDocumentRecord, checkId, checkSide, ID_PATTERN, MAX_LAYERS } from './document-record-check.ts';
 

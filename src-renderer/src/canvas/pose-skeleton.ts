@@ -1,6 +1,6 @@
 // How the canvas shows and picks OpenPose skeletons. The body model itself (keypoint order, limbs, colours,
 // a standing figure) is the hint processing's (hints/pose.ts), so the editor draws what the model is fed.
-import type { PosePerson } from '../document/model.ts';
+import type { PosePerson } from '../../../src-main/common/document/model.ts';
 import { LIMB_SEQUENCE, POSE_COLORS } from '../hints/pose.ts';
 
 /** The 17 limbs draw_bodypose draws, as zero-based keypoint pairs. */

@@ -4,8 +4,8 @@
 // Hint layers without a chosen model are reported, not sent. Pure module.
 import { hintImage } from '../hints/hint-images.ts';
 import type { GreyImage, RgbImage, RgbaPixels } from '../hints/images.ts';
-import { activeMask, enabledHints } from './layers.ts';
-import type { ControlBinding, DocumentRecord, HintKind } from './model.ts';
+import { activeMask, enabledHints } from '../../../src-main/common/document/layers.ts';
+import type { ControlBinding, DocumentRecord, HintKind } from '../../../src-main/common/document/model.ts';
 
 export interface ControlImageUnit {
   layerId: string;

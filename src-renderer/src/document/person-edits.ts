@@ -3,8 +3,8 @@
 // layer's `people` through the store, so it is one undoable layer Change like any other property.
 import { standingPerson } from '../hints/pose.ts';
 import { cloneRecord } from './changes.ts';
-import { newId } from './layers.ts';
-import type { PosePerson } from './model.ts';
+import { newId } from '../../../src-main/common/document/layers.ts';
+import type { PosePerson } from '../../../src-main/common/document/model.ts';
 
 /** The slice of the DocumentStore person edits need (kept narrow to avoid an import cycle). */
 export interface PersonEditTarget {

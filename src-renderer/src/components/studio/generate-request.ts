@@ -5,7 +5,7 @@
 import type { GenerateInput, SamplerName, ControlUnitInput } from '../../../../src-main/common/generation-contract.ts';
 import { SAMPLER_NAMES } from '../../../../src-main/common/generation-contract.ts';
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
-import type { DocumentRecord, HintLayer } from '../../document/model.ts';
+import type { DocumentRecord, HintLayer } from '../../../../src-main/common/document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildControlImages } from '../../document/control-images.ts';
 import { rgbaToPngBase64, rgbToPngBase64 } from './image-io.ts';

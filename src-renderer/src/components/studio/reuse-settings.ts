@@ -3,7 +3,7 @@
 // LoRAs (when the library has them), and each control's weight and step range onto the hint layer bound to
 // the same model. The size goes to the generate panel. Returns what could not be matched, to say so.
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
-import type { HintLayer } from '../../document/model.ts';
+import type { HintLayer } from '../../../../src-main/common/document/model.ts';
 import type { Studio } from './studio.svelte.ts';
 
 export interface ReusableSettings {
