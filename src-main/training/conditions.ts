@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LibraryItem } from '../common/contract.ts';
-import { canny } from '../../src-renderer/src/hints/canny.ts';
-import { renderPose } from '../../src-renderer/src/hints/pose.ts';
+import { canny } from '../common/hints/canny.ts';
+import { renderPose } from '../common/hints/pose.ts';
 import { encodePng, readPngInfo } from '../generation/png.ts';
 import { decodePngWithin } from '../generation/png-scaled.ts';
 import { toRgb } from '../generation/image-resize.ts';

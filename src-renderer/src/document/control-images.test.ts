@@ -5,7 +5,7 @@ import { buildControlImages } from './control-images.ts';
 import { readImage, pixelSurfaces, type PixelSurface } from './raster-store.ts';
 import { DocumentStore } from './store.ts';
 import { createDocumentRecord } from '../../../src-main/common/document/layers.ts';
-import { renderPose } from '../hints/pose.ts';
+import { renderPose } from '../../../src-main/common/hints/pose.ts';
 import type { HintLayer } from '../../../src-main/common/document/model.ts';
 
 function studio() {

@@ -2,7 +2,7 @@
 // Shift-click a joint to hide or show it (hidden joints are not drawn for the model, as when OpenPose finds no
 // such point). idle -> dragging-joint | dragging-person -> idle; each drag is one undo step.
 import type { HintLayer, PosePerson } from '../../../../src-main/common/document/model.ts';
-import { KEYPOINT_NAMES } from '../../hints/pose.ts';
+import { KEYPOINT_NAMES } from '../../../../src-main/common/hints/pose.ts';
 import { hitJoint } from '../pose-skeleton.ts';
 import type { Point } from '../viewport.ts';
 import type { Tool, ToolContext, ToolPointer } from './tool.ts';

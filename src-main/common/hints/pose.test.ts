@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ellipsePolygon, fillCircle, KEYPOINT_NAMES, LIMB_SEQUENCE, POSE_COLORS, renderPose, standingPerson } from './pose.ts';
-import type { PosePerson } from '../../../src-main/common/document/model.ts';
+import type { PosePerson } from '../document/model.ts';
 import type { RgbImage } from './images.ts';
 
 const W = 256;

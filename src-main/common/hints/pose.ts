@@ -5,7 +5,7 @@
 // The rasterisers below follow OpenCV's integer algorithms (8-connected outline, 16-bit fixed-point scanline
 // fill, midpoint circle) so the pixels match cv2; pose.test.ts checks them against images cv2 drew.
 // Pure module.
-import type { PosePerson } from '../../../src-main/common/document/model.ts';
+import type { PosePerson } from '../document/model.ts';
 import { roundHalfEven, type RgbImage } from './images.ts';
 
 export const KEYPOINT_NAMES = [

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { canny } from './canny.ts';
-import { CV2_CANNY } from './canny-reference.ts';
-import { shapesPicture } from './test-pictures.ts';
+import { CV2_CANNY } from './canny-reference.test-support.ts';
+import { shapesPicture } from './test-pictures.test-support.ts';
 import type { GreyImage } from './images.ts';
 
 function reference(key: string, size: number): Uint8Array {
