@@ -4,14 +4,14 @@
 // with another window, failures kept dirty and retried, and reopening after a "crash" (a new store).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openLibraryDatabase } from '../../../src-main/library/database.ts';
-import { SqliteDocumentStore } from '../../../src-main/documents/document-store.ts';
-import { decodePng, encodePng } from '../../../src-main/generation/png.ts';
-import type { DocumentSaveInput } from '../../../src-main/common/documents-contract.ts';
-import { DocumentAutosave, type SaveStatus } from './autosave.ts';
-import { loadOpened, parseRecord, serialiseRecord, type PngCodec } from './serialise.ts';
-import { pixelSurfaces, type PixelSurface, type RasterSurface } from './raster-store.ts';
-import { DocumentStore } from './store.ts';
+import { openLibraryDatabase } from '../../src-main/library/database.ts';
+import { SqliteDocumentStore } from '../../src-main/documents/document-store.ts';
+import { decodePng, encodePng } from '../../src-main/generation/png.ts';
+import type { DocumentSaveInput } from '../../src-main/common/documents-contract.ts';
+import { DocumentAutosave, type SaveStatus } from '../../src-renderer/src/document/autosave.ts';
+import { loadOpened, parseRecord, serialiseRecord, type PngCodec } from '../../src-renderer/src/document/serialise.ts';
+import { pixelSurfaces, type PixelSurface, type RasterSurface } from '../../src-renderer/src/document/raster-store.ts';
+import { DocumentStore } from '../../src-renderer/src/document/store.ts';
 
 const codec: PngCodec = {
   encode: async (img) => encodePng({ width: img.width, height: img.height, channels: 4, data: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length) }).toString('base64'),
