@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { validateRequest, type LibraryItem } from '../common/contract.ts';
 import { ANNOTATOR_TOOLS_GUIDE } from '../common/annotator-guide.ts';
 import { createServices, type Services } from '../app/bootstrap.ts';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { decodePng, encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { annotatorStatuses, planAnnotateJob } from './annotate-service.ts';
@@ -107,7 +107,7 @@ test('annotate.start picks the asked models, else the defaults, and names what i
     kindOf(() => planAnnotateJob({ tool: 'depth', modelIds: [5], imagePngBase64: png }, library)),
     kindOf(() => planAnnotateJob({ tool: 'lineart', imagePngBase64: png }, library)),
   ]);
-  assert.deepEqual(kinds, ['not-found', 'wrong-model', 'wrong-model', 'unusable-model', 'missing-model']);
+  assert.deepEqual(kinds, ['not-found', 'wrong-model', 'wrong-model', 'unusable-model', 'model-missing']);
   assert.throws(() => planAnnotateJob({ tool: 'softedge', imagePngBase64: png }, library), {
     message: /Soft edge \(HED\) needs more models\. Add to the library: HED soft edge model: ControlNet's HED/,
   });
@@ -162,6 +162,6 @@ describe('annotate through main and the engine process', () => {
     assert.ok(nose.visible && Math.abs(nose.x - 240) < 0.02 && Math.abs(nose.y - 56.875) < 0.02, JSON.stringify(nose));
 
     assert.equal(await kindOf(() => services.call('annotate.result', { jobId: scan })), 'not-found');
-    assert.equal(await kindOf(() => services.call('annotate.start', { tool: 'openpose', imagePngBase64 })), 'missing-model');
+    assert.equal(await kindOf(() => services.call('annotate.start', { tool: 'openpose', imagePngBase64 })), 'model-missing');
   });
 });

@@ -65,7 +65,7 @@ export function planAnnotateJob(input: AnnotateInput, items: readonly LibraryIte
     }
   }
   if (chosen.size < guide.needs.length) {
-    throw kindError('missing-model', `${guide.title} needs more models. ${missingModelsText(input.tool, new Set(chosen.keys()))}`);
+    throw kindError('model-missing', `${guide.title} needs more models. ${missingModelsText(input.tool, new Set(chosen.keys()))}`);
   }
   const picture: AnnotatePayload['picture'] = input.imagePngBase64
     ? { kind: 'png', bytes: new Uint8Array(Buffer.from(input.imagePngBase64, 'base64')) }

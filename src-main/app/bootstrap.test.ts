@@ -15,7 +15,7 @@ import { JobStore } from '../library/job-store.ts';
 import { LibraryService } from '../library/library-service.ts';
 import { until } from '../jobs/test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from './errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { DATABASE_FILE } from './library-port.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -23,7 +23,7 @@ import { SqliteDocumentStore } from '../documents/document-store.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { openLibraryDatabase } from '../library/database.ts';
 import { asDiskWriteError } from '../formats/atomic-file.ts';
-import { kindError } from './errors.ts';
+import { kindError } from '../common/errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from './event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';

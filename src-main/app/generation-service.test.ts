@@ -15,7 +15,7 @@ import { decodePng, encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from './errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {
   try {

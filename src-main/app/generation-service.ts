@@ -25,7 +25,7 @@ import { loraShortHash } from '../library/hash.ts';
 import type { HistoryRecord, HistoryStore } from '../library/history-store.ts';
 import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../formats/atomic-file.ts';
 import { containedFileSync } from './contained-file.ts';
-import { kindError } from './errors.ts';
+import { kindError } from '../common/errors.ts';
 import type { EventBus } from './event-bus.ts';
 
 export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';

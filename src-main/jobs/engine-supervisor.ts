@@ -3,6 +3,7 @@
 // exponential backoff and counts the restarts. Main runs engine tasks only through `run`.
 
 import type { EngineState, EngineStatus, ErrorInfo, ProviderReport } from '../common/contract.ts';
+import type { ErrorKind } from '../common/errors.ts';
 import { isEngineToMain, type EngineToMain, type TaskProgress } from '../engine/protocol.ts';
 import type { EngineExit, EngineHandle, EngineLauncher } from './engine-launcher.ts';
 
@@ -32,7 +33,7 @@ export interface SupervisorOptions {
 /** An engine job's failure, with the contract's error kind. */
 export class EngineJobError extends Error {
   constructor(
-    readonly kind: string,
+    readonly kind: ErrorKind,
     message: string,
   ) {
     super(message);

@@ -14,7 +14,7 @@ import { toRgb } from '../generation/image-resize.ts';
 import { planAnnotateJob } from '../annotators/annotate-service.ts';
 import type { AnnotateTaskResult } from '../annotators/payload.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
-import { kindError } from '../app/errors.ts';
+import { kindError } from '../common/errors.ts';
 
 export const GENERATED_PREFIX = 'generated:';
 

@@ -14,7 +14,7 @@ import {
 } from '../common/training-contract.ts';
 import { assignBucket, bucketResolutions } from '../engine/training/buckets.ts';
 import type { CalibratedResult, TrainPayload } from '../engine/tasks/train-payload.ts';
-import { kindError } from '../app/errors.ts';
+import { kindError } from '../common/errors.ts';
 import { conditionPath } from './conditions.ts';
 import type { StoredDataset, StoredItem } from './training-store.ts';
 

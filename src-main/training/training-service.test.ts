@@ -13,7 +13,7 @@ import { makeDataset, testCondition, testPicture } from '../engine/training/test
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-support.ts';
 import { createServices, type Services } from '../app/bootstrap.ts';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {

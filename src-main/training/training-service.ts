@@ -13,7 +13,7 @@ import type { CalibratedResult, TrainPayload } from '../engine/tasks/train-paylo
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { EventBus } from '../app/event-bus.ts';
-import { kindError } from '../app/errors.ts';
+import { kindError } from '../common/errors.ts';
 import { writeFileAtomic } from '../formats/atomic-file.ts';
 import { annotatedConditionPng, cannyConditionPng, generatedConditionFile } from './conditions.ts';
 import { scanDatasetFolder } from './dataset-import.ts';
@@ -96,7 +96,7 @@ export class TrainingService {
         } catch (err) {
           const e = err as Error & { kind?: string };
           // Missing annotator models and a full disk fail every item alike: say it once, as the error of the import.
-          if (e.kind === 'missing-model' || e.kind === 'disk-full') throw err;
+          if (e.kind === 'model-missing' || e.kind === 'disk-full') throw err;
           problems.push({ file: item.file, kind: 'unreadable', message: `${item.file}: no ${condition} condition could be made (${e.message})` });
         }
       }
