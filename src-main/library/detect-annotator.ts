@@ -6,7 +6,7 @@ import { ANNOTATOR_MODELS } from '../common/annotator-guide.ts';
 import { classifyAnnotator, describeSignature } from '../annotators/classify.ts';
 import { readOnnxSignature, type OnnxSignature } from '../annotators/onnx-reader.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
-import type { FileProbe, ProbeResult } from './probes.ts';
+import type { FileProbe, ProbeResult } from './file-probe.ts';
 
 /** Version 1 was the placeholder that recorded every ONNX file as unknown; rows it wrote are re-probed. */
 export const ANNOTATOR_PROBE_VERSION = 2;

@@ -9,9 +9,9 @@ import type Konva from 'konva';
 import type { DocumentRecord, Layer } from '../../../../src-main/common/document/model.ts';
 import type { LayerPatch } from '../../document/store.ts';
 import type { Point, Rect, ViewportState } from '../viewport.ts';
-import type { ToolSettings } from '../tool-settings.svelte.ts';
+import type { ToolId, ToolSettings } from '../tool-settings.svelte.ts';
 
-export type ToolId = 'brush' | 'eraser' | 'fill' | 'line' | 'shape' | 'gradient' | 'move' | 'picker' | 'pose' | 'hand';
+export type { ToolId };
 
 export interface ToolPointer {
   doc: Point;
