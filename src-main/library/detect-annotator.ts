@@ -3,7 +3,7 @@
 // Any other ONNX model stays 'unknown' with a note; a corrupt or hostile file becomes a row whose problem
 // names what is wrong, never an exception out of the scan.
 import { ANNOTATOR_MODELS } from '../common/annotator-guide.ts';
-import { classifyAnnotator, describeSignature } from '../annotators/classify.ts';
+import { classifyAnnotator, describeSignature } from '../model-detection/classify-annotator.ts';
 import { readOnnxSignature, type OnnxSignature } from '../annotators/onnx-reader.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
 import type { FileProbe, ProbeResult } from './file-probe.ts';

@@ -1,6 +1,6 @@
 // What a probe of the library scanner is and answers (probes.ts picks one by extension). Its own module so the
 // probes in other files (detect-annotator.ts) and probes.ts, which lists them, import each other in no cycle.
-import type { Detection } from './detect.ts';
+import type { Detection } from '../model-detection/detect.ts';
 
 export interface ProbeResult extends Detection {
   /** safetensors `__metadata__` (torch files: the scalar entries beside the state dict). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { openTensorFile } from '../formats/open-tensor-file.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
 import { annotatorProbe } from './detect-annotator.ts';
-import { DETECTOR_VERSION, detectModel } from './detect.ts';
+import { DETECTOR_VERSION, detectModel } from '../model-detection/detect.ts';
 import type { FileProbe, ProbeResult } from './file-probe.ts';
 import { triggerWords } from './trigger-words.ts';
 

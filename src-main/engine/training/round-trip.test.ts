@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import { decodePng } from '../../generation/png.ts';
-import { detectModel } from '../../library/detect.ts';
+import { detectModel } from '../../model-detection/detect.ts';
 import { indexLoraFile } from '../models/lora.ts';
 import { detectCtrLoraCondition } from '../models/ctrlora.ts';
 import { generate } from '../pipeline/generate.ts';
