@@ -13,7 +13,7 @@ import { annotateDepth, depthInput, depthInputSize } from './depth.ts';
 import type { RgbImage } from './image.ts';
 import { annotateHed, annotateLineart } from './lines.ts';
 import { annotatorModel, type AnnotatorModel } from './model.ts';
-import { readOnnxSignature } from './onnx-reader.ts';
+import { readOnnxSignature } from '../formats/onnx-reader.ts';
 import { fakeDepthModel, fakeHedModel, fakeLineartModel, writeModel } from './testing.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-maps-'));

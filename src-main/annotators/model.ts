@@ -6,7 +6,7 @@ import { float16ToFloat32, float32ToFloat16 } from '../formats/dtype-convert.ts'
 import type { TensorData } from '../engine/runtime/session.ts';
 import type { AnnotatorLayout } from '../common/contract.ts';
 import { classifyAnnotator, describeSignature, type AnnotatorModelInfo } from '../model-detection/classify-annotator.ts';
-import type { OnnxSignature } from './onnx-reader.ts';
+import type { OnnxSignature } from '../formats/onnx-reader.ts';
 
 export interface AnnotatorRunner {
   run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;

@@ -12,7 +12,7 @@ import { ModelSession } from '../engine/runtime/session.ts';
 import { annotateDwpose, detectPeople, nms } from './dwpose.ts';
 import type { RgbImage } from './image.ts';
 import { annotatorModel, type AnnotatorModel } from './model.ts';
-import { readOnnxSignature } from './onnx-reader.ts';
+import { readOnnxSignature } from '../formats/onnx-reader.ts';
 import { annotateOpenpose } from './openpose.ts';
 import { fakeDetectorModel, fakeOpenposeModel, fakePoseModel, writeModel } from './testing.ts';
 

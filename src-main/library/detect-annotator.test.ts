@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProtoWriter } from '../engine/graph/protobuf-writer.ts';
-import { readOnnxSignature } from '../annotators/onnx-reader.ts';
+import { readOnnxSignature } from '../formats/onnx-reader.ts';
 import {
   fakeDepthModel,
   fakeDetectorModel,

@@ -4,7 +4,7 @@
 // names what is wrong, never an exception out of the scan.
 import { ANNOTATOR_MODELS } from '../common/annotator-guide.ts';
 import { classifyAnnotator, describeSignature } from '../model-detection/classify-annotator.ts';
-import { readOnnxSignature, type OnnxSignature } from '../annotators/onnx-reader.ts';
+import { readOnnxSignature, type OnnxSignature } from '../formats/onnx-reader.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
 import type { FileProbe, ProbeResult } from './file-probe.ts';
 

@@ -11,7 +11,7 @@
 //   lineart          [1,3,H,W] -> [1,1,H,W] (Sigmoid: informative drawings; Tanh: lineart_anime)
 
 import type { AnnotatorLayout } from '../common/contract.ts';
-import { describeValue, type OnnxSignature, type OnnxValue } from '../annotators/onnx-reader.ts';
+import { describeValue, type OnnxSignature, type OnnxValue } from '../formats/onnx-reader.ts';
 
 export interface AnnotatorModelInfo {
   layout: AnnotatorLayout;

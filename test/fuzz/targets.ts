@@ -9,7 +9,7 @@ import { validateRequest, ContractError } from '../../src-main/common/contract.t
 import { METHOD_NAMES, parseRequest, parseServerMessage, WireError } from '../../src-main/common/wire.ts';
 import { emitOnnx } from '../../src-main/engine/graph/emit-onnx.ts';
 import { fakeDepthModel, fakePoseModel } from '../../src-main/annotators/testing.ts';
-import { readOnnxSignature } from '../../src-main/annotators/onnx-reader.ts';
+import { readOnnxSignature } from '../../src-main/formats/onnx-reader.ts';
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { loadPickle } from '../../src-main/formats/pickle.ts';
 import { encodeSafetensors } from '../../src-main/formats/safetensors.ts';

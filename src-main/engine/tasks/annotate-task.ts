@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { rgbFromPng, rgbFromRgba, type RgbImage } from '../../annotators/image.ts';
 import { checkAnnotator } from '../../annotators/model.ts';
-import { readOnnxSignature } from '../../annotators/onnx-reader.ts';
+import { readOnnxSignature } from '../../formats/onnx-reader.ts';
 import { checkAnnotatePayload, type AnnotateTaskResult } from '../../annotators/payload.ts';
 import { runAnnotator, type AnnotatorModels } from '../../annotators/run.ts';
 import type { TaskContext, TaskHandler } from '../protocol.ts';

@@ -9,8 +9,8 @@
 // ValueInfo   1 name, 2 type {1 tensor_type {1 elem_type, 2 shape {1 dim {1 dim_value, 2 dim_param}}}}
 
 import fs from 'node:fs';
-import { openRegularFile, readExact } from '../formats/fd-tensor-file.ts';
-import { TensorFileError } from '../formats/tensor-file.ts';
+import { openRegularFile, readExact } from './fd-tensor-file.ts';
+import { TensorFileError } from './tensor-file.ts';
 
 /** One graph input or output. A dimension is a number, or -1 when the model leaves it free (named or unset). */
 export interface OnnxValue {
