@@ -13,7 +13,7 @@ import { toErrorInfo } from '../common/errors.ts';
 import { decodePng, encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { annotatorStatuses, planAnnotateJob } from './annotate-service.ts';
-import { fakeDepthModel, fakeDetectorModel, fakePoseModel, writeModel } from './testing.ts';
+import { fakeDepthModel, fakeDetectorModel, fakePoseModel, writeModel } from '../engine/annotators/synthetic-annotators.test-support.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

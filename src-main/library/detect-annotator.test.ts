@@ -13,7 +13,7 @@ import {
   fakeOpenposeModel,
   fakePoseModel,
   writeModel,
-} from '../annotators/testing.ts';
+} from '../engine/annotators/synthetic-annotators.test-support.ts';
 import { Graph } from '../engine/graph/node.ts';
 import { add } from '../engine/graph/ops.ts';
 import { openLibraryDatabase } from './database.ts';

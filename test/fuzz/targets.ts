@@ -8,7 +8,7 @@ import path from 'node:path';
 import { validateRequest, ContractError } from '../../src-main/common/contract.ts';
 import { METHOD_NAMES, parseRequest, parseServerMessage, WireError } from '../../src-main/common/wire.ts';
 import { emitOnnx } from '../../src-main/engine/graph/emit-onnx.ts';
-import { fakeDepthModel, fakePoseModel } from '../../src-main/annotators/testing.ts';
+import { fakeDepthModel, fakePoseModel } from '../../src-main/engine/annotators/synthetic-annotators.test-support.ts';
 import { readOnnxSignature } from '../../src-main/formats/onnx-reader.ts';
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { loadPickle } from '../../src-main/formats/pickle.ts';

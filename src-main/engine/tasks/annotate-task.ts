@@ -6,11 +6,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { rgbFromPng, rgbFromRgba, type RgbImage } from '../../annotators/image.ts';
-import { checkAnnotator } from '../../annotators/model.ts';
+import { rgbFromPng, rgbFromRgba, type RgbImage } from '../annotators/image.ts';
+import { checkAnnotator } from '../annotators/model.ts';
 import { readOnnxSignature } from '../../formats/onnx-reader.ts';
 import { checkAnnotatePayload, type AnnotateTaskResult } from '../../annotators/payload.ts';
-import { runAnnotator, type AnnotatorModels } from '../../annotators/run.ts';
+import { runAnnotator, type AnnotatorModels } from '../annotators/run.ts';
 import type { TaskContext, TaskHandler } from '../protocol.ts';
 import { ModelSession, type ProviderName } from '../runtime/session.ts';
 

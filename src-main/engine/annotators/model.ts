@@ -2,11 +2,11 @@
 // something that runs it (a ModelSession in the engine; tests pass sessions of graphs they emitted).
 // Feeds and results are float32 here whatever the file uses; float16 models are converted at the border.
 
-import { float16ToFloat32, float32ToFloat16 } from '../formats/dtype-convert.ts';
-import type { TensorData } from '../engine/runtime/session.ts';
-import type { AnnotatorLayout } from '../common/contract.ts';
-import { classifyAnnotator, describeSignature, type AnnotatorModelInfo } from '../model-detection/classify-annotator.ts';
-import type { OnnxSignature } from '../formats/onnx-reader.ts';
+import { float16ToFloat32, float32ToFloat16 } from '../../formats/dtype-convert.ts';
+import type { TensorData } from '../runtime/session.ts';
+import type { AnnotatorLayout } from '../../common/contract.ts';
+import { classifyAnnotator, describeSignature, type AnnotatorModelInfo } from '../../model-detection/classify-annotator.ts';
+import type { OnnxSignature } from '../../formats/onnx-reader.ts';
 
 export interface AnnotatorRunner {
   run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;

@@ -3,16 +3,16 @@
 // between steps and `report` may throw to cancel (the engine task passes one that checks its AbortSignal);
 // a model run itself cannot be interrupted.
 
-import type { AnnotatedPerson, AnnotatorLayout, AnnotatorTool } from '../common/contract.ts';
-import { ANNOTATOR_TOOLS_GUIDE } from '../common/annotator-guide.ts';
-import { encodePng } from '../generation/png.ts';
+import type { AnnotatedPerson, AnnotatorLayout, AnnotatorTool } from '../../common/contract.ts';
+import { ANNOTATOR_TOOLS_GUIDE } from '../../common/annotator-guide.ts';
+import { encodePng } from '../../generation/png.ts';
 import { annotateDepth } from './depth.ts';
 import { annotateDwpose } from './dwpose.ts';
 import type { RgbImage } from './image.ts';
 import { annotateHed, annotateLineart } from './lines.ts';
 import { AnnotatorError, type AnnotatorModel } from './model.ts';
 import { annotateOpenpose } from './openpose.ts';
-import type { AnnotateTaskResult } from './payload.ts';
+import type { AnnotateTaskResult } from '../../annotators/payload.ts';
 
 export type AnnotatorModels = Partial<Record<AnnotatorLayout, AnnotatorModel>>;
 export type Report = (step: number, total: number, message: string) => void;

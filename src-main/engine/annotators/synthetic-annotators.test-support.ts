@@ -3,9 +3,9 @@
 // Shapes are static (the builder's graphs are), so each model takes a picture of one fixed size.
 
 import fs from 'node:fs';
-import { emitOnnx } from '../engine/graph/emit-onnx.ts';
-import { Graph, type Node } from '../engine/graph/node.ts';
-import { add, constantOf, mul, reduce, reshape, scalar, slice, sub, unary } from '../engine/graph/ops.ts';
+import { emitOnnx } from '../graph/emit-onnx.ts';
+import { Graph, type Node } from '../graph/node.ts';
+import { add, constantOf, mul, reduce, reshape, scalar, slice, sub, unary } from '../graph/ops.ts';
 
 export type Size = { width: number; height: number };
 

@@ -10,7 +10,7 @@
 //    shoulders score above 0.3), the others are reordered; a keypoint is visible when it scores above 0.3.
 // With no person found, the whole picture is looked at as one box, as the published code does.
 
-import type { AnnotatedPerson } from '../common/contract.ts';
+import type { AnnotatedPerson } from '../../common/contract.ts';
 import { resizeRgb, toNchw, type RgbImage } from './image.ts';
 import { AnnotatorError, expectDims, fixedInputSize, output, runImage, type AnnotatorModel } from './model.ts';
 

@@ -6,7 +6,7 @@
 // A model exported with a fixed input size gets the picture scaled to fit it instead (padded the same way).
 // Pictures larger than 1024 px are worked on at 1024 px (the maps are picture-sized) and scaled back.
 
-import type { AnnotatedPerson } from '../common/contract.ts';
+import type { AnnotatedPerson } from '../../common/contract.ts';
 import { resize, resizeRgb, toNchw, type FloatImage, type RgbImage } from './image.ts';
 import { expectDims, fixedInputSize, runImage, type AnnotatorModel, type FloatTensor } from './model.ts';
 import { assemblePeople, type Peak } from './openpose-assemble.ts';

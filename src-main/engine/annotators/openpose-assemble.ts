@@ -4,7 +4,7 @@
 // merging two partial people that a limb joins and do not overlap. People with fewer than 4 joints or an
 // average score under 0.4 are dropped. Joint and limb numbering is OpenPose's (1-based in the tables).
 
-import type { AnnotatedPerson } from '../common/contract.ts';
+import type { AnnotatedPerson } from '../../common/contract.ts';
 import type { FloatImage } from './image.ts';
 
 export interface Peak {
