@@ -13,7 +13,7 @@ import type {
 } from '../common/contract.ts';
 import { ANNOTATOR_TOOLS } from '../common/contract.ts';
 import { ANNOTATOR_MODELS, ANNOTATOR_TOOLS_GUIDE, missingModelsText } from '../common/annotator-guide.ts';
-import type { AnnotatePayload, AnnotateTaskResult } from './payload.ts';
+import type { AnnotatePayload, AnnotateTaskResult } from '../engine/tasks/annotate-payload.ts';
 
 /** An Error with the contract's `kind`. */
 function kindError(kind: string, message: string): Error & { kind: string } {

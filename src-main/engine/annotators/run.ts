@@ -12,7 +12,7 @@ import type { RgbImage } from './image.ts';
 import { annotateHed, annotateLineart } from './lines.ts';
 import { AnnotatorError, type AnnotatorModel } from './model.ts';
 import { annotateOpenpose } from './openpose.ts';
-import type { AnnotateTaskResult } from '../../annotators/payload.ts';
+import type { AnnotateTaskResult } from '../tasks/annotate-payload.ts';
 
 export type AnnotatorModels = Partial<Record<AnnotatorLayout, AnnotatorModel>>;
 export type Report = (step: number, total: number, message: string) => void;

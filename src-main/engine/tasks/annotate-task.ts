@@ -9,7 +9,7 @@ import path from 'node:path';
 import { rgbFromPng, rgbFromRgba, type RgbImage } from '../annotators/image.ts';
 import { checkAnnotator } from '../annotators/model.ts';
 import { readOnnxSignature } from '../../formats/onnx-reader.ts';
-import { checkAnnotatePayload, type AnnotateTaskResult } from '../../annotators/payload.ts';
+import { checkAnnotatePayload, type AnnotateTaskResult } from './annotate-payload.ts';
 import { runAnnotator, type AnnotatorModels } from '../annotators/run.ts';
 import type { TaskContext, TaskHandler } from '../protocol.ts';
 import { ModelSession, type ProviderName } from '../runtime/session.ts';

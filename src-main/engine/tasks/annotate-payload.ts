@@ -2,9 +2,9 @@
 // picture and the PNG travel as bytes). Each side checks what it receives: the engine re-checks the payload
 // here before opening any file.
 
-import type { AnnotatedPerson, AnnotateResult, AnnotatorLayout, AnnotatorTool } from '../common/contract.ts';
-import { ANNOTATOR_TOOLS } from '../common/contract.ts';
-import { ANNOTATOR_TOOLS_GUIDE } from '../common/annotator-guide.ts';
+import type { AnnotatedPerson, AnnotateResult, AnnotatorLayout, AnnotatorTool } from '../../common/contract.ts';
+import { ANNOTATOR_TOOLS } from '../../common/contract.ts';
+import { ANNOTATOR_TOOLS_GUIDE } from '../../common/annotator-guide.ts';
 
 export type AnnotatePicture =
   | { kind: 'png'; bytes: Uint8Array }
