@@ -15,7 +15,7 @@ import {
   type MethodOutput,
   type ProviderReport,
 } from '../common/contract.ts';
-import { annotateResult, annotatorStatuses, planAnnotateJob } from '../annotators/annotate-service.ts';
+import { annotateResult, annotatorStatuses, planAnnotateJob } from './annotate-service.ts';
 import { defaultEngineEntry, nodeEngineLauncher, type EngineLauncher } from '../jobs/engine-launcher.ts';
 import { EngineSupervisor, type SupervisorOptions } from '../jobs/engine-supervisor.ts';
 import { documentHandlers } from '../documents/document-handlers.ts';

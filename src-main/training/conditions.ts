@@ -11,7 +11,7 @@ import { renderPose } from '../common/hints/pose.ts';
 import { encodePng, readPngInfo } from '../generation/png.ts';
 import { decodePngWithin } from '../generation/png-scaled.ts';
 import { toRgb } from '../generation/image-resize.ts';
-import { planAnnotateJob } from '../annotators/annotate-service.ts';
+import { planAnnotateJob } from '../app/annotate-service.ts';
 import type { AnnotateTaskResult } from '../engine/tasks/annotate-payload.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { kindError } from '../common/errors.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateRequest, type LibraryItem } from '../common/contract.ts';
 import { ANNOTATOR_TOOLS_GUIDE } from '../common/annotator-guide.ts';
-import { createServices, type Services } from '../app/bootstrap.ts';
+import { createServices, type Services } from './bootstrap.ts';
 import { toErrorInfo } from '../common/errors.ts';
 import { decodePng, encodePng } from '../generation/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
