@@ -10,7 +10,7 @@ import { validateRequest, type LibraryItem } from '../common/contract.ts';
 import { ANNOTATOR_TOOLS_GUIDE } from '../common/annotator-guide.ts';
 import { createServices, type Services } from './bootstrap.ts';
 import { toErrorInfo } from '../common/errors.ts';
-import { decodePng, encodePng } from '../generation/png.ts';
+import { decodePng, encodePng } from '../formats/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { annotatorStatuses, planAnnotateJob } from './annotate-service.ts';
 import { fakeDepthModel, fakeDetectorModel, fakePoseModel, writeModel } from '../engine/annotators/synthetic-annotators.test-support.ts';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus, Events, JobInfo } from '../common/contract.ts';
 import { SqliteDocumentStore } from '../documents/document-store.ts';
-import { encodePng } from '../generation/png.ts';
+import { encodePng } from '../formats/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { openLibraryDatabase } from '../library/database.ts';
 import { HistoryStore } from '../library/history-store.ts';

@@ -18,7 +18,7 @@ import {
 } from '../common/generation-contract.ts';
 import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
 import { infotextToSettings, safeName } from '../generation/infotext.ts';
-import { readPngText } from '../generation/png.ts';
+import { readPngText } from '../formats/png.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { loraShortHash } from '../library/hash.ts';

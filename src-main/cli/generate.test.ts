@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fillDisk } from '../formats/disk-full.test-support.ts';
 import { openSafetensors } from '../formats/safetensors.ts';
-import { encodePng } from '../generation/png.ts';
+import { encodePng } from '../formats/png.ts';
 import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError, repoRoot } from '../engine/testing/goldens.ts';
 import type { CliIo } from './command.ts';
 import { outputPath } from './commands/generate.ts';

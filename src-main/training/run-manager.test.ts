@@ -9,7 +9,7 @@ import { after, it } from 'node:test';
 import { EventBus } from '../app/event-bus.ts';
 import type { TrainingSettings } from '../common/training-contract.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
-import { encodePng } from '../generation/png.ts';
+import { encodePng } from '../formats/png.ts';
 import { formatTrainProgress, type TrainPayload } from '../engine/tasks/train-payload.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import { JobQueue } from '../jobs/job-queue.ts';

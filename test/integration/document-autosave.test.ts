@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openLibraryDatabase } from '../../src-main/library/database.ts';
 import { SqliteDocumentStore } from '../../src-main/documents/document-store.ts';
-import { decodePng, encodePng } from '../../src-main/generation/png.ts';
+import { decodePng, encodePng } from '../../src-main/formats/png.ts';
 import type { DocumentSaveInput } from '../../src-main/common/documents-contract.ts';
 import { DocumentAutosave, type SaveStatus } from '../../src-renderer/src/document/autosave.ts';
 import { loadOpened, parseRecord, serialiseRecord, type PngCodec } from '../../src-renderer/src/document/serialise.ts';

@@ -4,7 +4,7 @@
 // align_corners=False, 'cubic' = INTER_CUBIC with a = -0.75, borders replicated), 'area' = INTER_AREA when
 // shrinking (exact box coverage; it falls back to linear when enlarging).
 
-import { decodePng } from '../../generation/png.ts';
+import { decodePng } from '../../formats/png.ts';
 
 /** 8-bit RGB, row-major, channels interleaved. */
 export interface RgbImage {

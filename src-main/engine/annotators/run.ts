@@ -5,7 +5,7 @@
 
 import type { AnnotatedPerson, AnnotatorLayout, AnnotatorTool } from '../../common/contract.ts';
 import { ANNOTATOR_TOOLS_GUIDE } from '../../common/annotator-guide.ts';
-import { encodePng } from '../../generation/png.ts';
+import { encodePng } from '../../formats/png.ts';
 import { annotateDepth } from './depth.ts';
 import { annotateDwpose } from './dwpose.ts';
 import type { RgbImage } from './image.ts';

@@ -3,8 +3,8 @@
 // Also here: turning those pictures into the pipeline's tensors at the generation size (A1111's resize modes).
 
 import type { GenerationSettings, ResizeModeName } from '../../common/generation-contract.ts';
-import { decodePng } from '../../generation/png.ts';
-import { decodePngWithin } from '../../generation/png-scaled.ts';
+import { decodePng } from '../../formats/png.ts';
+import { decodePngWithin } from '../../formats/png-scaled.ts';
 import { resizeImage, toGrey, toRgb, type Image8 } from '../../generation/image-resize.ts';
 import { rgb8ToImage } from '../pipeline/latent-preview.ts';
 import type { Tensor32 } from '../pipeline/model-runtime.ts';

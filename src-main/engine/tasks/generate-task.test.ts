@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { infotextToSettings } from '../../generation/infotext.ts';
-import { decodePng } from '../../generation/png.ts';
+import { decodePng } from '../../formats/png.ts';
 import { EngineRunError } from '../runtime/session.ts';
 import { fixture, golden, PIPELINE_TOLERANCE, relativeError } from '../testing/goldens.ts';
 import type { TaskContext, TaskProgress } from '../protocol.ts';

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { GenerationSettings } from '../../common/generation-contract.ts';
 import { settingsToInfotext } from '../../generation/infotext.ts';
-import { encodePng } from '../../generation/png.ts';
+import { encodePng } from '../../formats/png.ts';
 import { generate, type GenerateRequest } from '../pipeline/generate.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
-import { decodePng } from '../../generation/png.ts';
+import { decodePng } from '../../formats/png.ts';
 import { detectModel } from '../../model-detection/detect.ts';
 import { indexLoraFile } from '../models/lora.ts';
 import { detectCtrLoraCondition } from '../models/ctrlora.ts';

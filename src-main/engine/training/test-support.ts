@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodePng } from '../../generation/png.ts';
+import { encodePng } from '../../formats/png.ts';
 import { fixture } from '../testing/goldens.ts';
 import type { TrainPayload } from '../tasks/train-payload.ts';
 

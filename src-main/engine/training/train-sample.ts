@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodePng } from '../../generation/png.ts';
+import { encodePng } from '../../formats/png.ts';
 import { generate } from '../pipeline/generate.ts';
 import { imageToRgb8 } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
