@@ -25,7 +25,7 @@ import { openLibraryDatabase } from '../library/database.ts';
 import { asDiskWriteError } from '../formats/atomic-file.ts';
 import { kindError } from '../common/errors.ts';
 import { GenerationService } from './generation-service.ts';
-import { DisposableOwner, EventBus } from './event-bus.ts';
+import { DisposableOwner, EventBus } from '../base/event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
 import { TrainingService } from '../training/training-service.ts';
 import { TrainingStore } from '../training/training-store.ts';

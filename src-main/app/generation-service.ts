@@ -24,9 +24,9 @@ import type { JobQueue } from '../jobs/job-queue.ts';
 import { loraShortHash } from '../library/hash.ts';
 import type { HistoryRecord, HistoryStore } from '../library/history-store.ts';
 import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../formats/atomic-file.ts';
-import { containedFileSync } from './contained-file.ts';
+import { containedFileSync } from '../base/contained-file.ts';
 import { kindError } from '../common/errors.ts';
-import type { EventBus } from './event-bus.ts';
+import type { EventBus } from '../base/event-bus.ts';
 
 export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';
 export type GenerationHandlers = { [M in GenerationMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
-import { EventBus } from '../app/event-bus.ts';
+import { EventBus } from '../base/event-bus.ts';
 import type { TrainingSettings } from '../common/training-contract.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 import { encodePng } from '../formats/png.ts';

@@ -12,7 +12,7 @@ import { assignBucket, bucketCounts, bucketResolutions } from '../engine/trainin
 import type { CalibratedResult, TrainPayload } from '../engine/tasks/train-payload.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
-import type { EventBus } from '../app/event-bus.ts';
+import type { EventBus } from '../base/event-bus.ts';
 import { kindError } from '../common/errors.ts';
 import { writeFileAtomic } from '../formats/atomic-file.ts';
 import { annotatedConditionPng, cannyConditionPng, generatedConditionFile } from './conditions.ts';

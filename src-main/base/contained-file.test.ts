@@ -10,7 +10,7 @@ import { after, it } from 'node:test';
 import type { HistoryStore } from '../library/history-store.ts';
 import { containedFile, containedFileSync } from './contained-file.ts';
 import { EventBus } from './event-bus.ts';
-import { GenerationService, IMAGES_FOLDER, type GenerationServiceOptions } from './generation-service.ts';
+import { GenerationService, IMAGES_FOLDER, type GenerationServiceOptions } from '../app/generation-service.ts';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-contained-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
