@@ -1,5 +1,5 @@
 // The engine's 'annotate' task: turns a picture into a hint with the annotator models the user added to the
-// library (src-main/annotators/). Each model file's signature is read again and checked against the role main
+// library (the annotator code is in engine/annotators/). Each model file's signature is read again and checked against the role main
 // says it plays before a session is made from it; sessions of the last models used are kept for the next job
 // (an artist often annotates several pictures in a row) and released when other models are asked for.
 // Progress is reported between steps; a cancel stops at the next one.
