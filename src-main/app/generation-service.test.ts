@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
-import { fixture } from '../engine/testing/goldens.ts';
+import { fixture } from '../engine/goldens.test-support.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 import { hugePng16 } from '../formats/huge-png.test-support.ts';
 import { decodePng, encodePng } from '../formats/png.ts';

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fillDisk } from '../formats/disk-full.test-support.ts';
 import { openSafetensors } from '../formats/safetensors.ts';
 import { encodePng } from '../formats/png.ts';
-import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError, repoRoot } from '../engine/testing/goldens.ts';
+import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError, repoRoot } from '../engine/goldens.test-support.ts';
 import type { CliIo } from './command.ts';
 import { outputPath } from './commands/generate.ts';
 import { parseLoraSpec, parseUnitSpec } from './generate-args.ts';

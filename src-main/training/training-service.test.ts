@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
-import { fixture } from '../engine/testing/goldens.ts';
+import { fixture } from '../engine/goldens.test-support.ts';
 import { makeDataset, testCondition, testPicture } from '../engine/training/test-support.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-support.ts';

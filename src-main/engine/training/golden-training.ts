@@ -3,7 +3,7 @@
 // max |a - b| / max |b| over all tensors of one recipe and kind together.
 
 import type { TensorData } from '../runtime/session.ts';
-import { fixtureFile, golden } from '../testing/goldens.ts';
+import { fixtureFile, golden } from '../goldens.test-support.ts';
 import type { TrainingGraph } from './recipes/recipe.ts';
 import { TrainSession, type TrainStepOptions } from './train-step.ts';
 

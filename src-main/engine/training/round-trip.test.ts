@@ -15,7 +15,7 @@ import { detectCtrLoraCondition } from '../models/ctrlora.ts';
 import { generate } from '../pipeline/generate.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import type { TaskContext, TaskProgress } from '../protocol.ts';
-import { fixture } from '../testing/goldens.ts';
+import { fixture } from '../goldens.test-support.ts';
 import { trainTask } from '../tasks/train-task.ts';
 import type { TrainedResult } from '../tasks/train-payload.ts';
 import { fitted, toTensor } from './data-cache.ts';

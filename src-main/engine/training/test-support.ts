@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodePng } from '../../formats/png.ts';
-import { fixture } from '../testing/goldens.ts';
+import { fixture } from '../goldens.test-support.ts';
 import type { TrainPayload } from '../tasks/train-payload.ts';
 
 /** A picture of stripes and a disc whose place depends on `seed`: different pictures, smooth enough to encode. */

@@ -7,7 +7,7 @@ import type { Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { clipTextEncoder, detectClipText } from '../models/clip-text.ts';
 import { Weights } from '../models/weights.ts';
-import { fixtureFile } from '../testing/goldens.ts';
+import { fixtureFile } from '../goldens.test-support.ts';
 import { TrainableLora } from './trainable-lora.ts';
 
 test('CLIP text encoder: gradients for the token embedding table and LoRAs on q_proj and fc1 match finite differences', async (t) => {

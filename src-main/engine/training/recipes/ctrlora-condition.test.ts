@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withoutPrefix } from '../../models/key-layouts.ts';
-import { fixtureFile, golden } from '../../testing/goldens.ts';
+import { fixtureFile, golden } from '../../goldens.test-support.ts';
 import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.ts';
 import { buildCtrLoraTraining } from './ctrlora-condition.ts';
 

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
-import { cnxsLayout, ctrLoraBaseLayout, ctrLoraConditionLayout } from './control-layouts.ts';
-import { fixture } from './goldens.ts';
-import { TINY_ARCH } from './sd15-layout.ts';
+import { cnxsLayout, ctrLoraBaseLayout, ctrLoraConditionLayout } from './control-layouts.test-support.ts';
+import { fixture } from '../goldens.test-support.ts';
+import { TINY_ARCH } from './sd15-layout.test-support.ts';
 
 function sameKeys(file: string, layout: { name: string; shape: number[] }[]): void {
   const f = openTensorFile(fixture(file));

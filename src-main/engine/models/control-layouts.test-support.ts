@@ -9,7 +9,7 @@
 //   zero convs in both directions and into the decoder, a ControlNet hint encoder, `scale_list`.
 // control-layouts.test.ts checks that the tiny architecture reproduces the tiny fixtures' keys and shapes.
 
-import { controlNetLayout, type LayoutTensor, type UnetArch } from './sd15-layout.ts';
+import { controlNetLayout, type LayoutTensor, type UnetArch } from './sd15-layout.test-support.ts';
 
 const weight = (name: string, shape: number[], fanIn: number): LayoutTensor => ({ name, shape, init: 'weight', fanIn });
 const bias = (name: string, n: number, fanIn: number): LayoutTensor => ({ name, shape: [n], init: 'bias', fanIn });

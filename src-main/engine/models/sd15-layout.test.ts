@@ -5,8 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openSafetensors } from '../../formats/safetensors.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
-import { fixtureFile } from './goldens.ts';
-import { randomTensorValues, writeRandomCheckpoint } from './random-checkpoint.ts';
+import { fixtureFile } from '../goldens.test-support.ts';
+import { randomTensorValues, writeRandomCheckpoint } from './random-checkpoint.test-support.ts';
 import {
   checkpointLayout,
   clipTextLayout,
@@ -17,7 +17,7 @@ import {
   TINY_ARCH,
   unetLayout,
   vaeLayout,
-} from './sd15-layout.ts';
+} from './sd15-layout.test-support.ts';
 
 /** name -> "dtype [shape]" for a file, and the same for a layout (F32 fixtures; position_ids is I64). */
 function describeFile(file: TensorFile): Map<string, string> {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bfloat16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../../formats/dtype-convert.ts';
 import { TensorFileError } from '../../formats/tensor-file.ts';
-import type { LayoutTensor } from './sd15-layout.ts';
+import type { LayoutTensor } from './sd15-layout.test-support.ts';
 
 export type RandomDType = 'F32' | 'F16' | 'BF16';
 

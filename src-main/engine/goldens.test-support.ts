@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openSafetensors } from '../../formats/safetensors.ts';
-import { emitOnnx } from '../graph/emit-onnx.ts';
-import type { Node } from '../graph/node.ts';
-import { ModelSession, type TensorData } from '../runtime/session.ts';
-import type { TensorFile } from '../../formats/tensor-file.ts';
+import { openSafetensors } from '../formats/safetensors.ts';
+import { emitOnnx } from './graph/emit-onnx.ts';
+import type { Node } from './graph/node.ts';
+import { ModelSession, type TensorData } from './runtime/session.ts';
+import type { TensorFile } from '../formats/tensor-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
