@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkGradient, type CheckInput } from './grad-rules-check.ts';
+import { checkGradient, type CheckInput } from './grad-rules-check.test-support.ts';
 import { gradients } from './gradients.ts';
 import { Graph, type Node } from './node.ts';
 import * as op from './ops.ts';

@@ -2,7 +2,7 @@
 // finite differences: text-encoder training (textual inversion, te LoRAs) has no goldens of its own.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkGradient } from '../graph/grad-rules-check.ts';
+import { checkGradient } from '../graph/grad-rules-check.test-support.ts';
 import type { Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { clipTextEncoder, detectClipText } from '../models/clip-text.ts';
