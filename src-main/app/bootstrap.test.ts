@@ -13,7 +13,7 @@ import { openLibraryDatabase } from '../library/database.ts';
 import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
 import { LibraryService } from '../library/library-service.ts';
-import { until } from '../jobs/test-support.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
 import { toErrorInfo } from '../common/errors.ts';
 import { DATABASE_FILE } from './library-port.ts';

@@ -13,7 +13,7 @@ import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 import { hugePng16 } from '../formats/huge-png.test-support.ts';
 import { decodePng, encodePng } from '../formats/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
-import { until } from '../jobs/test-support.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
 import { toErrorInfo } from '../common/errors.ts';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openTensorFile } from '../formats/open-tensor-file.ts';
 import { detectModel, type Detection } from './detect.ts';
-import { f32Scalar, writeSafetensors, type FakeTensor } from '../library/testing.ts';
+import { f32Scalar, writeSafetensors, type FakeTensor } from '../library/handmade-safetensors.test-support.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-synthetic-'));
 let counter = 0;

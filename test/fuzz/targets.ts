@@ -14,7 +14,7 @@ import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { loadPickle } from '../../src-main/formats/pickle.ts';
 import { encodeSafetensors } from '../../src-main/formats/safetensors.ts';
 import { TensorFileError } from '../../src-main/formats/tensor-file.ts';
-import { stateDictPickle, torchArchive } from '../../src-main/formats/test-support.ts';
+import { stateDictPickle, torchArchive } from '../../src-main/formats/pickle-zip-builders.test-support.ts';
 import { parseParameters } from '../../src-main/generation/a1111-parameters.ts';
 import { infotextToSettings } from '../../src-main/generation/infotext.ts';
 import { crc32, decodePng, encodePng, PngError, readPngText } from '../../src-main/formats/png.ts';

@@ -8,7 +8,7 @@ import { fixture, golden, PIPELINE_TOLERANCE, relativeError } from '../goldens.t
 import type { TaskContext, TaskProgress } from '../protocol.ts';
 import type { GeneratePayload, GenerateTaskResult } from './generate-payload.ts';
 import { explainFailure, generateTask, releaseGenerateRuntime } from './generate-task.ts';
-import { fixtureRef as ref, fixtureSettings } from './test-support.ts';
+import { fixtureRef as ref, fixtureSettings } from './golden-settings.test-support.ts';
 
 after(() => releaseGenerateRuntime());
 

@@ -19,7 +19,7 @@ import { fixture } from '../goldens.test-support.ts';
 import { trainTask } from '../tasks/train-task.ts';
 import type { TrainedResult } from '../tasks/train-payload.ts';
 import { fitted, toTensor } from './data-cache.ts';
-import { makeDataset, tinyPayload } from './test-support.ts';
+import { makeDataset, tinyPayload } from './training-data.test-support.ts';
 
 const context = (progress: TaskProgress[]): TaskContext => ({ jobId: 't', signal: new AbortController().signal, provider: 'cpu', resourcesDir: '', dataDir: '', progress: (p) => progress.push(p) });
 const work = () => fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-train-'));
