@@ -11,7 +11,7 @@ import { ModelSession, type TensorData } from './runtime/session.ts';
 import type { TensorFile } from '../formats/tensor-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const repoRoot = path.resolve(here, '..', '..', '..');
+export const repoRoot = path.resolve(here, '..', '..');
 export const fixtureDir = path.join(repoRoot, 'test', 'fixtures', 'sd15-tiny');
 export const fixture = (name: string) => path.join(fixtureDir, name);
 
