@@ -58,6 +58,20 @@ test('src-renderer/ imports nothing of src-main/ but common/', () => {
   assert.equal(show(bad), '');
 });
 
+test('test support (*.test-support.ts) is imported only by tests, other test support, test/ and bench/', () => {
+  const testSide = (file: string): boolean => isTest(file) || file.startsWith('test/') || file.startsWith('bench/');
+  const bad = edges.filter((e) => e.to?.endsWith('.test-support.ts') && !testSide(e.from));
+  assert.equal(show(bad), '');
+  const helpers = edges.filter((e) => e.to?.endsWith('.test-support.ts')).map((e) => e.to);
+  assert.ok(new Set(helpers).size >= 15, 'the test support files are found');
+});
+
+test('no test support hides under another name (testing.ts, test-support.ts, a testing/ folder)', () => {
+  const files = new Set(edges.map((e) => e.from));
+  const hidden = [...files].filter((f) => f.startsWith('src-') && /(^|\/)(testing|test-support)(\.ts$|\/)/.test(f));
+  assert.deepEqual(hidden, []);
+});
+
 test('every relative import names a file that exists', async () => {
   const { existsSync } = await import('node:fs');
   const path = await import('node:path');
