@@ -13,6 +13,7 @@ import { openLibraryDatabase } from '../library/database.ts';
 import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
 import { LibraryService } from '../library/library-service.ts';
+import { TrainingStore } from '../training/training-store.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
 import { toErrorInfo } from '../common/errors.ts';
@@ -142,6 +143,7 @@ describe('createServices on a full disk (the database at its size limit)', () =>
         jobStore: new JobStore(db),
         documents: new SqliteDocumentStore(db),
         history: new HistoryStore(db),
+        training: new TrainingStore(db),
         close: () => db.close(),
       }),
     });

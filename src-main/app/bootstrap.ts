@@ -19,16 +19,13 @@ import { annotateResult, annotatorStatuses, planAnnotateJob } from './annotate-s
 import { defaultEngineEntry, nodeEngineLauncher, type EngineLauncher } from '../jobs/engine-launcher.ts';
 import { EngineSupervisor, type SupervisorOptions } from '../jobs/engine-supervisor.ts';
 import { documentHandlers } from '../documents/document-handlers.ts';
-import { SqliteDocumentStore } from '../documents/document-store.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
-import { openLibraryDatabase } from '../library/database.ts';
 import { asDiskWriteError } from '../formats/atomic-file.ts';
 import { kindError } from '../common/errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { DisposableOwner, EventBus } from '../base/event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
 import { TrainingService } from '../training/training-service.ts';
-import { TrainingStore } from '../training/training-store.ts';
 
 export interface ServicesOptions {
   /** Writable folder: library database, caches, outputs. */
@@ -93,13 +90,7 @@ export function createServices(options: ServicesOptions): Services {
   const opened = (options.openLibrary ?? openLibrary)(dataDir, (count) => events.emit('library.changed', { count }));
   owner.add('library database', () => opened.close());
   const library = opened.library;
-  // A library handed in by a test may have no documents: they then live in a database in memory.
-  let documents = opened.documents;
-  if (!documents) {
-    const memory = openLibraryDatabase(':memory:');
-    owner.add('documents database', () => memory.close());
-    documents = new SqliteDocumentStore(memory);
-  }
+  const documents = opened.documents;
 
   const supervisor = new EngineSupervisor({
     launcher: options.engineLauncher ?? nodeEngineLauncher({ resourcesDir, dataDir, entry: defaultEngineEntry() }),
@@ -113,13 +104,7 @@ export function createServices(options: ServicesOptions): Services {
   owner.add('job queue', () => Promise.race([queue.dispose(), new Promise((r) => setTimeout(r, 3_000).unref())]));
   owner.add('job events', queue.onUpdate(({ job }) => events.emit('job.updated', job)));
   const generation = new GenerationService({ dataDir, mode: info.mode, queue, supervisor, library, history: opened.history ?? null, events });
-  let trainingStore = opened.training;
-  if (!trainingStore) {
-    const memory = openLibraryDatabase(':memory:');
-    owner.add('training database', () => memory.close());
-    trainingStore = new TrainingStore(memory);
-  }
-  const training = new TrainingService({ dataDir, mode: info.mode, queue, supervisor, library, events, store: trainingStore });
+  const training = new TrainingService({ dataDir, mode: info.mode, queue, supervisor, library, events, store: opened.training });
 
   /** Queues a scan in main's lane; the library reports progress and honours the signal. */
   const scanJob = (title: string, scan: (progress: (p: ScanProgress) => void, signal: AbortSignal) => Promise<unknown>) =>

@@ -17,12 +17,12 @@ export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'resca
 export interface OpenedLibrary {
   library: LibraryPort;
   jobStore?: JobRecordStore;
-  /** The studio's documents; without it bootstrap keeps them in a database in memory (tests). */
-  documents?: DocumentStorage;
+  /** The studio's documents. */
+  documents: DocumentStorage;
   /** The generation history; without it the history methods answer 'unavailable'. */
   history?: HistoryStore;
-  /** Datasets, training runs and calibrations; without it bootstrap keeps them in a database in memory. */
-  training?: TrainingStore;
+  /** Datasets, training runs and calibrations. */
+  training: TrainingStore;
   close(): void;
 }
 
