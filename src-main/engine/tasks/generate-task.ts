@@ -11,17 +11,14 @@ import { encodePng } from '../../formats/png.ts';
 import { generate, type GenerateRequest } from '../pipeline/generate.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
-import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
+import { controlTensor, fittedPicture, imageToRgb8, initTensor, maskTensor } from '../pipeline/image-tensors.ts';
+import { latentToRgb } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import { describeFallback } from '../runtime/fusions.ts';
 import { EngineRunError, type ProviderName } from '../runtime/session.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
 import {
   checkPayload,
-  controlTensor,
-  fittedPicture,
-  initTensor,
-  maskTensor,
   type GeneratePayload,
   type GeneratedPicture,
   type GenerateTaskResult,
