@@ -11,6 +11,18 @@ import { base64, fields, int, list, model, num, oneOf, text, type ModelSelector 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
 
+/** A1111's display names (the "Sampler:" field of its parameters text, before v1.9 split out schedules). */
+export const A1111_SAMPLER_NAMES: Readonly<Record<SamplerName, string>> = {
+  ddim: 'DDIM',
+  euler: 'Euler',
+  euler_a: 'Euler a',
+  dpmpp_2m: 'DPM++ 2M',
+  dpmpp_2m_karras: 'DPM++ 2M Karras',
+  dpmpp_sde_karras: 'DPM++ SDE Karras',
+  unipc: 'UniPC',
+  lcm: 'LCM',
+};
+
 /** A1111's "Just resize", "Crop and resize", "Resize and fill", for hints and init images of another size. */
 export type ResizeModeName = 'just-resize' | 'crop-and-resize' | 'resize-and-fill';
 export const RESIZE_MODE_NAMES: readonly ResizeModeName[] = ['just-resize', 'crop-and-resize', 'resize-and-fill'];

@@ -3,7 +3,7 @@
 // ControlNet-XS follow the same "key: value, ..." style under "CtrLoRA N" and "ControlNet-XS N". LoRAs appear as
 // A1111 writes them: `<lora:name:weight>` in the prompt and their hashes in "Lora hashes".
 
-import type { ControlKind, GenerationSettings, ReadModel, ReadSettings, ResizeModeName } from '../common/generation-contract.ts';
+import { A1111_SAMPLER_NAMES, type ControlKind, type GenerationSettings, type ReadModel, type ReadSettings, type ResizeModeName } from '../common/generation-contract.ts';
 import {
   formatSettingsList,
   generationInfoFromText,
@@ -13,7 +13,7 @@ import {
   type ControlNetInfo,
 } from './a1111-parameters.ts';
 import { A1111_RESIZE_NAMES, type ResizeMode } from './image-resize.ts';
-import { A1111_SAMPLER_NAMES, samplerFromA1111 } from './samplers/index.ts';
+import { samplerFromA1111 } from './samplers/index.ts';
 
 /**
  * A name as it may stand inside a unit or a `<lora:...>` tag: sd-webui-controlnet refuses unit values holding

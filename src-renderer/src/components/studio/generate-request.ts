@@ -100,15 +100,3 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     },
   };
 }
-
-/** Samplers as A1111 names them (the names the history and PNG settings use). */
-export const SAMPLER_LABELS: Record<SamplerName, string> = {
-  ddim: 'DDIM',
-  euler: 'Euler',
-  euler_a: 'Euler a',
-  dpmpp_2m: 'DPM++ 2M',
-  dpmpp_2m_karras: 'DPM++ 2M Karras',
-  dpmpp_sde_karras: 'DPM++ SDE Karras',
-  unipc: 'UniPC',
-  lcm: 'LCM',
-};
