@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../formats/atomic-file.ts';
 import { annotatedConditionPng, cannyConditionPng, generatedConditionFile } from './conditions.ts';
 import { scanDatasetFolder } from './dataset-import.ts';
 import { RunManager } from './run-manager.ts';
-import { calibrationKey, calibrationReport, folders, pickModel, resolveSettings, trainPayload } from './run-plan.ts';
+import { calibrationKey, calibrationReport, folders, pickModel, resolveSettings, trainPayload, usableItems } from './run-plan.ts';
 import type { TrainingStore } from './training-store.ts';
 
 type TrainingMethod = Extract<MethodName, `training.${string}`>;
@@ -169,7 +169,7 @@ export class TrainingService {
     const settings = resolveSettings(input, this.o.library.list(), dataset, steps, input.seed ?? randomInt(0, 2 ** 32));
     const items = this.o.store.items(dataset.id);
     // Checked before anything is recorded: a dataset without usable items refuses here.
-    trainPayload(settings, dataset, items, folders(this.o.dataDir, dataset.id, 0, settings), false, '');
+    usableItems(settings.recipe, dataset, items);
     const runId = this.o.store.insertRun(dataset.id, settings, steps, new Date().toISOString());
     const jobId = this.runs.enqueue(this.storedRun(runId), this.payloadFor(runId, false));
     return { runId, jobId, steps };
