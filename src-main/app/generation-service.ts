@@ -16,7 +16,7 @@ import {
   type ModelSelector,
   type ReadModel,
 } from '../common/generation-contract.ts';
-import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
+import { generatePayload, type GenerateTaskResult, type PictureBytes } from '../engine/tasks/generate-payload.ts';
 import { infotextToSettings, safeName } from '../generation/infotext.ts';
 import { readPngText } from '../formats/png.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
@@ -90,12 +90,11 @@ export class GenerationService {
   async start(input: GenerateInput): Promise<{ jobId: string; seed: number }> {
     this.history(); // refuse before queueing when nothing could be recorded
     const settings = await this.settingsFor(input);
-    const payload: GeneratePayload = {
-      settings,
+    const payload = generatePayload(settings, {
       controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
       init: input.init ? pictureOf(input.init.imagePngBase64) : null,
       mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
-    };
+    });
     const count = settings.batchSize * settings.batchCount;
     const words = settings.prompt.trim().replace(/\s+/g, ' ');
     const title = `Generate ${count > 1 ? `${count} pictures` : 'a picture'}${words ? `: ${words.length > 48 ? `${words.slice(0, 47)}…` : words}` : ''}`;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-file.ts';
 import { img2imgStepsRun, minimalStrength, RESIZE_MODE_NAMES, SAMPLER_NAMES, type ControlRecord, type GenerationSettings, type ModelRef, type ResizeModeName, type SamplerName } from '../../common/generation-contract.ts';
-import type { ComputePrecision, GeneratePayload, GenerateTaskResult, PictureBytes } from '../../engine/tasks/generate-payload.ts';
+import { generatePayload, type ComputePrecision, type GeneratePayload, type GenerateTaskResult, type PictureBytes } from '../../engine/tasks/generate-payload.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';
 import { nodeEngineLauncher } from '../../jobs/engine-launcher.ts';
 import { EngineSupervisor } from '../../jobs/engine-supervisor.ts';
@@ -153,14 +153,18 @@ export async function payloadFromOptions(values: Record<string, string | boolean
     batchIndex: 0,
   };
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
-  return {
+  return generatePayload(
     settings,
-    controls: hints,
-    init: typeof initFile === 'string' ? picture(initFile, 'init image') : null,
-    mask: typeof values.mask === 'string' ? picture(values.mask, 'mask') : null,
-    compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
-    returnLatents: typeof values['latents-out'] === 'string',
-  };
+    {
+      controls: hints,
+      init: typeof initFile === 'string' ? picture(initFile, 'init image') : null,
+      mask: typeof values.mask === 'string' ? picture(values.mask, 'mask') : null,
+    },
+    {
+      compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
+      returnLatents: typeof values['latents-out'] === 'string',
+    },
+  );
 }
 
 function progressPrinter(io: CliIo): (step: number, total: number, message: string) => void {

@@ -44,6 +44,24 @@ export interface GenerateTaskResult {
   fallbacks: string[];
 }
 
+/** The pictures of a run: one hint per control unit (in the settings' order), the img2img start and the mask. */
+export interface RunPictures {
+  controls: PictureBytes[];
+  init: PictureBytes | null;
+  mask: PictureBytes | null;
+}
+
+/**
+ * The one builder of 'generate' payloads, for the studio's GenerationService and for `hintbrush generate`:
+ * resolved settings (model paths inside), the run's pictures, and the CLI's engine options.
+ */
+export function generatePayload(settings: GenerationSettings, pictures: RunPictures, options: Pick<GeneratePayload, 'compute' | 'returnLatents'> = {}): GeneratePayload {
+  if (pictures.controls.length !== settings.controls.length) {
+    throw new RangeError(`generate: ${pictures.controls.length} control pictures for ${settings.controls.length} control units`);
+  }
+  return { settings, controls: pictures.controls, init: pictures.init, mask: pictures.mask, ...options };
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isPicture(v: unknown): v is PictureBytes {
