@@ -1,6 +1,6 @@
 // The engine reads every architecture number from the weights. Checkpoints we do not have (other widths, depths,
 // level counts, attention placements, dtypes, 9-channel inpainting UNets) are generated here from
-// testing/sd15-layout.ts with random weights, and the whole model runtime must run on them: text encoding, UNet
+// sd15-layout.test-support.ts with random weights, and the whole model runtime must run on them: text encoding, UNet
 // at batch 2 (with a ControlNet), VAE decode and encode, with finite outputs of the shapes the weights imply.
 // The same values stored as F32, BF16 and F16 must give the same outputs (the graph widens weights in-graph).
 

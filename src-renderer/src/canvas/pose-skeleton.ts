@@ -1,5 +1,5 @@
 // How the canvas shows and picks OpenPose skeletons. The body model itself (keypoint order, limbs, colours,
-// a standing figure) is the hint processing's (hints/pose.ts), so the editor draws what the model is fed.
+// a standing figure) is the hint processing's (common/hints/pose.ts), so the editor draws what the model is fed.
 import type { PosePerson } from '../../../src-main/common/document/model.ts';
 import { LIMB_SEQUENCE, POSE_COLORS } from '../../../src-main/common/hints/pose.ts';
 
