@@ -72,6 +72,32 @@ test('no test support hides under another name (testing.ts, test-support.ts, a t
   assert.deepEqual(hidden, []);
 });
 
+// Production code only (tests may reach across to set things up).
+const production = edges.filter((e) => e.from.startsWith('src-main/') && !isTest(e.from) && e.to?.startsWith('src-main/'));
+const area = (file: string): string => file.split('/')[1];
+/** The other top folders of src-main/ that a folder's production files import. */
+const importsOf = (from: string): Set<string> =>
+  new Set(production.filter((e) => area(e.from) === from && area(e.to!) !== from).map((e) => area(e.to!)));
+
+test('the engine imports no main-side folder (it runs in its own process)', () => {
+  const bad = production.filter((e) => area(e.from) === 'engine' && !['engine', 'common', 'formats', 'generation', 'model-detection'].includes(area(e.to!)));
+  assert.equal(show(bad), '');
+});
+
+test('the low layers import only what is below them: model-detection, base, formats, generation', () => {
+  assert.deepEqual([...importsOf('model-detection')].sort(), ['common', 'formats']);
+  assert.deepEqual([...importsOf('base')], ['common']);
+  for (const low of ['formats', 'generation']) {
+    assert.deepEqual([...importsOf(low)].filter((a) => !['common', 'formats'].includes(a)), [], low);
+  }
+});
+
+test('bootstrap.ts is on top: only the transports (server, electron, cli) import it', () => {
+  const bad = production.filter((e) => e.to === 'src-main/app/bootstrap.ts' && !['server', 'electron', 'cli'].includes(area(e.from)));
+  assert.equal(show(bad), '');
+  assert.ok(production.some((e) => e.to === 'src-main/app/bootstrap.ts'));
+});
+
 test('every relative import names a file that exists', async () => {
   const { existsSync } = await import('node:fs');
   const path = await import('node:path');
