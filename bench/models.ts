@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixture } from '../src-main/engine/testing/goldens.ts';
-import { writeRandomCheckpoint } from '../src-main/engine/testing/random-checkpoint.ts';
-import { cnxsLayout, ctrLoraBaseLayout, ctrLoraConditionLayout } from '../src-main/engine/testing/control-layouts.ts';
-import { checkpointLayout, controlNetLayout, SD15_ARCH } from '../src-main/engine/testing/sd15-layout.ts';
+import { fixture } from '../src-main/engine/goldens.test-support.ts';
+import { writeRandomCheckpoint } from '../src-main/engine/models/random-checkpoint.test-support.ts';
+import { cnxsLayout, ctrLoraBaseLayout, ctrLoraConditionLayout } from '../src-main/engine/models/control-layouts.test-support.ts';
+import { checkpointLayout, controlNetLayout, SD15_ARCH } from '../src-main/engine/models/sd15-layout.test-support.ts';
 import type { BenchModel, ModelName } from './scenario.ts';
 
 export function cacheDir(): string {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServices } from '../../src-main/app/bootstrap.ts';
 import type { GenerateInput } from '../../src-main/common/generation-contract.ts';
-import { encodePng } from '../../src-main/generation/png.ts';
+import { encodePng } from '../../src-main/formats/png.ts';
 import { nodeEngineLauncher } from '../../src-main/jobs/engine-launcher.ts';
 import { median, now, type Scenario } from '../scenario.ts';
 

@@ -7,15 +7,17 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus, Events, JobInfo } from '../common/contract.ts';
 import { SqliteDocumentStore } from '../documents/document-store.ts';
-import { encodePng } from '../generation/png.ts';
+import { encodePng } from '../formats/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { openLibraryDatabase } from '../library/database.ts';
 import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
 import { LibraryService } from '../library/library-service.ts';
-import { until } from '../jobs/test-support.ts';
+import { SettingsStore } from '../library/settings-store.ts';
+import { TrainingStore } from '../training/training-store.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from './errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { DATABASE_FILE } from './library-port.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -142,6 +144,8 @@ describe('createServices on a full disk (the database at its size limit)', () =>
         jobStore: new JobStore(db),
         documents: new SqliteDocumentStore(db),
         history: new HistoryStore(db),
+        training: new TrainingStore(db),
+        settings: new SettingsStore(db),
         close: () => db.close(),
       }),
     });

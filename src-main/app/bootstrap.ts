@@ -15,21 +15,18 @@ import {
   type MethodOutput,
   type ProviderReport,
 } from '../common/contract.ts';
-import { annotateResult, annotatorStatuses, planAnnotateJob } from '../annotators/annotate-service.ts';
+import { annotateResult, annotatorStatuses, planAnnotateJob } from './annotate-service.ts';
 import { defaultEngineEntry, nodeEngineLauncher, type EngineLauncher } from '../jobs/engine-launcher.ts';
 import { EngineSupervisor, type SupervisorOptions } from '../jobs/engine-supervisor.ts';
 import { documentHandlers } from '../documents/document-handlers.ts';
-import { SqliteDocumentStore } from '../documents/document-store.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
-import { openLibraryDatabase } from '../library/database.ts';
 import { asDiskWriteError } from '../formats/atomic-file.ts';
-import { kindError } from './errors.ts';
+import { kindError } from '../common/errors.ts';
 import { GenerationService } from './generation-service.ts';
 import { LiveService } from './live-service.ts';
-import { DisposableOwner, EventBus } from './event-bus.ts';
+import { DisposableOwner, EventBus } from '../base/event-bus.ts';
 import { openLibrary, scanJobProgress, type LibraryPort, type OpenedLibrary, type ScanProgress } from './library-port.ts';
 import { TrainingService } from '../training/training-service.ts';
-import { TrainingStore } from '../training/training-store.ts';
 import { SettingsStore } from '../library/settings-store.ts';
 
 export interface ServicesOptions {
@@ -95,21 +92,9 @@ export function createServices(options: ServicesOptions): Services {
   const opened = (options.openLibrary ?? openLibrary)(dataDir, (count) => events.emit('library.changed', { count }));
   owner.add('library database', () => opened.close());
   const library = opened.library;
-  // A library handed in by a test may have no documents: they then live in a database in memory.
-  let documents = opened.documents;
-  if (!documents) {
-    const memory = openLibraryDatabase(':memory:');
-    owner.add('documents database', () => memory.close());
-    documents = new SqliteDocumentStore(memory);
-  }
+  const documents = opened.documents;
 
-  let settings = opened.settings;
-  if (!settings) {
-    const memory = openLibraryDatabase(':memory:');
-    owner.add('settings database', () => memory.close());
-    settings = new SettingsStore(memory);
-  }
-  const settingsStore = settings;
+  const settingsStore = opened.settings;
 
   const supervisor = new EngineSupervisor({
     launcher: options.engineLauncher ?? nodeEngineLauncher({ resourcesDir, dataDir, entry: defaultEngineEntry() }),
@@ -126,13 +111,7 @@ export function createServices(options: ServicesOptions): Services {
   owner.add('job events', queue.onUpdate(({ job }) => events.emit('job.updated', job)));
   const generation = new GenerationService({ dataDir, mode: info.mode, queue, supervisor, library, history: opened.history ?? null, events });
   const live = new LiveService({ queue, supervisor, generation, events });
-  let trainingStore = opened.training;
-  if (!trainingStore) {
-    const memory = openLibraryDatabase(':memory:');
-    owner.add('training database', () => memory.close());
-    trainingStore = new TrainingStore(memory);
-  }
-  const training = new TrainingService({ dataDir, mode: info.mode, queue, supervisor, library, events, store: trainingStore });
+  const training = new TrainingService({ dataDir, mode: info.mode, queue, supervisor, library, events, store: opened.training });
 
   /** Queues a scan in main's lane; the library reports progress and honours the signal. */
   const scanJob = (title: string, scan: (progress: (p: ScanProgress) => void, signal: AbortSignal) => Promise<unknown>) =>

@@ -11,7 +11,7 @@ import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
 import { ldmVaeTensors, writeVaeSafetensors } from '../engine/models/vae-file.test-support.ts';
 import { writeA1111Pt, writeA1111Safetensors } from '../engine/pipeline/textual-inversion.test-support.ts';
-import { fixture, fixtureFile } from '../engine/testing/goldens.ts';
+import { fixture, fixtureFile } from '../engine/goldens.test-support.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { createServices, type Services } from './bootstrap.ts';
 

@@ -16,17 +16,17 @@ import {
   type ModelSelector,
   type ReadModel,
 } from '../common/generation-contract.ts';
-import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
+import { generatePayload, type GeneratePayload, type GenerateTaskResult, type PictureBytes } from '../engine/tasks/generate-payload.ts';
 import { infotextToSettings, safeName } from '../generation/infotext.ts';
-import { readPngText } from '../generation/png.ts';
+import { readPngText } from '../formats/png.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { loraShortHash } from '../library/hash.ts';
 import type { HistoryRecord, HistoryStore } from '../library/history-store.ts';
 import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../formats/atomic-file.ts';
-import { containedFileSync } from './contained-file.ts';
-import { kindError } from './errors.ts';
-import type { EventBus } from './event-bus.ts';
+import { containedFileSync } from '../base/contained-file.ts';
+import { kindError } from '../common/errors.ts';
+import type { EventBus } from '../base/event-bus.ts';
 import { REGIONS_PNG_KEYWORD, regionsFromPngText } from '../common/regions-contract.ts';
 
 export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';
@@ -87,18 +87,28 @@ export class GenerationService {
     return file ? containedFileSync(path.join(this.o.dataDir, IMAGES_FOLDER), file) : null;
   }
 
+  /**
+   * The engine's 'generate' payload for validated input and its settings: the one builder Generate and live
+   * mode use (the CLI reaches the same generatePayload with the files it was given).
+   */
+  payloadFor(settings: GenerationSettings, input: GenerateInput): GeneratePayload {
+    return generatePayload(
+      settings,
+      {
+        controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
+        init: input.init ? pictureOf(input.init.imagePngBase64) : null,
+        mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
+      },
+      // every usable embedding in the library may be named in the prompts, as A1111's embeddings folder
+      { embeddings: this.o.library.list().filter((i) => i.kind === 'embedding' && !i.problem).map((i) => i.path) },
+    );
+  }
+
   /** Validated input -> a queued 'generate' job. */
   async start(input: GenerateInput): Promise<{ jobId: string; seed: number }> {
     this.history(); // refuse before queueing when nothing could be recorded
     const settings = await this.settingsFor(input);
-    const payload: GeneratePayload = {
-      settings,
-      controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
-      init: input.init ? pictureOf(input.init.imagePngBase64) : null,
-      mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
-      // every usable embedding in the library may be named in the prompts, as A1111's embeddings folder
-      embeddings: this.o.library.list().filter((i) => i.kind === 'embedding' && !i.problem).map((i) => i.path),
-    };
+    const payload = this.payloadFor(settings, input);
     const count = settings.batchSize * settings.batchCount;
     const words = settings.prompt.trim().replace(/\s+/g, ' ');
     const title = `Generate ${count > 1 ? `${count} pictures` : 'a picture'}${words ? `: ${words.length > 48 ? `${words.slice(0, 47)}…` : words}` : ''}`;

@@ -18,14 +18,14 @@ export type LibraryPort = Pick<LibraryService, 'list' | 'roots' | 'add' | 'resca
 export interface OpenedLibrary {
   library: LibraryPort;
   jobStore?: JobRecordStore;
-  /** The studio's documents; without it bootstrap keeps them in a database in memory (tests). */
-  documents?: DocumentStorage;
+  /** The studio's documents. */
+  documents: DocumentStorage;
   /** The generation history; without it the history methods answer 'unavailable'. */
   history?: HistoryStore;
-  /** Datasets, training runs and calibrations; without it bootstrap keeps them in a database in memory. */
-  training?: TrainingStore;
-  /** App-wide settings (the provider choice); without it bootstrap keeps them in a database in memory. */
-  settings?: SettingsStore;
+  /** Datasets, training runs and calibrations. */
+  training: TrainingStore;
+  /** App-wide settings (the provider choice). */
+  settings: SettingsStore;
   close(): void;
 }
 

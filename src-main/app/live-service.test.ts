@@ -8,12 +8,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
-import { fixture } from '../engine/testing/goldens.ts';
-import { decodePng, readPngText } from '../generation/png.ts';
+import { fixture } from '../engine/goldens.test-support.ts';
+import { decodePng, readPngText } from '../formats/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
-import { until } from '../jobs/test-support.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from './errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {
   try {

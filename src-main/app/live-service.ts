@@ -11,11 +11,11 @@
 import os from 'node:os';
 import type { MethodInput, MethodOutput } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
-import type { GeneratePayload, GenerateTaskResult, PictureBytes } from '../engine/tasks/generate-payload.ts';
+import type { GenerateTaskResult } from '../engine/tasks/generate-payload.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
-import { kindError } from './errors.ts';
-import type { EventBus } from './event-bus.ts';
+import { kindError } from '../common/errors.ts';
+import type { EventBus } from '../base/event-bus.ts';
 import type { GenerationService } from './generation-service.ts';
 
 export type LiveMethod = 'live.start' | 'live.result' | 'live.keep';
@@ -24,7 +24,7 @@ export type LiveHandlers = { [M in LiveMethod]: (input: MethodInput<M>) => Promi
 export interface LiveServiceOptions {
   queue: JobQueue;
   supervisor: EngineSupervisor;
-  generation: Pick<GenerationService, 'settingsFor' | 'record'>;
+  generation: Pick<GenerationService, 'settingsFor' | 'payloadFor' | 'record'>;
   events: EventBus;
 }
 
@@ -32,8 +32,6 @@ export interface LiveServiceOptions {
 export const KEPT_RESULTS = 4;
 
 export const LIVE_JOB_TITLE = 'Live picture';
-
-const pictureOf = (base64: string): PictureBytes => ({ png: new Uint8Array(Buffer.from(base64, 'base64')) });
 
 interface LiveJob {
   result: GenerateTaskResult | null;
@@ -59,12 +57,7 @@ export class LiveService {
   async start(input: GenerateInput): Promise<{ jobId: string; seed: number }> {
     this.yieldToTheUi();
     const settings = await this.o.generation.settingsFor({ ...input, batchSize: 1, batchCount: 1 });
-    const payload: GeneratePayload = {
-      settings,
-      controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
-      init: input.init ? pictureOf(input.init.imagePngBase64) : null,
-      mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
-    };
+    const payload = this.o.generation.payloadFor(settings, input);
     const live: LiveJob = { result: null, historyIds: null };
     const job = this.o.queue.enqueue({
       kind: 'generate',

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixture, repoRoot } from '../engine/testing/goldens.ts';
+import { fixture, repoRoot } from '../engine/goldens.test-support.ts';
 import { infotextToSettings } from '../generation/infotext.ts';
-import { decodePng } from '../generation/png.ts';
+import { decodePng } from '../formats/png.ts';
 import type { CliIo } from './command.ts';
 import { main } from './hintbrush.ts';
 

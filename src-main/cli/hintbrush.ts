@@ -3,7 +3,7 @@
 // COMMANDS below.
 
 import { parseArgs } from 'node:util';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { UsageError, type CliCommand, type CliIo } from './command.ts';
 import { libraryAdd, libraryList } from './commands/library.ts';
 import { generate } from './commands/generate.ts';

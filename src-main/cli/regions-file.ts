@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_FEATHER, MAX_REGIONS, type RegionRecord } from '../common/regions-contract.ts';
 import { toGrey, toRgb } from '../generation/image-resize.ts';
-import { decodePng } from '../generation/png.ts';
+import { decodePng } from '../formats/png.ts';
 
 const FIELDS = ['mask', 'prompt', 'feather', 'appendMain'];
 

@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSafetensors } from '../formats/safetensors.ts';
-import { decodePng, encodePng } from '../generation/png.ts';
-import { fixture, relativeError } from '../engine/testing/goldens.ts';
+import { decodePng, encodePng } from '../formats/png.ts';
+import { fixture, relativeError } from '../engine/goldens.test-support.ts';
 import { MAX_REGIONS, REGIONS_PNG_KEYWORD, regionsFromPngText } from '../common/regions-contract.ts';
 import { main } from './hintbrush.ts';
 

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openSafetensors } from '../formats/safetensors.ts';
-import { fixture } from '../engine/testing/goldens.ts';
-import { makeDataset } from '../engine/training/test-support.ts';
+import { fixture } from '../engine/goldens.test-support.ts';
+import { makeDataset } from '../engine/training/training-data.test-support.ts';
 import type { CliIo } from './command.ts';
 import { main } from './hintbrush.ts';
 

@@ -1,8 +1,13 @@
 // The one typed contract between the renderer and main (Electron preload or browser-mode WebSocket).
 // Every request method has an input validator here; main's handlers run it before anything else, so a
 // compromised or buggy renderer can never hand main a value of the wrong shape.
-// Pure module: no Node, Electron or DOM imports.
+// Pure module: no Node, Electron or DOM imports. The error shapes live in errors.ts and the field checks in
+// field-validators.ts, which import nothing of this file, so the contract modules form no import cycle.
 
+export { ContractError, type ErrorInfo, type ErrorKind } from './errors.ts';
+
+import { ContractError, type ErrorInfo } from './errors.ts';
+import { base64, base64Bytes, fields, int, nonEmptyText, oneOf, rowId, stringList } from './field-validators.ts';
 import {
   validateDocumentCreate,
   validateDocumentId,
@@ -135,11 +140,6 @@ export interface JobInfo {
   finishedAt: string | null;
 }
 
-/** Errors cross every process boundary in this shape. */
-export interface ErrorInfo {
-  kind: string;
-  message: string;
-}
 
 // ---- request/response methods -------------------------------------------------------------------
 
@@ -298,158 +298,93 @@ export type EventName = keyof Events;
 
 // ---- input validation ---------------------------------------------------------------------------
 
-export class ContractError extends Error {
-  readonly kind = 'bad-request';
-}
-
 type Validator<T> = (input: unknown) => T;
 
-function record(input: unknown, method: string): Record<string, unknown> {
-  if (input === undefined || input === null) return {};
-  if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new ContractError(`${method}: input must be an object`);
-  }
-  return input as Record<string, unknown>;
-}
-
-function empty(method: string): Validator<Record<string, never>> {
+function noArguments(method: string): Validator<Record<string, never>> {
   return (input) => {
-    const r = record(input, method);
-    if (Object.keys(r).length > 0) throw new ContractError(`${method}: takes no arguments`);
+    if (Object.keys(fields(input, method, [])).length > 0) throw new ContractError(`${method}: takes no arguments`);
     return {};
   };
 }
 
-function stringArray(value: unknown, what: string, max: number, maxLen: number): string[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
-    throw new ContractError(`${what} must be a list of 1 to ${max} strings`);
-  }
-  for (const v of value) {
-    if (typeof v !== 'string' || v.length === 0 || v.length > maxLen || v.includes('\0')) {
-      throw new ContractError(`${what} must hold non-empty strings of at most ${maxLen} characters`);
-    }
-  }
-  return value as string[];
-}
-
-function positiveInt(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ContractError(`${what} must be a non-negative integer`);
-  }
-  return value;
-}
-
-function shortString(value: unknown, what: string, maxLen = 200): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxLen) {
-    throw new ContractError(`${what} must be a string of 1 to ${maxLen} characters`);
-  }
-  return value;
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Largest picture accepted, in base64 characters (a 4096 x 4096 RGBA canvas). */
 export const MAX_ANNOTATE_IMAGE_CHARS = 4 * Math.ceil((4096 * 4096 * 4) / 3);
 
-function base64(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ANNOTATE_IMAGE_CHARS || value.length % 4 !== 0 || !BASE64.test(value)) {
-    throw new ContractError(`${what} must be base64 text of at most ${MAX_ANNOTATE_IMAGE_CHARS} characters`);
-  }
-  return value;
-}
-
-function size(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 8 || value > 8192) {
-    throw new ContractError(`${what} must be an integer from 8 to 8192`);
-  }
-  return value;
-}
-
 function annotateInput(input: unknown): AnnotateInput {
-  const r = record(input, 'annotate.start');
-  const tool = r.tool;
-  if (typeof tool !== 'string' || !(ANNOTATOR_TOOLS as readonly string[]).includes(tool)) {
-    throw new ContractError(`annotate.start: tool must be one of ${ANNOTATOR_TOOLS.join(', ')}`);
-  }
-  const out: AnnotateInput = { tool: tool as AnnotatorTool };
+  const r = fields(input, 'annotate.start', ['tool', 'modelIds', 'imagePngBase64', 'rgbaBase64', 'imageWidth', 'imageHeight', 'width', 'height']);
+  const out: AnnotateInput = { tool: oneOf(r.tool, 'annotate.start: tool', ANNOTATOR_TOOLS) };
   if (r.modelIds !== undefined) {
     if (!Array.isArray(r.modelIds) || r.modelIds.length === 0 || r.modelIds.length > 2) {
       throw new ContractError('annotate.start: modelIds must be a list of 1 or 2 model ids');
     }
-    out.modelIds = r.modelIds.map((id) => positiveInt(id, 'modelIds'));
+    out.modelIds = r.modelIds.map((id) => rowId(id, 'modelIds'));
   }
   if ((r.imagePngBase64 === undefined) === (r.rgbaBase64 === undefined)) {
     throw new ContractError('annotate.start: give the picture as imagePngBase64 or as rgbaBase64, not both');
   }
-  if (r.imagePngBase64 !== undefined) out.imagePngBase64 = base64(r.imagePngBase64, 'imagePngBase64');
+  if (r.imagePngBase64 !== undefined) out.imagePngBase64 = base64(r.imagePngBase64, 'imagePngBase64', MAX_ANNOTATE_IMAGE_CHARS);
   else {
-    out.rgbaBase64 = base64(r.rgbaBase64, 'rgbaBase64');
-    out.imageWidth = size(r.imageWidth, 'imageWidth');
-    out.imageHeight = size(r.imageHeight, 'imageHeight');
-    const bytes = (out.rgbaBase64.length / 4) * 3 - (out.rgbaBase64.endsWith('==') ? 2 : out.rgbaBase64.endsWith('=') ? 1 : 0);
+    out.rgbaBase64 = base64(r.rgbaBase64, 'rgbaBase64', MAX_ANNOTATE_IMAGE_CHARS);
+    out.imageWidth = int(r.imageWidth, 'imageWidth', 8, 8192);
+    out.imageHeight = int(r.imageHeight, 'imageHeight', 8, 8192);
+    const bytes = base64Bytes(out.rgbaBase64);
     if (bytes !== out.imageWidth * out.imageHeight * 4) {
       throw new ContractError(`annotate.start: rgbaBase64 holds ${bytes} bytes, not ${out.imageWidth} x ${out.imageHeight} x 4`);
     }
   }
   if ((r.width === undefined) !== (r.height === undefined)) throw new ContractError('annotate.start: give width and height together');
   if (r.width !== undefined) {
-    out.width = size(r.width, 'width');
-    out.height = size(r.height, 'height');
+    out.width = int(r.width, 'width', 8, 8192);
+    out.height = int(r.height, 'height', 8, 8192);
   }
-  const known = new Set(['tool', 'modelIds', 'imagePngBase64', 'rgbaBase64', 'imageWidth', 'imageHeight', 'width', 'height']);
-  const extra = Object.keys(r).find((k) => !known.has(k));
-  if (extra) throw new ContractError(`annotate.start: unknown field ${JSON.stringify(extra).slice(0, 60)}`);
   return out;
 }
 
 export const validators: { [M in MethodName]: Validator<MethodInput<M>> } = {
-  'app.info': empty('app.info'),
-  'library.list': empty('library.list'),
-  'library.roots': empty('library.roots'),
-  'library.add': (input) => ({ paths: stringArray(record(input, 'library.add').paths, 'paths', 256, 4096) }),
-  'library.rescan': empty('library.rescan'),
-  'library.remove': (input) => ({ id: positiveInt(record(input, 'library.remove').id, 'id') }),
+  'app.info': noArguments('app.info'),
+  'library.list': noArguments('library.list'),
+  'library.roots': noArguments('library.roots'),
+  'library.add': (input) => ({ paths: stringList(fields(input, 'library.add', ['paths']).paths, 'paths', 256, 4096) }),
+  'library.rescan': noArguments('library.rescan'),
+  'library.remove': (input) => ({ id: rowId(fields(input, 'library.remove', ['id']).id, 'id') }),
   'library.setDefaultVae': (input) => {
-    const r = record(input, 'library.setDefaultVae');
-    return { checkpointId: positiveInt(r.checkpointId, 'checkpointId'), vaeId: r.vaeId === null ? null : positiveInt(r.vaeId, 'vaeId') };
+    const r = fields(input, 'library.setDefaultVae', ['checkpointId', 'vaeId']);
+    return { checkpointId: rowId(r.checkpointId, 'checkpointId'), vaeId: r.vaeId === null ? null : rowId(r.vaeId, 'vaeId') };
   },
-  'engine.status': empty('engine.status'),
-  'engine.probe': empty('engine.probe'),
-  'engine.providerSetting': empty('engine.providerSetting'),
-  // Arrow function: provider-setting.ts imports this module, so its exports are read at call time only.
-  'engine.setProvider': (input) => validateProviderSetting(input),
-  'dialog.chooseFolders': empty('dialog.chooseFolders'),
-  'jobs.list': empty('jobs.list'),
-  'jobs.cancel': (input) => ({ id: shortString(record(input, 'jobs.cancel').id, 'id') }),
-  // Arrow functions: generation-contract.ts imports this module, so its exports are read at call time only.
-  'generate.start': (input) => validateGenerateInput(input),
-  'live.start': (input) => validateLiveStart(input),
-  'live.result': (input) => validateLiveJob('live.result')(input),
-  'live.keep': (input) => validateLiveJob('live.keep')(input),
-  'history.list': (input) => validateHistoryList(input),
-  'history.get': (input) => validateHistoryId('history.get')(input),
-  'history.delete': (input) => validateHistoryId('history.delete')(input),
-  'png.readParameters': (input) => validateReadParameters(input),
-  'annotators.list': empty('annotators.list'),
+  'engine.status': noArguments('engine.status'),
+  'engine.probe': noArguments('engine.probe'),
+  'engine.providerSetting': noArguments('engine.providerSetting'),
+  'engine.setProvider': validateProviderSetting,
+  'dialog.chooseFolders': noArguments('dialog.chooseFolders'),
+  'jobs.list': noArguments('jobs.list'),
+  'jobs.cancel': (input) => ({ id: nonEmptyText(fields(input, 'jobs.cancel', ['id']).id, 'id') }),
+  'generate.start': validateGenerateInput,
+  'live.start': validateLiveStart,
+  'live.result': validateLiveJob('live.result'),
+  'live.keep': validateLiveJob('live.keep'),
+  'history.list': validateHistoryList,
+  'history.get': validateHistoryId('history.get'),
+  'history.delete': validateHistoryId('history.delete'),
+  'png.readParameters': validateReadParameters,
+  'annotators.list': noArguments('annotators.list'),
   'annotate.start': annotateInput,
-  'annotate.result': (input) => ({ jobId: shortString(record(input, 'annotate.result').jobId, 'jobId') }),
-  // Arrow functions: documents-contract.ts imports this module, so its exports are read at call time only.
-  'documents.list': empty('documents.list'),
-  'documents.open': (input) => validateDocumentId('documents.open')(input),
-  'documents.create': (input) => validateDocumentCreate(input),
-  'documents.save': (input) => validateDocumentSave(input),
-  'documents.delete': (input) => validateDocumentId('documents.delete')(input),
-  // Arrow functions: training-contract.ts imports this module, so its exports are read at call time only.
-  'training.importDataset': (input) => validateImportDataset(input),
-  'training.datasets': empty('training.datasets'),
-  'training.dataset': (input) => validateDatasetId('training.dataset')(input),
-  'training.updateCaption': (input) => validateUpdateCaption(input),
-  'training.calibrate': (input) => validateCalibrate(input),
-  'training.start': (input) => validateTrainingStart(input),
-  'training.pause': (input) => validateRunId('training.pause')(input),
-  'training.resume': (input) => validateRunId('training.resume')(input),
-  'training.cancel': (input) => validateRunId('training.cancel')(input),
-  'training.status': (input) => validateRunId('training.status')(input),
-  'training.runs': empty('training.runs'),
+  'annotate.result': (input) => ({ jobId: nonEmptyText(fields(input, 'annotate.result', ['jobId']).jobId, 'jobId') }),
+  'documents.list': noArguments('documents.list'),
+  'documents.open': validateDocumentId('documents.open'),
+  'documents.create': validateDocumentCreate,
+  'documents.save': validateDocumentSave,
+  'documents.delete': validateDocumentId('documents.delete'),
+  'training.importDataset': validateImportDataset,
+  'training.datasets': noArguments('training.datasets'),
+  'training.dataset': validateDatasetId('training.dataset'),
+  'training.updateCaption': validateUpdateCaption,
+  'training.calibrate': validateCalibrate,
+  'training.start': validateTrainingStart,
+  'training.pause': validateRunId('training.pause'),
+  'training.resume': validateRunId('training.resume'),
+  'training.cancel': validateRunId('training.cancel'),
+  'training.status': validateRunId('training.status'),
+  'training.runs': noArguments('training.runs'),
 };
 
 export function isMethodName(name: unknown): name is MethodName {

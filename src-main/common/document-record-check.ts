@@ -1,18 +1,10 @@
 // Checks a DocumentRecord that crossed a process boundary or came out of the database, bounding every field,
 // and returns a clean copy holding only the fields the model defines (unknown ones are dropped). Used by the
-// `documents.save` validator in main and by the renderer when it opens a record. Pure module.
-//
-// The model itself lives with the renderer that edits it (src-renderer/src/document/model.ts, pure too).
-import type {
-  ControlBinding,
-  DocumentRecord,
-  GenerationSettings,
-  HintKind,
-  Layer,
-  PoseKeypoint,
-  PosePerson,
-} from '../../src-renderer/src/document/model.ts';
-import { ContractError } from './contract.ts';
+// `documents.save` validator in main and by the renderer when it opens a record. Pure module; the field checks
+// are field-validators.ts'.
+import type { ControlBinding, DocumentRecord, GenerationSettings, HintKind, Layer, PoseKeypoint, PosePerson } from './document/model.ts';
+import { ContractError } from './errors.ts';
+import { bool, idText, int, list, nullableRowId, num, object, rowId, text } from './field-validators.ts';
 import { MAX_FEATHER } from './regions-contract.ts';
 
 export const MIN_SIDE = 64;
@@ -21,7 +13,6 @@ export const MAX_LAYERS = 64;
 export const MAX_PEOPLE = 32;
 export const MAX_LORAS = 32;
 export const MAX_PROMPT_CHARS = 20_000;
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const HINT_KINDS: readonly HintKind[] = ['scribble', 'lineart', 'softedge', 'canny', 'depth', 'pose', 'segmentation', 'normal', 'condition'];
 const FAMILIES: readonly ControlBinding['family'][] = ['controlnet', 'ctrlora', 'cnxs'];
@@ -30,45 +21,11 @@ const fail = (where: string, problem: string): never => {
   throw new ContractError(`${where} ${problem}`);
 };
 
-function object(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, 'must be an object');
-  return v as Record<string, unknown>;
-}
-
-function list(v: unknown, where: string, max: number): unknown[] {
-  if (!Array.isArray(v) || v.length > max) fail(where, `must be a list of at most ${max} items`);
-  return v as unknown[];
-}
-
-export function checkId(v: unknown, where: string): string {
-  if (typeof v !== 'string' || !ID_PATTERN.test(v)) fail(where, 'must be an id of 1 to 64 letters, digits, _ or -');
-  return v as string;
-}
-
-function text(v: unknown, where: string, max: number, min = 0): string {
-  if (typeof v !== 'string' || v.length < min || v.length > max || v.includes('\0')) {
-    fail(where, `must be a string of ${min} to ${max} characters`);
-  }
-  return v as string;
-}
-
-function bool(v: unknown, where: string): boolean {
-  if (typeof v !== 'boolean') fail(where, 'must be true or false');
-  return v as boolean;
-}
-
-function num(v: unknown, where: string, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(where, `must be a number in ${lo}..${hi}`);
-  return v as number;
-}
-
-function int(v: unknown, where: string, lo: number, hi: number): number {
-  if (!Number.isSafeInteger(v)) fail(where, 'must be an integer');
-  return num(v, where, lo, hi);
-}
-
-function nullableId(v: unknown, where: string): number | null {
-  return v === null ? null : int(v, where, 0, Number.MAX_SAFE_INTEGER);
+/** Text of `min` to `max` characters without NUL. */
+function textOf(v: unknown, where: string, max: number, min = 0): string {
+  const t = text(v, where, max);
+  if (t.length < min) fail(where, `must be text of ${min} to ${max} characters`);
+  return t;
 }
 
 /** A canvas side: a multiple of 8 in 64..2048. */
@@ -88,22 +45,22 @@ function person(v: unknown, where: string, w: number, h: number): PosePerson {
   const p = object(v, where);
   const keypoints = list(p.keypoints, `${where}.keypoints`, 18);
   if (keypoints.length !== 18) fail(`${where}.keypoints`, 'must hold the 18 OpenPose keypoints');
-  return { id: checkId(p.id, `${where}.id`), keypoints: keypoints.map((k, i) => keypoint(k, `${where}.keypoints[${i}]`, w, h)) };
+  return { id: idText(p.id, `${where}.id`), keypoints: keypoints.map((k, i) => keypoint(k, `${where}.keypoints[${i}]`, w, h)) };
 }
 
 function layer(v: unknown, where: string, w: number, h: number): Layer {
   const l = object(v, where);
   const common = {
-    id: checkId(l.id, `${where}.id`),
+    id: idText(l.id, `${where}.id`),
     name: text(l.name, `${where}.name`, 200),
     visible: bool(l.visible, `${where}.visible`),
     opacity: num(l.opacity, `${where}.opacity`, 0, 1),
     locked: bool(l.locked, `${where}.locked`),
   };
-  const rasterId = checkId(l.rasterId, `${where}.rasterId`);
+  const rasterId = idText(l.rasterId, `${where}.rasterId`);
   switch (l.type) {
     case 'image':
-      return { ...common, type: 'image', rasterId, historyId: nullableId(l.historyId, `${where}.historyId`) };
+      return { ...common, type: 'image', rasterId, historyId: nullableRowId(l.historyId, `${where}.historyId`) };
     case 'mask':
       return { ...common, type: 'mask', rasterId };
     case 'region':
@@ -127,7 +84,7 @@ function layer(v: unknown, where: string, w: number, h: number): Layer {
       if (l.canny !== null) {
         const k = object(l.canny, `${where}.canny`);
         canny = {
-          sourceLayerId: k.sourceLayerId === null ? null : checkId(k.sourceLayerId, `${where}.canny.sourceLayerId`),
+          sourceLayerId: k.sourceLayerId === null ? null : idText(k.sourceLayerId, `${where}.canny.sourceLayerId`),
           low: num(k.low, `${where}.canny.low`, 0, 1000),
           high: num(k.high, `${where}.canny.high`, 0, 1000),
         };
@@ -138,8 +95,8 @@ function layer(v: unknown, where: string, w: number, h: number): Layer {
         hint: l.hint as HintKind,
         control: {
           family: c.family as ControlBinding['family'],
-          modelId: nullableId(c.modelId, `${where}.control.modelId`),
-          baseId: nullableId(c.baseId, `${where}.control.baseId`),
+          modelId: nullableRowId(c.modelId, `${where}.control.modelId`),
+          baseId: nullableRowId(c.baseId, `${where}.control.baseId`),
         },
         weight: num(l.weight, `${where}.weight`, 0, 2),
         start,
@@ -158,10 +115,10 @@ function layer(v: unknown, where: string, w: number, h: number): Layer {
 function settings(v: unknown, where: string): GenerationSettings {
   const s = object(v, where);
   return {
-    checkpointId: nullableId(s.checkpointId, `${where}.checkpointId`),
+    checkpointId: nullableRowId(s.checkpointId, `${where}.checkpointId`),
     prompt: text(s.prompt, `${where}.prompt`, MAX_PROMPT_CHARS),
     negative: text(s.negative, `${where}.negative`, MAX_PROMPT_CHARS),
-    sampler: text(s.sampler, `${where}.sampler`, 40, 1),
+    sampler: textOf(s.sampler, `${where}.sampler`, 40, 1),
     steps: int(s.steps, `${where}.steps`, 1, 150),
     cfg: num(s.cfg, `${where}.cfg`, 0, 30),
     seed: int(s.seed, `${where}.seed`, -1, 2 ** 32 - 1),
@@ -171,7 +128,7 @@ function settings(v: unknown, where: string): GenerationSettings {
     loras: list(s.loras, `${where}.loras`, MAX_LORAS).map((x, i) => {
       const lora = object(x, `${where}.loras[${i}]`);
       return {
-        modelId: int(lora.modelId, `${where}.loras[${i}].modelId`, 0, Number.MAX_SAFE_INTEGER),
+        modelId: rowId(lora.modelId, `${where}.loras[${i}].modelId`),
         weight: num(lora.weight, `${where}.loras[${i}].weight`, -2, 2),
       };
     }),
@@ -187,9 +144,9 @@ export function checkDocumentRecord(value: unknown, where = 'record'): DocumentR
   const ids = new Set(layers.map((l) => l.id));
   if (ids.size !== layers.length) fail(`${where}.layers`, 'must not repeat a layer id');
   if (new Set(layers.map((l) => l.rasterId)).size !== layers.length) fail(`${where}.layers`, 'must not share a raster');
-  const active = r.activeLayerId === null ? null : checkId(r.activeLayerId, `${where}.activeLayerId`);
+  const active = r.activeLayerId === null ? null : idText(r.activeLayerId, `${where}.activeLayerId`);
   return {
-    id: checkId(r.id, `${where}.id`),
+    id: idText(r.id, `${where}.id`),
     name: text(r.name, `${where}.name`, 200),
     width,
     height,

@@ -4,9 +4,10 @@
 // save with the revision it holds so the renderer can tell the document changed elsewhere.
 // Rasters travel as base64 PNG in both modes (Electron IPC and the browser-mode WebSocket).
 // Pure module: no Node, Electron or DOM imports.
-import type { DocumentRecord } from '../../src-renderer/src/document/model.ts';
-import { ContractError } from './contract.ts';
-import { checkDocumentRecord, checkId, checkSide, ID_PATTERN, MAX_LAYERS } from './document-record-check.ts';
+import type { DocumentRecord } from './document/model.ts';
+import { ContractError } from './errors.ts';
+import { checkDocumentRecord, checkSide, MAX_LAYERS } from './document-record-check.ts';
+import { base64Bytes, fields, ID_PATTERN, idText, isBase64, object } from './field-validators.ts';
 
 export { MAX_LAYERS, MAX_SIDE, MIN_SIDE } from './document-record-check.ts';
 
@@ -65,31 +66,11 @@ export interface DocumentCreateInput {
   name: string;
 }
 
-const input = (v: unknown, method: string): Record<string, unknown> => {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ContractError(`${method}: input must be an object`);
-  return v as Record<string, unknown>;
-};
-
-function only(r: Record<string, unknown>, method: string, keys: string[]): void {
-  const extra = Object.keys(r).find((k) => !keys.includes(k));
-  if (extra) throw new ContractError(`${method}: unknown field ${JSON.stringify(extra).slice(0, 60)}`);
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Bytes a base64 text decodes to. */
-export function base64Bytes(text: string): number {
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return (text.length / 4) * 3 - pad;
-}
-
 function rasterPng(v: unknown, where: string): RasterPng {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ContractError(`${where} must be an object`);
-  const r = v as Record<string, unknown>;
-  const id = checkId(r.id, `${where}.id`);
+  const r = object(v, where);
+  const id = idText(r.id, `${where}.id`);
   const png = r.pngBase64;
-  if (typeof png !== 'string' || png.length % 4 !== 0 || !png.startsWith(PNG_BASE64_PREFIX) || !BASE64.test(png)) {
+  if (typeof png !== 'string' || !png.startsWith(PNG_BASE64_PREFIX) || !isBase64(png)) {
     throw new ContractError(`${where}.pngBase64 must be a PNG in base64`);
   }
   if (base64Bytes(png) > MAX_RASTER_PNG_BYTES) {
@@ -100,15 +81,13 @@ function rasterPng(v: unknown, where: string): RasterPng {
 
 export function validateDocumentId(method: string): (v: unknown) => { id: string } {
   return (v) => {
-    const r = input(v, method);
-    only(r, method, ['id']);
-    return { id: checkId(r.id, `${method}: id`) };
+    const r = fields(v, method, ['id']);
+    return { id: idText(r.id, `${method}: id`) };
   };
 }
 
 export function validateDocumentCreate(v: unknown): DocumentCreateInput {
-  const r = input(v, 'documents.create');
-  only(r, 'documents.create', ['width', 'height', 'name']);
+  const r = fields(v, 'documents.create', ['width', 'height', 'name']);
   const name = typeof r.name === 'string' ? r.name.trim() : r.name;
   if (typeof name !== 'string' || name.length === 0 || name.length > 200 || name.includes('\0')) {
     throw new ContractError('documents.create: name must be a string of 1 to 200 characters');
@@ -118,9 +97,8 @@ export function validateDocumentCreate(v: unknown): DocumentCreateInput {
 
 export function validateDocumentSave(v: unknown): DocumentSaveInput {
   const method = 'documents.save';
-  const r = input(v, method);
-  only(r, method, ['id', 'revision', 'record', 'rasters']);
-  const id = checkId(r.id, `${method}: id`);
+  const r = fields(v, method, ['id', 'revision', 'record', 'rasters']);
+  const id = idText(r.id, `${method}: id`);
   if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 1) {
     throw new ContractError(`${method}: revision must be a positive integer`);
   }

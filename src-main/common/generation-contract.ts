@@ -5,14 +5,27 @@
 // Models are named by their library id, or by their path exactly as the library lists it: main resolves both
 // against the library and refuses anything else, so a renderer can never point the engine at an arbitrary file.
 
-import { ContractError } from './contract.ts';
-import { fields, int, model, num, oneOf, text } from './field-validators.ts';
+import { ContractError } from './errors.ts';
+import { base64, fields, int, list, model, num, oneOf, text, type ModelSelector } from './field-validators.ts';
+import type { ModelRef, ReadModel } from './model-refs.ts';
 import { validateHires, type HiresInput, type HiresSettings, type ReadHires } from './hires-contract.ts';
-import { promptScheduleProblem } from '../generation/prompt-schedule.ts';
+import { promptScheduleProblem } from './prompt-schedule.ts';
 import { validateRegions, type RegionRecord } from './regions-contract.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
+
+/** A1111's display names (the "Sampler:" field of its parameters text, before v1.9 split out schedules). */
+export const A1111_SAMPLER_NAMES: Readonly<Record<SamplerName, string>> = {
+  ddim: 'DDIM',
+  euler: 'Euler',
+  euler_a: 'Euler a',
+  dpmpp_2m: 'DPM++ 2M',
+  dpmpp_2m_karras: 'DPM++ 2M Karras',
+  dpmpp_sde_karras: 'DPM++ SDE Karras',
+  unipc: 'UniPC',
+  lcm: 'LCM',
+};
 
 /** A1111's "Just resize", "Crop and resize", "Resize and fill", for hints and init images of another size. */
 export type ResizeModeName = 'just-resize' | 'crop-and-resize' | 'resize-and-fill';
@@ -22,7 +35,7 @@ export type ControlKind = 'controlnet' | 'ctrlora' | 'cnxs';
 export const CONTROL_KINDS: readonly ControlKind[] = ['controlnet', 'ctrlora', 'cnxs'];
 
 /** A library model: its id, or its path as the library lists it. */
-export type ModelSelector = number | string;
+export type { ModelSelector, ModelRef, ReadModel };
 
 export interface ControlUnitInput {
   kind: ControlKind;
@@ -74,15 +87,6 @@ export interface GenerateInput {
   hires?: HiresInput | null;
   /** Regional prompts (regions-contract.ts); absent or empty: the whole picture follows `prompt`. */
   regions?: RegionRecord[];
-}
-
-/** A model as a picture's record names it. `id` is null when it is no longer (or never was) in the library. */
-export interface ModelRef {
-  id: number | null;
-  name: string;
-  /** A1111's hash: checkpoints sha256[0:10], ControlNets the legacy 8 digits, LoRAs the addnet 12 digits. */
-  hash: string;
-  path: string;
 }
 
 export interface ControlRecord {
@@ -157,13 +161,6 @@ export interface HistoryPage {
   total: number;
 }
 
-/** A model an A1111 PNG names, and the library model that matches it (by hash, else by name). */
-export interface ReadModel {
-  name: string;
-  hash: string;
-  id: number | null;
-}
-
 export interface ReadSettings {
   prompt: string; // <lora:...> tags taken out into `loras`
   negative: string;
@@ -221,20 +218,7 @@ export function historyImageUrl(id: number, mode: 'electron' | 'browser'): strin
 /** Largest picture accepted, in base64 characters (about 24 MiB of PNG). */
 export const MAX_IMAGE_CHARS = 32 * 1024 * 1024;
 const MAX_PROMPT = 20_000;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-function png(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_IMAGE_CHARS || value.length % 4 !== 0 || !BASE64.test(value)) {
-    throw new ContractError(`${what} must be a PNG as base64 text of at most ${MAX_IMAGE_CHARS} characters`);
-  }
-  return value;
-}
-
-function list(value: unknown, what: string, max: number): unknown[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > max) throw new ContractError(`${what} must be a list of at most ${max}`);
-  return value;
-}
+const png = (value: unknown, what: string): string => base64(value, what, MAX_IMAGE_CHARS, 'a PNG as base64 text');
 
 function controlUnit(value: unknown, i: number): ControlUnitInput {
   const what = `controls[${i}]`;
@@ -280,9 +264,9 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (n % 8 !== 0) throw new ContractError(`${what} must be a multiple of 8 from 64 to 2048`);
     return n;
   };
-  const controls = list(r.controls, 'controls', 8).map(controlUnit);
+  const controls = list(r.controls, 'controls', 8, true).map(controlUnit);
   if (controls.filter((c) => c.kind === 'cnxs').length > 1) throw new ContractError('only one ControlNet-XS unit can steer a generation');
-  const loras = list(r.loras, 'loras', 16).map((v, i) => {
+  const loras = list(r.loras, 'loras', 16, true).map((v, i) => {
     const l = fields(v, `loras[${i}]`, ['model', 'weight']);
     return { model: model(l.model, `loras[${i}].model`), weight: num(l.weight, `loras[${i}].weight`, 0, 2, 1) };
   });

@@ -4,9 +4,10 @@
 // strength. This module holds the request and record shapes, their validator and A1111's size and step
 // arithmetic, shared by the renderer, main, the CLI and the engine. Pure module: no Node, Electron or DOM imports.
 
-import { ContractError } from './contract.ts';
+import { ContractError } from './errors.ts';
 import { fields, int, model, num, oneOf } from './field-validators.ts';
-import type { ModelRef, ModelSelector, ReadModel } from './generation-contract.ts';
+import type { ModelSelector } from './field-validators.ts';
+import type { ModelRef, ReadModel } from './model-refs.ts';
 
 /** A1111's `latent_upscale_modes` (modules/shared_items): its names, each a torch interpolate mode. */
 export const LATENT_UPSCALERS = {

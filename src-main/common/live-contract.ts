@@ -6,7 +6,7 @@
 
 import type { GenerateInput, GenerationSettings } from './generation-contract.ts';
 import { validateGenerateInput } from './generation-contract.ts';
-import { ContractError } from './contract.ts';
+import { ContractError } from './errors.ts';
 import { fields } from './field-validators.ts';
 
 /** The picture of a finished live job (`live.result`). */

@@ -1,7 +1,7 @@
 // The artist's choice of execution provider and GPU, remembered in the library database (settings table) and
 // sent to the engine, which uses it for every session it creates. 'auto' lets the engine pick the best
 // provider that works here (engine-process.ts chooseProvider). Pure module: main, renderer and engine use it.
-import { ContractError } from './contract.ts';
+import { ContractError } from './errors.ts';
 
 export const PROVIDER_CHOICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];

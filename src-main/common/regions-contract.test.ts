@@ -3,7 +3,7 @@
 // layers through the record check.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createDocumentRecord, createRegionLayer } from '../../src-renderer/src/document/layers.ts';
+import { createDocumentRecord, createRegionLayer } from './document/layers.ts';
 import { ContractError } from './contract.ts';
 import { checkDocumentRecord } from './document-record-check.ts';
 import { validateGenerateInput } from './generation-contract.ts';

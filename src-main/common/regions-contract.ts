@@ -6,7 +6,7 @@
 // PNGs) beside A1111's `parameters`, which stays as A1111 writes it: A1111 and other readers ignore chunks they do
 // not know, and Hintbrush reads the regions back from it. Pure module: no Node, Electron or DOM imports.
 
-import { ContractError } from './contract.ts';
+import { ContractError } from './errors.ts';
 import { fields, num, text } from './field-validators.ts';
 
 /** At most this many regions per generation: each one adds a text attention at every cross-attention layer. */

@@ -14,9 +14,8 @@
 // (documents, history, library) and the artist pauses the run (one step, then a checkpoint) to generate.
 // 'training.start' while a generation runs is queued behind it.
 
-import { ContractError } from './contract.ts';
-import { fields, int, model, num, oneOf, text } from './field-validators.ts';
-import type { ModelSelector } from './generation-contract.ts';
+import { ContractError } from './errors.ts';
+import { fields, int, model, num, oneOf, text, type ModelSelector } from './field-validators.ts';
 
 export type TrainingRecipe = 'style' | 'ctrlora';
 export const TRAINING_RECIPES: readonly TrainingRecipe[] = ['style', 'ctrlora'];

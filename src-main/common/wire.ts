@@ -16,6 +16,7 @@
 
 import type { ErrorInfo, EventName, Events, MethodInput, MethodName, MethodOutput } from './contract.ts';
 import { validators } from './contract.ts';
+import { isErrorKind } from './errors.ts';
 
 export const WS_PATH = '/ws';
 export const TOKEN_PARAM = 'token';
@@ -107,7 +108,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
   if ('error' in m && (m.id === null || isId(m.id))) {
     const e = m.error as Partial<ErrorInfo> | null;
     if (!e || typeof e.kind !== 'string' || typeof e.message !== 'string') return null;
-    return { id: m.id as number | null, error: { kind: e.kind, message: e.message } };
+    // A kind this side does not know (a newer main) is still a failure: 'internal'.
+    return { id: m.id as number | null, error: { kind: isErrorKind(e.kind) ? e.kind : 'internal', message: e.message } };
   }
   if ('result' in m && isId(m.id)) return { id: m.id, result: m.result };
   return null;

@@ -1,7 +1,7 @@
 // Child process of the crash-recovery test: creates and saves a document in the database named on the command
 // line, prints what it saved, then kills itself with SIGKILL (no close, no exit handlers), as a crash would.
 import { openLibraryDatabase } from '../library/database.ts';
-import { encodePng } from '../generation/png.ts';
+import { encodePng } from '../formats/png.ts';
 import { SqliteDocumentStore } from './document-store.ts';
 
 const db = openLibraryDatabase(process.argv[2]);

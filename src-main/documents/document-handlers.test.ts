@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createServices, type Services } from '../app/bootstrap.ts';
-import { encodePng } from '../generation/png.ts';
-import { createHintLayer } from '../../src-renderer/src/document/layers.ts';
+import { encodePng } from '../formats/png.ts';
+import { createHintLayer } from '../common/document/layers.ts';
 
 const png = (w: number, h: number) => encodePng({ width: w, height: h, channels: 4, data: new Uint8Array(w * h * 4) }).toString('base64');
 

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLibraryDatabase, schemaVersion } from '../library/database.ts';
 import { migrations } from '../library/migrations/index.ts';
-import { encodePng } from '../generation/png.ts';
-import { createHintLayer } from '../../src-renderer/src/document/layers.ts';
-import type { DocumentRecord } from '../../src-renderer/src/document/model.ts';
+import { encodePng } from '../formats/png.ts';
+import { createHintLayer } from '../common/document/layers.ts';
+import type { DocumentRecord } from '../common/document/model.ts';
 import { DocumentStoreError, SqliteDocumentStore } from './document-store.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

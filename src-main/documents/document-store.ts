@@ -12,8 +12,8 @@ import type {
   DocumentSummary,
   OpenedDocument,
 } from '../common/documents-contract.ts';
-import { createDocumentRecord } from '../../src-renderer/src/document/layers.ts';
-import type { DocumentRecord } from '../../src-renderer/src/document/model.ts';
+import { createDocumentRecord } from '../common/document/layers.ts';
+import type { DocumentRecord } from '../common/document/model.ts';
 
 /** The documents service as bootstrap and the tests see it. One instance per open database. */
 export interface DocumentStorage {

@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { METHOD_NAMES, ipcChannel, type HintbrushBridge } from '../common/wire.ts';
-import { until } from '../jobs/test-support.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { isTrustedSender } from './ipc.ts';
-import { FakeElectron, fakePreloadElectron } from './test-support.ts';
+import { FakeElectron, fakePreloadElectron } from './fake-electron.test-support.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bundle = (name: string) => path.join(repo, 'build', 'main', name);

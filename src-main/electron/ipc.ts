@@ -4,7 +4,7 @@
 // contract before anything runs. Answers are IpcReply envelopes, so the error kind survives the trip.
 
 import type { Services } from '../app/bootstrap.ts';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { IPC_EVENT_CHANNEL, METHOD_NAMES, ipcChannel } from '../common/wire.ts';
 import type { ElectronMain, IpcMainInvokeEvent, IpcReply } from './electron-api.ts';
 

@@ -2,7 +2,7 @@
 // View, Help.
 
 import type { Services } from '../app/bootstrap.ts';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import type { BrowserWindow, ElectronMain, MenuItemOptions } from './electron-api.ts';
 
 /** The native folder picker; resolves with nothing when the user dismisses it. */

@@ -4,6 +4,7 @@
 // without importing the engine's entry (which would start its message loop).
 
 import type { ErrorInfo, ProviderReport } from '../common/contract.ts';
+import { isErrorKind, toErrorInfo, type ErrorKind } from '../common/errors.ts';
 
 // ---- main -> engine -------------------------------------------------------------------------------
 
@@ -59,7 +60,7 @@ export interface ErrorMessage {
   type: 'error';
   jobId: string;
   /** 'cancelled' when the job stopped because main asked; 'unknown-task', 'busy', or the task's own kind. */
-  kind: string;
+  kind: ErrorKind;
   message: string;
 }
 export interface PongMessage {
@@ -96,7 +97,7 @@ export type TaskHandler = (payload: unknown, ctx: TaskContext) => Promise<unknow
 /** An error thrown by a task to end its job; `kind` crosses to main unchanged. */
 export class TaskError extends Error {
   constructor(
-    readonly kind: string,
+    readonly kind: ErrorKind,
     message: string,
   ) {
     super(message);
@@ -108,11 +109,7 @@ export function errorInfoOf(err: unknown, signal?: AbortSignal): ErrorInfo {
   if (signal?.aborted || (err instanceof Error && err.name === 'AbortError')) {
     return { kind: 'cancelled', message: 'The job was cancelled.' };
   }
-  if (err instanceof Error) {
-    const kind = (err as { kind?: unknown }).kind;
-    return { kind: typeof kind === 'string' && kind ? kind : 'engine-error', message: err.message };
-  }
-  return { kind: 'engine-error', message: String(err) };
+  return toErrorInfo(err, 'engine-error');
 }
 
 // ---- shape checks (each side checks what it receives; a bad message is a protocol bug) -------------
@@ -149,7 +146,7 @@ export function isEngineToMain(m: unknown): m is EngineToMain {
     case 'result':
       return isStr(m.jobId);
     case 'error':
-      return isStr(m.jobId) && isStr(m.kind) && isStr(m.message);
+      return isStr(m.jobId) && isErrorKind(m.kind) && isStr(m.message);
     case 'pong':
       return isNum(m.seq);
     default:

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ProviderSetting } from '../common/provider-setting.ts';
 import { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { EngineCallbacks } from '../jobs/engine-launcher.ts';
-import { until } from '../jobs/test-support.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { chooseProvider, configureProvider, runEngine } from './engine-process.ts';
 import type { EngineToMain, MainToEngine } from './protocol.ts';
 import { providerEntry } from './runtime/session.ts';

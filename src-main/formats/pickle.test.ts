@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPickle, PyDict, PyTuple, TorchStorage, TorchTensor, type PyValue } from './pickle.ts';
 import { TensorFileError } from './tensor-file.ts';
-import { PickleWriter } from './test-support.ts';
+import { PickleWriter } from './pickle-zip-builders.test-support.ts';
 
 const noPersistent = () => {
   throw new Error('no persistent ids expected');

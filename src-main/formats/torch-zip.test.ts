@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSafetensors } from './safetensors.ts';
 import { TensorFileError, type TensorFile } from './tensor-file.ts';
-import { PickleWriter, stateDictPickle, torchArchive } from './test-support.ts';
+import { PickleWriter, stateDictPickle, torchArchive } from './pickle-zip-builders.test-support.ts';
 import { openTorchZip } from './torch-zip.ts';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/sd15-tiny');

@@ -93,7 +93,7 @@ export interface GenerationInfo {
   prompt: string;
   negativePrompt: string;
   steps: number;
-  /** A1111 sampler name, e.g. "DPM++ 2M Karras" (see samplers/index.ts A1111_SAMPLER_NAMES). */
+  /** A1111 sampler name, e.g. "DPM++ 2M Karras" (see common/generation-contract.ts A1111_SAMPLER_NAMES). */
   sampler: string;
   /** A1111 >= 1.9 writes the schedule separately ("Karras"); empty when absent. */
   scheduleType: string;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from '../engine/testing/goldens.ts';
-import { fixtureSettings } from '../engine/tasks/test-support.ts';
+import { repoRoot } from '../engine/goldens.test-support.ts';
+import { fixtureSettings } from '../engine/tasks/golden-settings.test-support.ts';
 import { infotextToSettings, settingsToInfotext } from './infotext.ts';
 
 const A1111_TEXT = `a castle, masterpiece

@@ -4,7 +4,7 @@
 // A1111 writes them: `<lora:name:weight>` in the prompt and their hashes in "Lora hashes". A standalone VAE is
 // "VAE hash" and "VAE" (the file name with its extension), textual-inversion embeddings "TI hashes".
 
-import type { ControlKind, GenerationSettings, ReadModel, ReadSettings, ResizeModeName } from '../common/generation-contract.ts';
+import { A1111_SAMPLER_NAMES, type ControlKind, type GenerationSettings, type ReadModel, type ReadSettings, type ResizeModeName } from '../common/generation-contract.ts';
 import {
   formatSettingsList,
   generationInfoFromText,
@@ -15,7 +15,7 @@ import {
 } from './a1111-parameters.ts';
 import { A1111_RESIZE_NAMES, type ResizeMode } from './image-resize.ts';
 import { hiresToInfotext, infotextToHires } from './hires-infotext.ts';
-import { A1111_SAMPLER_NAMES, samplerFromA1111 } from './samplers/index.ts';
+import { samplerFromA1111 } from './samplers/index.ts';
 
 /**
  * A name as it may stand inside a unit or a `<lora:...>` tag: sd-webui-controlnet refuses unit values holding

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { GenerationSettings } from '../common/generation-contract.ts';
 import { infotextToSettings, settingsToInfotext } from './infotext.ts';
-import { encodePng, readPngText } from './png.ts';
-import { promptSchedule } from './prompt-schedule.ts';
+import { encodePng, readPngText } from '../formats/png.ts';
+import { promptSchedule } from '../common/prompt-schedule.ts';
 
 const base: GenerationSettings = {
   prompt: '',

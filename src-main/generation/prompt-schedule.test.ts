@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePromptAttention } from './prompt-syntax.ts';
-import { PromptScheduleError, checkPromptSchedule, promptSchedule, textIndexAt } from './prompt-schedule.ts';
+import { PromptScheduleError, checkPromptSchedule, promptSchedule, textIndexAt } from '../common/prompt-schedule.ts';
 
 type Pairs = [number, string][];
 const g = (prompt: string, steps = 10, hiresSteps?: number): Pairs =>

@@ -9,7 +9,7 @@ import {
   tokenizeWeightedPrompt,
 } from './prompt-syntax.ts';
 import { BOS_TOKEN, EOS_TOKEN, getClipTokenizer } from './tokenizer.ts';
-import { referenceJson } from './test-support.ts';
+import { referenceJson } from './goldens.test-support.ts';
 
 const tokenizer = getClipTokenizer();
 const pairs = (text: string): [string, number][] => parsePromptAttention(text).map((p) => [p.text, p.weight]);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BOS_TOKEN, EOS_TOKEN, ClipTokenizer, cleanText, defaultVocabPath, getClipTokenizer } from './tokenizer.ts';
 import { unescapeHtml } from './html-unescape.ts';
-import { referenceJson } from './test-support.ts';
+import { referenceJson } from './goldens.test-support.ts';
 
 const tokenizer = getClipTokenizer();
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TorchGenerator, Mt19937, torchSeed32 } from './torch-rng.ts';
 import { fma32 } from './torch-rng-avx.ts';
-import { golden, referenceJson } from './test-support.ts';
+import { golden, referenceJson } from './goldens.test-support.ts';
 
 function parseCase(name: string): { seed: number; shape: number[] } {
   const [, seed, dims] = name.split('.');

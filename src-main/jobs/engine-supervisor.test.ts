@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { EngineJobError, EngineSupervisor } from './engine-supervisor.ts';
-import { testSupervisor, until } from './test-support.ts';
+import { testSupervisor, until } from './test-engine.test-support.ts';
 
 describe('EngineSupervisor', () => {
   const supervisors: EngineSupervisor[] = [];

@@ -4,6 +4,7 @@
 
 import type { ProviderSetting } from '../common/provider-setting.ts';
 import type { EngineState, EngineStatus, ErrorInfo, ProviderReport } from '../common/contract.ts';
+import type { ErrorKind } from '../common/errors.ts';
 import { isEngineToMain, type EngineToMain, type TaskProgress } from '../engine/protocol.ts';
 import type { EngineExit, EngineHandle, EngineLauncher } from './engine-launcher.ts';
 
@@ -38,7 +39,7 @@ export interface SupervisorOptions {
 /** An engine job's failure, with the contract's error kind. */
 export class EngineJobError extends Error {
   constructor(
-    readonly kind: string,
+    readonly kind: ErrorKind,
     message: string,
   ) {
     super(message);

@@ -5,7 +5,7 @@ import { openLibraryDatabase } from '../library/database.ts';
 import { JobStore } from '../library/job-store.ts';
 import type { EngineSupervisor } from './engine-supervisor.ts';
 import { JobQueue, type JobRecordStore, type JobUpdate } from './job-queue.ts';
-import { testSupervisor, until } from './test-support.ts';
+import { testSupervisor, until } from './test-engine.test-support.ts';
 
 /** A JobRecordStore in memory, to check what the queue writes. */
 class MemoryJobStore implements JobRecordStore {

@@ -6,6 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { ErrorInfo, JobInfo, JobKind, JobProgress } from '../common/contract.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import type { TaskProgress } from '../engine/protocol.ts';
 import { asDiskWriteError } from '../formats/atomic-file.ts';
 import type { EngineSupervisor } from './engine-supervisor.ts';
@@ -238,7 +239,7 @@ export class JobQueue {
       (err) => {
         // a database write of the job's own that hit a full disk says so in words, like a file write does
         const sqlite = String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_');
-        const info = errorInfo((sqlite && this.diskError(err, entry.info, `what job "${entry.info.title}" wrote`)) || err);
+        const info = toErrorInfo((sqlite && this.diskError(err, entry.info, `what job "${entry.info.title}" wrote`)) || err);
         if (info.kind === 'cancelled' || (entry.abort.signal.aborted && info.kind !== 'engine-crashed')) {
           this.settle(entry, 'cancelled', null);
         } else this.settle(entry, 'failed', info);
@@ -302,11 +303,3 @@ function doneProgress(p: JobProgress): JobProgress {
   return { step: p.total || p.step, total: p.total, message: 'Done' };
 }
 
-/** The contract's error shape for anything a job threw. */
-export function errorInfo(err: unknown): ErrorInfo {
-  if (err instanceof Error) {
-    const kind = (err as { kind?: unknown }).kind;
-    return { kind: typeof kind === 'string' && kind ? kind : 'internal', message: err.message };
-  }
-  return { kind: 'internal', message: String(err) };
-}

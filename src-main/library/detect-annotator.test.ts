@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProtoWriter } from '../engine/graph/protobuf-writer.ts';
-import { readOnnxSignature } from '../annotators/onnx-reader.ts';
+import { readOnnxSignature } from '../formats/onnx-reader.ts';
 import {
   fakeDepthModel,
   fakeDetectorModel,
@@ -13,7 +13,7 @@ import {
   fakeOpenposeModel,
   fakePoseModel,
   writeModel,
-} from '../annotators/testing.ts';
+} from '../engine/annotators/synthetic-annotators.test-support.ts';
 import { Graph } from '../engine/graph/node.ts';
 import { add } from '../engine/graph/ops.ts';
 import { openLibraryDatabase } from './database.ts';

@@ -4,11 +4,11 @@
 // Any other ONNX model stays 'unknown' with a note; a corrupt or hostile file becomes a row whose problem
 // names what is wrong, never an exception out of the scan.
 import { ANNOTATOR_MODELS } from '../common/annotator-guide.ts';
-import { classifyAnnotator, describeSignature } from '../annotators/classify.ts';
-import { readOnnxSignature, type OnnxSignature } from '../annotators/onnx-reader.ts';
+import { classifyAnnotator, describeSignature } from '../model-detection/classify-annotator.ts';
+import { readOnnxSignature, type OnnxSignature } from '../formats/onnx-reader.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
 import { upscalerSignatureProblem } from '../engine/pipeline/image-upscaler.ts';
-import type { FileProbe, ProbeResult } from './probes.ts';
+import type { FileProbe, ProbeResult } from './file-probe.ts';
 
 /** Version 1 was the placeholder that recorded every ONNX file as unknown; version 2 did not know upscalers. Older rows are re-probed. */
 export const ANNOTATOR_PROBE_VERSION = 3;

@@ -2,6 +2,7 @@
 // honest trace: on start the queue calls markRunningAsFailed() for whatever the previous process left unfinished.
 import type { Database } from 'better-sqlite3';
 import type { ErrorInfo, JobInfo, JobKind, JobProgress, JobState } from '../common/contract.ts';
+import { isErrorKind } from '../common/errors.ts';
 
 const JOB_KINDS: readonly JobKind[] = ['scan', 'generate', 'train', 'probe', 'annotate'];
 const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'failed', 'cancelled'];
@@ -127,7 +128,7 @@ function parseProgress(json: string): JobProgress {
 function parseError(json: string): ErrorInfo {
   const e = JSON.parse(json) as Partial<ErrorInfo>;
   return {
-    kind: typeof e.kind === 'string' ? e.kind : 'unknown',
+    kind: isErrorKind(e.kind) ? e.kind : 'internal',
     message: typeof e.message === 'string' ? e.message : '',
   };
 }

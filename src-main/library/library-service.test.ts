@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { LibraryItem } from '../common/contract.ts';
 import { openLibraryDatabase } from './database.ts';
 import { LibraryError, LibraryService } from './library-service.ts';
-import { writeSafetensors } from './testing.ts';
+import { writeSafetensors } from './handmade-safetensors.test-support.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/sd15-tiny');
 

@@ -5,23 +5,11 @@ import path from 'node:path';
 import { openTensorFile } from '../formats/open-tensor-file.ts';
 import { TensorFileError } from '../formats/tensor-file.ts';
 import { annotatorProbe } from './detect-annotator.ts';
-import { DETECTOR_VERSION, detectModel, type Detection } from './detect.ts';
+import { DETECTOR_VERSION, detectModel } from '../model-detection/detect.ts';
+import type { FileProbe, ProbeResult } from './file-probe.ts';
 import { triggerWords } from './trigger-words.ts';
 
-export interface ProbeResult extends Detection {
-  /** safetensors `__metadata__` (torch files: the scalar entries beside the state dict). */
-  metadata: Record<string, string>;
-  triggerWords: string[];
-}
-
-export interface FileProbe {
-  readonly name: string;
-  /** Bumped when the probe's answers change; the scanner re-probes rows an older version wrote. */
-  readonly version: number;
-  /** Lower-case extensions with their dot, e.g. '.safetensors'. */
-  readonly extensions: readonly string[];
-  probe(file: string): Promise<ProbeResult>;
-}
+export type { FileProbe, ProbeResult };
 
 export const tensorFileProbe: FileProbe = {
   name: 'tensor-file',

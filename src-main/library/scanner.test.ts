@@ -8,7 +8,7 @@ import { openLibraryDatabase } from './database.ts';
 import { ModelStore, type StoredModel } from './model-store.ts';
 import { defaultProbes, type FileProbe } from './probes.ts';
 import { scanPaths, type ScanProgress } from './scanner.ts';
-import { writeSafetensors } from './testing.ts';
+import { writeSafetensors } from './handmade-safetensors.test-support.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/sd15-tiny');
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ldmVaeTensors, writeVaeSafetensors } from '../engine/models/vae-file.test-support.ts';
 import { writeA1111Pt } from '../engine/pipeline/textual-inversion.test-support.ts';
-import { fixture, fixtureFile } from '../engine/testing/goldens.ts';
+import { fixture, fixtureFile } from '../engine/goldens.test-support.ts';
 import { openLibraryDatabase } from './database.ts';
 import { LibraryError, LibraryService } from './library-service.ts';
 

@@ -4,7 +4,7 @@
 import type { WebSocket } from 'ws';
 import { encodeEvent, encodeFailure, encodeResult, parseRequest, WireError } from '../common/wire.ts';
 import type { EventName, Events } from '../common/contract.ts';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 
 /** The part of Services the bridge needs (tests may hand in less than the whole app). */
 export interface CallTarget {

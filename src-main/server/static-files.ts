@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
-import { containedFile } from '../app/contained-file.ts';
+import { containedFile } from '../base/contained-file.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { testPicture } from '../engine/training/test-support.ts';
-import { hugePng16 } from '../generation/huge-png.test-support.ts';
-import { decodePng } from '../generation/png.ts';
+import { testPicture } from '../engine/training/training-data.test-support.ts';
+import { hugePng16 } from '../formats/huge-png.test-support.ts';
+import { decodePng } from '../formats/png.ts';
 import { cannyConditionPng } from './conditions.ts';
 
 it('canny edges of a picture keep its size; white edges on black', async () => {

@@ -6,15 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LibraryItem } from '../common/contract.ts';
-import { canny } from '../../src-renderer/src/hints/canny.ts';
-import { renderPose } from '../../src-renderer/src/hints/pose.ts';
-import { encodePng, readPngInfo } from '../generation/png.ts';
-import { decodePngWithin } from '../generation/png-scaled.ts';
+import { canny } from '../common/hints/canny.ts';
+import { renderPose } from '../common/hints/pose.ts';
+import { encodePng, readPngInfo } from '../formats/png.ts';
+import { decodePngWithin } from '../formats/png-scaled.ts';
 import { toRgb } from '../generation/image-resize.ts';
-import { planAnnotateJob } from '../annotators/annotate-service.ts';
-import type { AnnotateTaskResult } from '../annotators/payload.ts';
+import { planAnnotateJob } from '../app/annotate-service.ts';
+import type { AnnotateTaskResult } from '../engine/tasks/annotate-payload.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
-import { kindError } from '../app/errors.ts';
+import { kindError } from '../common/errors.ts';
 
 export const GENERATED_PREFIX = 'generated:';
 

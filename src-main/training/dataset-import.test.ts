@@ -7,9 +7,9 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { hugePng16 } from '../generation/huge-png.test-support.ts';
+import { hugePng16 } from '../formats/huge-png.test-support.ts';
 import { openLibraryDatabase } from '../library/database.ts';
-import { testCondition, testPicture } from '../engine/training/test-support.ts';
+import { testCondition, testPicture } from '../engine/training/training-data.test-support.ts';
 import { scanDatasetFolder } from './dataset-import.ts';
 import { TrainingStore } from './training-store.ts';
 

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetProblem } from '../common/training-contract.ts';
-import { readPngInfo } from '../generation/png.ts';
+import { readPngInfo } from '../formats/png.ts';
 import { MIN_IMAGE_SIDE } from '../engine/training/buckets.ts';
 
 export interface FoundItem {

@@ -15,9 +15,9 @@ import { parseTrainProgress, type TrainedResult, type TrainPayload } from '../en
 import type { TaskProgress } from '../engine/protocol.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobOutcome, JobQueue } from '../jobs/job-queue.ts';
-import type { EventBus } from '../app/event-bus.ts';
-import { containedFileSync } from '../app/contained-file.ts';
-import { kindError, toErrorInfo } from '../app/errors.ts';
+import type { EventBus } from '../base/event-bus.ts';
+import { containedFileSync } from '../base/contained-file.ts';
+import { kindError, toErrorInfo } from '../common/errors.ts';
 import { asDiskWriteError, writeFileAtomic } from '../formats/atomic-file.ts';
 import { CHECKPOINT_FILE, checkpointProgress } from '../engine/training/checkpoint.ts';
 import type { StoredRun, TrainingStore } from './training-store.ts';

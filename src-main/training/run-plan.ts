@@ -14,7 +14,7 @@ import {
 } from '../common/training-contract.ts';
 import { assignBucket, bucketResolutions } from '../engine/training/buckets.ts';
 import type { CalibratedResult, TrainPayload } from '../engine/tasks/train-payload.ts';
-import { kindError } from '../app/errors.ts';
+import { kindError } from '../common/errors.ts';
 import { conditionPath } from './conditions.ts';
 import type { StoredDataset, StoredItem } from './training-store.ts';
 
@@ -95,13 +95,29 @@ export function folders(dataDir: string, datasetId: number, runId: number, s: Tr
   };
 }
 
-/** The engine payload of a run over its dataset's items. */
-export function trainPayload(s: TrainingSettings, dataset: StoredDataset, items: readonly StoredItem[], f: RunFolders, resume: boolean, checkpointHash: string): TrainPayload {
-  const buckets = bucketResolutions(s.resolution);
-  const usable = s.recipe === 'ctrlora' ? items.filter((i) => i.conditionFile) : items;
+/**
+ * The settings a 'train' payload is built from: a studio run's TrainingSettings, or `hintbrush train`'s (which
+ * has no dataset id or preset and takes any resolution that is a multiple of 64).
+ */
+export type PayloadSettings = Omit<TrainingSettings, 'resolution' | 'datasetId' | 'preset'> & { resolution: number };
+
+/** The items a run trains on (a CtrLoRA run: those with a condition picture); a dataset with none is refused. */
+export function usableItems(recipe: TrainingSettings['recipe'], dataset: Pick<StoredDataset, 'name'>, items: readonly StoredItem[]): readonly StoredItem[] {
+  const usable = recipe === 'ctrlora' ? items.filter((i) => i.conditionFile) : items;
   if (usable.length === 0) {
-    throw kindError('bad-dataset', s.recipe === 'ctrlora' ? `The dataset ${dataset.name} has no condition pictures: import it with pairs or a condition to make.` : `The dataset ${dataset.name} has no pictures.`);
+    throw kindError('bad-dataset', recipe === 'ctrlora' ? `The dataset ${dataset.name} has no condition pictures: import it with pairs or a condition to make.` : `The dataset ${dataset.name} has no pictures.`);
   }
+  return usable;
+}
+
+/**
+ * The engine payload of a run over its dataset's items: the one builder of 'train' payloads, for the studio's
+ * TrainingService and for `hintbrush train`. Condition files are resolved with conditionPath (a dataset's own
+ * pairs, or the conditions made into `f.datasetDir`).
+ */
+export function trainPayload(s: PayloadSettings, dataset: Pick<StoredDataset, 'name' | 'path' | 'condition'>, items: readonly StoredItem[], f: RunFolders, resume: boolean, checkpointHash: string): TrainPayload {
+  const buckets = bucketResolutions(s.resolution);
+  const usable = usableItems(s.recipe, dataset, items);
   return {
     mode: 'train',
     recipe: s.recipe,

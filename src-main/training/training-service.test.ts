@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
-import { fixture } from '../engine/testing/goldens.ts';
-import { makeDataset, testCondition, testPicture } from '../engine/training/test-support.ts';
+import { fixture } from '../engine/goldens.test-support.ts';
+import { makeDataset, testCondition, testPicture } from '../engine/training/training-data.test-support.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
-import { until } from '../jobs/test-support.ts';
+import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from '../app/bootstrap.ts';
-import { toErrorInfo } from '../app/errors.ts';
+import { toErrorInfo } from '../common/errors.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {

@@ -12,13 +12,13 @@ import { assignBucket, bucketCounts, bucketResolutions } from '../engine/trainin
 import type { CalibratedResult, TrainPayload } from '../engine/tasks/train-payload.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
-import type { EventBus } from '../app/event-bus.ts';
-import { kindError } from '../app/errors.ts';
+import type { EventBus } from '../base/event-bus.ts';
+import { kindError } from '../common/errors.ts';
 import { writeFileAtomic } from '../formats/atomic-file.ts';
 import { annotatedConditionPng, cannyConditionPng, generatedConditionFile } from './conditions.ts';
 import { scanDatasetFolder } from './dataset-import.ts';
 import { RunManager } from './run-manager.ts';
-import { calibrationKey, calibrationReport, folders, pickModel, resolveSettings, trainPayload } from './run-plan.ts';
+import { calibrationKey, calibrationReport, folders, pickModel, resolveSettings, trainPayload, usableItems } from './run-plan.ts';
 import type { TrainingStore } from './training-store.ts';
 
 type TrainingMethod = Extract<MethodName, `training.${string}`>;
@@ -96,7 +96,7 @@ export class TrainingService {
         } catch (err) {
           const e = err as Error & { kind?: string };
           // Missing annotator models and a full disk fail every item alike: say it once, as the error of the import.
-          if (e.kind === 'missing-model' || e.kind === 'disk-full') throw err;
+          if (e.kind === 'model-missing' || e.kind === 'disk-full') throw err;
           problems.push({ file: item.file, kind: 'unreadable', message: `${item.file}: no ${condition} condition could be made (${e.message})` });
         }
       }
@@ -169,7 +169,7 @@ export class TrainingService {
     const settings = resolveSettings(input, this.o.library.list(), dataset, steps, input.seed ?? randomInt(0, 2 ** 32));
     const items = this.o.store.items(dataset.id);
     // Checked before anything is recorded: a dataset without usable items refuses here.
-    trainPayload(settings, dataset, items, folders(this.o.dataDir, dataset.id, 0, settings), false, '');
+    usableItems(settings.recipe, dataset, items);
     const runId = this.o.store.insertRun(dataset.id, settings, steps, new Date().toISOString());
     const jobId = this.runs.enqueue(this.storedRun(runId), this.payloadFor(runId, false));
     return { runId, jobId, steps };

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { parseParameters, parseSettingsList } from '../../src-main/generation/a1111-parameters.ts';
-import { readPngText } from '../../src-main/generation/png.ts';
+import { readPngText } from '../../src-main/formats/png.ts';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { startServe, type ServeHandle } from '../support/serve.ts';

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { encodePng } from '../../src-main/generation/png.ts';
+import { encodePng } from '../../src-main/formats/png.ts';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { startServe, type ServeHandle } from '../support/serve.ts';
 import { addLayer, openStudio, pixelsAt, stroke, toScreen, type Point } from './studio-support.ts';

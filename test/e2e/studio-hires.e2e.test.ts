@@ -10,7 +10,7 @@ import { mkdtemp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { decodePng } from '../../src-main/generation/png.ts';
+import { decodePng } from '../../src-main/formats/png.ts';
 import { tinyUpscalerGraph, writeGraph } from '../../src-main/engine/pipeline/tiny-upscaler.test-support.ts';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';

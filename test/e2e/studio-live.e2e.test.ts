@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { JobInfo } from '../../src-main/common/contract.ts';
 import type { GenerateInput } from '../../src-main/common/generation-contract.ts';
-import { decodePng } from '../../src-main/generation/png.ts';
+import { decodePng } from '../../src-main/formats/png.ts';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { regionsFromPngText, REGIONS_PNG_KEYWORD } from '../../src-main/common/regions-contract.ts';
-import { decodePng, readPngText } from '../../src-main/generation/png.ts';
+import { decodePng, readPngText } from '../../src-main/formats/png.ts';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { startServe, type ServeHandle } from '../support/serve.ts';

@@ -10,7 +10,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { HintLayer } from '../../src-renderer/src/document/model.ts';
+import type { HintLayer } from '../../src-main/common/document/model.ts';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';

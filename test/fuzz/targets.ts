@@ -9,16 +9,16 @@ import { validateRequest, ContractError } from '../../src-main/common/contract.t
 import { regionsFromPngText, regionsToPngText } from '../../src-main/common/regions-contract.ts';
 import { METHOD_NAMES, parseRequest, parseServerMessage, WireError } from '../../src-main/common/wire.ts';
 import { emitOnnx } from '../../src-main/engine/graph/emit-onnx.ts';
-import { fakeDepthModel, fakePoseModel } from '../../src-main/annotators/testing.ts';
-import { readOnnxSignature } from '../../src-main/annotators/onnx-reader.ts';
+import { fakeDepthModel, fakePoseModel } from '../../src-main/engine/annotators/synthetic-annotators.test-support.ts';
+import { readOnnxSignature } from '../../src-main/formats/onnx-reader.ts';
 import { openTensorFile } from '../../src-main/formats/open-tensor-file.ts';
 import { loadPickle } from '../../src-main/formats/pickle.ts';
 import { encodeSafetensors } from '../../src-main/formats/safetensors.ts';
 import { TensorFileError } from '../../src-main/formats/tensor-file.ts';
-import { stateDictPickle, torchArchive } from '../../src-main/formats/test-support.ts';
+import { stateDictPickle, torchArchive } from '../../src-main/formats/pickle-zip-builders.test-support.ts';
 import { parseParameters } from '../../src-main/generation/a1111-parameters.ts';
 import { infotextToSettings } from '../../src-main/generation/infotext.ts';
-import { crc32, decodePng, encodePng, PngError, readPngText } from '../../src-main/generation/png.ts';
+import { crc32, decodePng, encodePng, PngError, readPngText } from '../../src-main/formats/png.ts';
 import { fixturesDir } from '../support/paths.ts';
 import { mutateBytes, mutateText, randomJson, type Random } from './mutate.ts';
 

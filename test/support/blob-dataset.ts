@@ -4,7 +4,7 @@
 // few bad files the import must report and leave out. Deterministic: the same seed writes the same bytes.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { encodePng } from '../../src-main/generation/png.ts';
+import { encodePng } from '../../src-main/formats/png.ts';
 import { uniformRandom } from '../../src-main/engine/training/trainable-lora.ts';
 
 export interface BlobDatasetOptions {

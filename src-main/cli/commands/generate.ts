@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-file.ts';
 import { img2imgStepsRun, minimalStrength, RESIZE_MODE_NAMES, SAMPLER_NAMES, type ControlRecord, type GenerationSettings, type ModelRef, type ResizeModeName, type SamplerName } from '../../common/generation-contract.ts';
-import type { ComputePrecision, GeneratePayload, GenerateTaskResult, PictureBytes } from '../../engine/tasks/generate-payload.ts';
+import { generatePayload, type ComputePrecision, type GeneratePayload, type GenerateTaskResult, type PictureBytes } from '../../engine/tasks/generate-payload.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';
 import { nodeEngineLauncher } from '../../jobs/engine-launcher.ts';
 import { EngineSupervisor } from '../../jobs/engine-supervisor.ts';
@@ -22,7 +22,7 @@ import { readRegionsFile } from '../regions-file.ts';
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
-import { promptScheduleProblem } from '../../generation/prompt-schedule.ts';
+import { promptScheduleProblem } from '../../common/prompt-schedule.ts';
 
 const str = (value: string, description: string, multiple = false): OptionSpec => ({ type: 'string', value, description, ...(multiple ? { multiple } : {}) });
 
@@ -183,15 +183,19 @@ export async function payloadFromOptions(values: Record<string, string | boolean
   if (vae) settings.vae = vae;
   settings.hires = hiresFromOptions(values, { width: settings.width, height: settings.height, steps, img2img: typeof initFile === 'string' });
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
-  return {
+  return generatePayload(
     settings,
-    controls: hints,
-    init: typeof initFile === 'string' ? picture(initFile, 'init image') : null,
-    mask: typeof values.mask === 'string' ? picture(values.mask, 'mask') : null,
-    compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
-    returnLatents: typeof values['latents-out'] === 'string',
-    embeddings,
-  };
+    {
+      controls: hints,
+      init: typeof initFile === 'string' ? picture(initFile, 'init image') : null,
+      mask: typeof values.mask === 'string' ? picture(values.mask, 'mask') : null,
+    },
+    {
+      compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
+      returnLatents: typeof values['latents-out'] === 'string',
+      embeddings,
+    },
+  );
 }
 
 function progressPrinter(io: CliIo): (step: number, total: number, message: string) => void {

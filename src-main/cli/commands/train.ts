@@ -9,15 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-file.ts';
 import { TRAINING_RESOLUTIONS } from '../../common/training-contract.ts';
-import { assignBucket, bucketResolutions } from '../../engine/training/buckets.ts';
 import { parseTrainProgress, type CalibratedResult, type TrainedResult, type TrainPayload } from '../../engine/tasks/train-payload.ts';
 import { hashFile } from '../../library/hash.ts';
 import { nodeEngineLauncher } from '../../jobs/engine-launcher.ts';
 import { EngineSupervisor } from '../../jobs/engine-supervisor.ts';
 import { JobQueue } from '../../jobs/job-queue.ts';
-import { cannyConditionPng } from '../../training/conditions.ts';
+import { cannyConditionPng, generatedConditionFile } from '../../training/conditions.ts';
 import { scanDatasetFolder } from '../../training/dataset-import.ts';
-import { stepsForBudget } from '../../training/run-plan.ts';
+import { stepsForBudget, trainPayload, type PayloadSettings } from '../../training/run-plan.ts';
+import type { StoredItem } from '../../training/training-store.ts';
 import { UsageError, intOption, type CliCommand, type OptionSpec } from '../command.ts';
 import { numberOption } from '../generate-args.ts';
 import { resourcesDir } from '../paths.ts';
@@ -95,59 +95,47 @@ export const train: CliCommand = {
 
     const scan = await scanDatasetFolder(data);
     for (const p of scan.problems) io.err(`left out: ${p.message}\n`);
-    let items = scan.items.map((it, i) => ({
-      id: i + 1,
-      image: path.join(data, it.file),
-      condition: it.conditionFile ? path.join(data, it.conditionFile) : null,
-      caption: it.caption,
-      bucket: assignBucket(it.width, it.height, bucketResolutions(resolution)),
-    }));
+    // The folder as a dataset of the studio's, its conditions made into the work folder as the studio makes them
+    // into the dataset's data folder, so the payload comes from the studio's builder (run-plan.trainPayload).
+    let items: StoredItem[] = scan.items.map((it, i) => ({ ...it, id: i + 1 }));
     if (recipe === 'ctrlora' && condition === 'canny') {
-      const withEdges: typeof items = [];
+      const withEdges: StoredItem[] = [];
       for (const it of items) {
-        const file = path.join(work, 'conditions', `${it.id}.png`);
-        writeFileAtomic(file, await cannyConditionPng(it.image));
-        withEdges.push({ ...it, condition: file });
+        const target = generatedConditionFile(work, it.id);
+        writeFileAtomic(target.file, await cannyConditionPng(path.join(data, it.file)));
+        withEdges.push({ ...it, conditionFile: target.ref });
       }
       items = withEdges;
     }
-    if (recipe === 'ctrlora') items = items.filter((it) => it.condition !== null);
+    if (recipe === 'ctrlora') items = items.filter((it) => it.conditionFile !== null);
     if (items.length === 0) throw Object.assign(new Error(`${data}: no usable pictures${recipe === 'ctrlora' ? ' with condition pictures' : ''}`), { kind: 'bad-dataset' });
     const seed = values.seed === undefined ? randomInt(0, 2 ** 32) : intOption(values.seed, 'seed', 0, 2 ** 32 - 1)!;
     const precision = typeof values.precision === 'string' ? values.precision : 'auto';
     if (!['auto', 'fp16', 'fp32'].includes(precision)) throw new UsageError('--precision must be auto, fp16 or fp32');
-    const payload: TrainPayload = {
-      mode: 'train',
+    const model = (file: string) => ({ id: null, name: path.parse(file).name, path: file });
+    const settings: PayloadSettings = {
       recipe,
-      checkpoint,
-      base,
-      items,
+      checkpoint: model(checkpoint),
+      base: base ? model(base) : null,
+      steps: intOption(values.steps, 'steps', 1, 1_000_000) ?? 1000,
       rank,
       alpha: numberOption(values.alpha, 'alpha', 0.001, 1024, rank / 2),
       lr: learningRate(values.lr),
-      batchSize: intOption(values['batch-size'], 'batch-size', 1, 8) ?? 1,
-      steps: intOption(values.steps, 'steps', 1, 1_000_000) ?? 1000,
-      seed,
-      textEncoder: values['text-encoder'] === true,
       resolution,
+      batchSize: intOption(values['batch-size'], 'batch-size', 1, 8) ?? 1,
+      trainTextEncoder: values['text-encoder'] === true,
       sampleEvery: intOption(values['sample-every'], 'sample-every', 0, 1_000_000) ?? 0,
       samplePrompt: typeof values['sample-prompt'] === 'string' ? values['sample-prompt'] : '',
       checkpointEvery: intOption(values['checkpoint-every'], 'checkpoint-every', 1, 1_000_000) ?? 50,
-      runDir: path.join(work, 'run'),
-      cacheDir: path.join(work, 'cache'),
-      output: out,
-      resume: values.resume === true,
+      seed,
+      outputName: path.parse(out).name,
+    };
+    const dataset = { name: path.basename(data), path: data, condition: condition === 'canny' ? ('canny' as const) : ('pairs' as const) };
+    const folders = { datasetDir: work, runDir: path.join(work, 'run'), output: out };
+    const payload: TrainPayload = {
+      ...trainPayload(settings, dataset, items, folders, values.resume === true, (await hashFile(checkpoint)).shortHash),
       compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision as 'auto'],
       recompute: values['no-recompute'] !== true,
-      info: {
-        outputName: path.parse(out).name,
-        datasetName: path.basename(data),
-        condition: condition === 'canny' ? 'canny' : path.basename(data),
-        checkpointName: path.parse(checkpoint).name,
-        checkpointHash: (await hashFile(checkpoint)).shortHash,
-        baseName: base ? path.parse(base).name : '',
-        settings: { recipe, rank, resolution, seed, source: 'hintbrush train' },
-      },
     };
 
     const env: Record<string, string> = {};

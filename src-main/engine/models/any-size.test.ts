@@ -1,6 +1,6 @@
 // The engine reads every architecture number from the weights. Checkpoints we do not have (other widths, depths,
 // level counts, attention placements, dtypes, 9-channel inpainting UNets) are generated here from
-// testing/sd15-layout.ts with random weights, and the whole model runtime must run on them: text encoding, UNet
+// sd15-layout.test-support.ts with random weights, and the whole model runtime must run on them: text encoding, UNet
 // at batch 2 (with a ControlNet), VAE decode and encode, with finite outputs of the shapes the weights imply.
 // The same values stored as F32, BF16 and F16 must give the same outputs (the graph widens weights in-graph).
 
@@ -11,9 +11,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { openSafetensors } from '../../formats/safetensors.ts';
 import { ModelRuntime, type Tensor32 } from '../pipeline/model-runtime.ts';
-import { MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
-import { writeRandomCheckpoint, type RandomDType } from '../testing/random-checkpoint.ts';
-import { checkpointLayout, controlNetLayout, type Sd15Arch } from '../testing/sd15-layout.ts';
+import { MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
+import { writeRandomCheckpoint, type RandomDType } from './random-checkpoint.test-support.ts';
+import { checkpointLayout, controlNetLayout, type Sd15Arch } from './sd15-layout.test-support.ts';
 import { detectClipText } from './clip-text.ts';
 import { controlNetView, detectControlNet } from './controlnet.ts';
 import { detectUnet } from './unet-config.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession } from '../runtime/session.ts';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { buildClipTextGraph, detectClipText } from './clip-text.ts';
 
 test('CLIP text config is read from the weights', () => {

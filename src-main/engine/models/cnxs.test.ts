@@ -4,7 +4,7 @@ import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession, type TensorData } from '../runtime/session.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../goldens.test-support.ts';
 import { buildCnxsUnetGraph, detectCnxs, groupsLeq32 } from './cnxs.ts';
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });

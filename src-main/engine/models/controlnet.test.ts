@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession, type TensorData } from '../runtime/session.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../goldens.test-support.ts';
 import { buildControlNetGraph } from './controlnet.ts';
 import { buildUnetGraph, CONTROL_INPUT_NAMES } from './unet.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';

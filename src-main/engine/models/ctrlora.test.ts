@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { TensorData } from '../runtime/session.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, runOnCpu, unetFeeds } from '../testing/goldens.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, runOnCpu, unetFeeds } from '../goldens.test-support.ts';
 import { buildCtrLoraGraph, buildCtrLoraMixGraph, detectCtrLoraCondition } from './ctrlora.ts';
 import { buildUnetGraph, CONTROL_INPUT_NAMES } from './unet.ts';
 import { buildVaeEncoderGraph } from './vae.ts';

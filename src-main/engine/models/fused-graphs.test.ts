@@ -7,7 +7,7 @@ import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import { type Node, topologicalOrder } from '../graph/node.ts';
 import type { TensorData } from '../runtime/session.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, runOnCpu, unetFeeds } from '../testing/goldens.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError, runOnCpu, unetFeeds } from '../goldens.test-support.ts';
 import { buildCnxsUnetGraph } from './cnxs.ts';
 import { buildControlNetGraph } from './controlnet.ts';
 import { buildCtrLoraGraph } from './ctrlora.ts';

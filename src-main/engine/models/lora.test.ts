@@ -4,7 +4,7 @@ import type { TensorFile } from '../../formats/tensor-file.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import type { Graph } from '../graph/node.ts';
 import { ModelSession, type TensorData } from '../runtime/session.ts';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../goldens.test-support.ts';
 import { buildClipTextGraph, clipLoraName } from './clip-text.ts';
 import { indexLoraFile, LoraSet, parseLoraKey, type LoraNamer } from './lora.ts';
 import { buildUnetGraph } from './unet.ts';

@@ -10,7 +10,7 @@ import { emitOnnx } from '../graph/emit-onnx.ts';
 import { Graph } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { ModelSession } from '../runtime/session.ts';
-import { fixtureFile, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixtureFile, MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { areaAverage, featherPlane, normaliseWeights, type Plane } from '../pipeline/region-masks.ts';
 import { declareTextContext, RegionalContext, regionalCrossAttention, regionMaskInputName } from './regional-attention.ts';
 import { buildUnetGraph } from './unet.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession } from '../runtime/session.ts';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../goldens.test-support.ts';
 import { buildUnetGraph } from './unet.ts';
 import { detectUnet } from './unet-config.ts';
 

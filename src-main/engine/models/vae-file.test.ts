@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { PickleWriter, torchArchive } from '../../formats/test-support.ts';
+import { PickleWriter, torchArchive } from '../../formats/pickle-zip-builders.test-support.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { diffusersVaeFixture, ldmVaeTensors, writeVaeSafetensors, type VaeTensor } from './vae-file.test-support.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-vae-'));

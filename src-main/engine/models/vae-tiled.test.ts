@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { decodeInTiles, featherWeights, type LatentTensor, TiledVaeDecoder, tileStarts } from './vae-tiled.ts';
 
 test('tiles cover the axis, overlap as asked, and the last one ends at the border', () => {

@@ -8,7 +8,7 @@ import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession } from '../runtime/session.ts';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae } from './vae.ts';
 
 /** fp16 compute against float32 goldens: half precision carries ~3 decimal digits. */

@@ -3,7 +3,7 @@
 // provider gets by default, and with the plain MatMul/Softmax graphs other providers fall back to.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../testing/goldens.ts';
+import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../goldens.test-support.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 

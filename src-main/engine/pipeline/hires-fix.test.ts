@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { hiresTarget } from '../../common/hires-contract.ts';
 import { lanczosResize } from '../../generation/image-resize.ts';
-import { fixture, referenceJson } from '../testing/goldens.ts';
+import { fixture, referenceJson } from '../goldens.test-support.ts';
 import { generate, type GenerateRequest, type StepUpdate } from './generate.ts';
 import { generateHires, type HiresPlan } from './hires-fix.ts';
 import { ModelRuntime } from './model-runtime.ts';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { readOnnxSignature } from '../../annotators/onnx-reader.ts';
+import { readOnnxSignature } from '../../formats/onnx-reader.ts';
 import { lanczosResize, type Image8 } from '../../generation/image-resize.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
 import { ModelSession, type TensorData } from '../runtime/session.ts';

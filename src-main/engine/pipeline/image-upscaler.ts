@@ -8,7 +8,7 @@
 // Used for hires fix the way A1111's Upscaler.upscale does: run the model (at most three times) until the
 // picture covers the target, then Lanczos to the exact size (generation/image-resize.ts).
 
-import { describeValue, type OnnxSignature, type OnnxValue } from '../../annotators/onnx-reader.ts';
+import { describeValue, type OnnxSignature, type OnnxValue } from '../../formats/onnx-reader.ts';
 import { float16ToFloat32, float32ToFloat16 } from '../../formats/dtype-convert.ts';
 import { lanczosResize, type Image8 } from '../../generation/image-resize.ts';
 import type { TensorData } from '../runtime/session.ts';

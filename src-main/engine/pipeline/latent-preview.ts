@@ -23,24 +23,3 @@ export function latentToRgb(latents: Float32Array, h: number, w: number): Uint8A
   }
   return out;
 }
-
-/** Image [1, 3, H, W] in [0, 1] -> RGB8 pixels [H, W, 3]. */
-export function imageToRgb8(image: Float32Array, h: number, w: number, batchIndex = 0): Uint8Array {
-  const plane = h * w;
-  const base = batchIndex * 3 * plane;
-  const out = new Uint8Array(plane * 3);
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) out[p * 3 + c] = Math.max(0, Math.min(255, Math.round(image[base + c * plane + p] * 255)));
-  }
-  return out;
-}
-
-/** RGB8 pixels [H, W, 3] -> image [1, 3, H, W] in [lo, hi] (control images [0, 1], init images [-1, 1]). */
-export function rgb8ToImage(rgb: Uint8Array, h: number, w: number, lo = 0, hi = 1): Float32Array {
-  const plane = h * w;
-  const out = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) out[c * plane + p] = lo + (rgb[p * 3 + c] / 255) * (hi - lo);
-  }
-  return out;
-}

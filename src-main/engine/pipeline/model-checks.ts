@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { ModelKind } from '../../common/contract.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
-import { detectModel } from '../../library/detect.ts';
+import { detectModel } from '../../model-detection/detect.ts';
 
 export type ModelRole = 'checkpoint' | 'controlnet' | 'lora' | 'ctrlora-base' | 'ctrlora-lora' | 'cnxs' | 'vae';
 

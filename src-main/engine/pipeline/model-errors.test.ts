@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { writeSafetensors } from '../../formats/safetensors.ts';
-import { fixture } from '../testing/goldens.ts';
-import { writeRandomCheckpoint } from '../testing/random-checkpoint.ts';
-import { checkpointLayout, TINY_ARCH } from '../testing/sd15-layout.ts';
+import { fixture } from '../goldens.test-support.ts';
+import { writeRandomCheckpoint } from '../models/random-checkpoint.test-support.ts';
+import { checkpointLayout, TINY_ARCH } from '../models/sd15-layout.test-support.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 

@@ -4,7 +4,7 @@
 // The per-layer numerics are checked against an independent computation in models/regional-attention.test.ts.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { fixture, referenceJson, relativeError } from '../testing/goldens.ts';
+import { fixture, referenceJson, relativeError } from '../goldens.test-support.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import { MAX_REGIONS, type RegionRequest } from './regions.ts';

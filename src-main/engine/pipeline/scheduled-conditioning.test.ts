@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { createSampler } from '../../generation/samplers/index.ts';
 import type { SamplerKind } from '../../generation/samplers/sampler.ts';
 import { TorchGenerator } from '../../generation/torch-rng.ts';
-import { fixture, golden } from '../testing/goldens.ts';
+import { fixture, golden } from '../goldens.test-support.ts';
 import { batchOf, encodePromptPair } from './conditioning.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime, type Tensor32 } from './model-runtime.ts';

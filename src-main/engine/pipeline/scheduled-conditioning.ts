@@ -8,7 +8,7 @@
 // ones used and the ones left out (another text encoder's width) are kept for the record.
 
 import { padChunkLists, tokenizeWeightedPrompt, type EmphasisMode } from '../../generation/prompt-syntax.ts';
-import { promptSchedule, textIndexAt, type ScheduleOptions, type ScheduledText } from '../../generation/prompt-schedule.ts';
+import { promptSchedule, textIndexAt, type ScheduleOptions, type ScheduledText } from '../../common/prompt-schedule.ts';
 import { EmbeddingLookup } from '../../generation/prompt-embeddings.ts';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
 import { batchOf, encodeChunks, namedIn, type ConditioningOptions } from './conditioning.ts';

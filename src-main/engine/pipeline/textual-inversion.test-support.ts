@@ -6,7 +6,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../../formats/safetensors.ts';
-import { PickleWriter, torchArchive } from '../../formats/test-support.ts';
+import { PickleWriter, torchArchive } from '../../formats/pickle-zip-builders.test-support.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 
 export const TOKEN_EMBEDDING_KEY = 'cond_stage_model.transformer.text_model.embeddings.token_embedding.weight';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { writeSafetensors } from '../../formats/safetensors.ts';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
-import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixture, fixtureFile, golden, MODULE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { encodePromptPair } from './conditioning.ts';
 import { generate } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';

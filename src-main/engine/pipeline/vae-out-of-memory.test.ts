@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { generationOomMessage, SteppedDownOutOfMemory } from '../runtime/out-of-memory.ts';
 import { EngineRunError, type ModelSession } from '../runtime/session.ts';
 import { TiledVaeDecoder } from '../models/vae-tiled.ts';
-import { fixture, fixtureFile } from '../testing/goldens.ts';
+import { fixture, fixtureFile } from '../goldens.test-support.ts';
 import { ModelRuntime } from './model-runtime.ts';
 
 const CUDA_OOM = 'CUDA failure 2: out of memory ; GPU=0 ; hostname=studio ; file=/onnxruntime_src/onnxruntime/core/providers/cuda/cuda_allocator.cc ; line=48 ; expr=cudaMalloc((void**)&p, size);';

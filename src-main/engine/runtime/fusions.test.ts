@@ -8,7 +8,7 @@ import { gradients } from '../graph/gradients.ts';
 import * as op from '../graph/ops.ts';
 import { attention } from '../models/layers.ts';
 import { buildUnetGraph } from '../models/unet.ts';
-import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../testing/goldens.ts';
+import { fixtureFile, golden, MODULE_TOLERANCE, relativeError, unetFeeds } from '../goldens.test-support.ts';
 import { createFusedSession, describeFallback, type Fusions } from './fusions.ts';
 import { SessionCache } from './session-cache.ts';
 

@@ -14,7 +14,7 @@
 import type { ProviderReport } from '../../common/contract.ts';
 import type { GraphOptions, Node } from '../graph/node.ts';
 import { emitOnnx } from '../graph/emit-onnx.ts';
-import { candidateProviders, EngineRunError, ModelSession, noProviderError, type ProviderName, type SessionOptions } from './session.ts';
+import { candidateProviders, EngineRunError, ModelSession, noProviderError, type FusionFallback, type ProviderName, type SessionOptions } from './session.ts';
 
 export type Fusions = Pick<GraphOptions, 'fusedAttention' | 'fusedGroupNorm'>;
 
@@ -29,11 +29,7 @@ export const FUSIONS_BY_PROVIDER: Readonly<Record<ProviderName, Fusions>> = {
 export const NO_FUSIONS: Fusions = Object.freeze({});
 
 /** A fused graph a provider refused, and the plain graph ran instead. */
-export interface FusionFallback {
-  provider: ProviderName;
-  fused: string; // e.g. 'MultiHeadAttention'
-  reason: string;
-}
+export type { FusionFallback };
 
 export interface FusionOptions extends SessionOptions {
   /** Overrides of FUSIONS_BY_PROVIDER, per provider (the bench's --fusions, tests). */

@@ -144,9 +144,16 @@ export class ResidentTensor {
   }
 }
 
+/** A fused graph a provider refused on the way to a session (runtime/fusions.ts records them). */
+export interface FusionFallback {
+  provider: ProviderName;
+  fused: string; // e.g. 'MultiHeadAttention'
+  reason: string;
+}
+
 export class ModelSession {
   /** Fused graphs refused on the way to this session (runtime/fusions.ts fills it). */
-  readonly fallbacks: import('./fusions.ts').FusionFallback[] = [];
+  readonly fallbacks: FusionFallback[] = [];
 
   private constructor(
     private readonly session: import('onnxruntime-node').InferenceSession,

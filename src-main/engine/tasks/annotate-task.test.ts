@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodePng, encodePng } from '../../generation/png.ts';
-import type { AnnotatePayload, AnnotateTaskResult } from '../../annotators/payload.ts';
-import { fakeDepthModel, fakeDetectorModel, fakeLineartModel, fakePoseModel, writeModel } from '../../annotators/testing.ts';
+import { decodePng, encodePng } from '../../formats/png.ts';
+import type { AnnotatePayload, AnnotateTaskResult } from './annotate-payload.ts';
+import { fakeDepthModel, fakeDetectorModel, fakeLineartModel, fakePoseModel, writeModel } from '../annotators/synthetic-annotators.test-support.ts';
 import { errorInfoOf, type TaskContext, type TaskProgress } from '../protocol.ts';
 import { annotateTask, releaseAnnotatorSessions } from './annotate-task.ts';
 

@@ -1,16 +1,16 @@
 // The engine's 'annotate' task: turns a picture into a hint with the annotator models the user added to the
-// library (src-main/annotators/). Each model file's signature is read again and checked against the role main
+// library (the annotator code is in engine/annotators/). Each model file's signature is read again and checked against the role main
 // says it plays before a session is made from it; sessions of the last models used are kept for the next job
 // (an artist often annotates several pictures in a row) and released when other models are asked for.
 // Progress is reported between steps; a cancel stops at the next one.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { rgbFromPng, rgbFromRgba, type RgbImage } from '../../annotators/image.ts';
-import { checkAnnotator } from '../../annotators/model.ts';
-import { readOnnxSignature } from '../../annotators/onnx-reader.ts';
-import { checkAnnotatePayload, type AnnotateTaskResult } from '../../annotators/payload.ts';
-import { runAnnotator, type AnnotatorModels } from '../../annotators/run.ts';
+import { rgbFromPng, rgbFromRgba, type RgbImage } from '../annotators/image.ts';
+import { checkAnnotator } from '../annotators/model.ts';
+import { readOnnxSignature } from '../../formats/onnx-reader.ts';
+import { checkAnnotatePayload, type AnnotateTaskResult } from './annotate-payload.ts';
+import { runAnnotator, type AnnotatorModels } from '../annotators/run.ts';
 import type { TaskContext, TaskHandler } from '../protocol.ts';
 import { ModelSession, type ProviderName } from '../runtime/session.ts';
 

@@ -1,13 +1,8 @@
 // What main (or the CLI) sends the engine's 'generate' task, and what it answers. The payload is structured-
 // cloned across the process boundary, so pictures travel as bytes: PNG files as they are, or raw RGB8 pixels.
-// Also here: turning those pictures into the pipeline's tensors at the generation size (A1111's resize modes).
+// The pictures become the pipeline's tensors in ../pipeline/image-tensors.ts.
 
 import type { GenerationSettings, ResizeModeName } from '../../common/generation-contract.ts';
-import { decodePng } from '../../generation/png.ts';
-import { decodePngWithin } from '../../generation/png-scaled.ts';
-import { resizeImage, toGrey, toRgb, type Image8 } from '../../generation/image-resize.ts';
-import { rgb8ToImage } from '../pipeline/latent-preview.ts';
-import type { Tensor32 } from '../pipeline/model-runtime.ts';
 import { TaskError } from '../protocol.ts';
 
 /** A picture: PNG bytes, or RGB8 pixels row-major [H, W, 3]. */
@@ -55,6 +50,24 @@ export interface GenerateTaskResult {
   messages?: string[];
 }
 
+/** The pictures of a run: one hint per control unit (in the settings' order), the img2img start and the mask. */
+export interface RunPictures {
+  controls: PictureBytes[];
+  init: PictureBytes | null;
+  mask: PictureBytes | null;
+}
+
+/**
+ * The one builder of 'generate' payloads, for the studio's GenerationService and for `hintbrush generate`:
+ * resolved settings (model paths inside), the run's pictures, and the CLI's engine options.
+ */
+export function generatePayload(settings: GenerationSettings, pictures: RunPictures, options: Pick<GeneratePayload, 'compute' | 'returnLatents' | 'embeddings'> = {}): GeneratePayload {
+  if (pictures.controls.length !== settings.controls.length) {
+    throw new RangeError(`generate: ${pictures.controls.length} control pictures for ${settings.controls.length} control units`);
+  }
+  return { settings, controls: pictures.controls, init: pictures.init, mask: pictures.mask, ...options };
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isPicture(v: unknown): v is PictureBytes {
@@ -95,52 +108,4 @@ export function checkPayload(payload: unknown): GeneratePayload {
     returnLatents: payload.returnLatents === true,
     embeddings: Array.isArray(payload.embeddings) ? payload.embeddings.filter((e): e is string => typeof e === 'string') : [],
   };
-}
-
-/** Decodes a picture to 8-bit RGB (alpha dropped, grey expanded); a broken PNG names `what`. */
-export function decodePicture(p: PictureBytes, what: string): Image8 {
-  if ('png' in p) {
-    try {
-      return toRgb(decodePng(p.png, { source: what, maxPixels: 8192 * 8192 }));
-    } catch (err) {
-      throw new TaskError('bad-image', (err as Error).message);
-    }
-  }
-  if (p.width < 1 || p.height < 1 || p.rgb.length !== p.width * p.height * 3) {
-    throw new TaskError('bad-image', `${what}: ${p.rgb.length} bytes are not ${p.width} x ${p.height} RGB pixels`);
-  }
-  return { width: p.width, height: p.height, channels: 3, data: p.rgb };
-}
-
-/**
- * A picture as RGB bytes no larger than what still covers `width` x `height`, shrunk while it is decoded
- * (decodePngWithin): an 8192x8192 16-bit picture for a 512x512 job never exists at full size in memory.
- * The exact resize (crop, fill) follows in controlTensor, initTensor and maskTensor.
- */
-export async function fittedPicture(p: PictureBytes, width: number, height: number, what: string): Promise<PictureBytes> {
-  if (!('png' in p)) return p;
-  try {
-    const img = toRgb(await decodePngWithin(p.png, { source: what, maxPixels: 8192 * 8192, within: { width, height } }));
-    return { rgb: img.data, width: img.width, height: img.height };
-  } catch (err) {
-    throw new TaskError('bad-image', (err as Error).message);
-  }
-}
-
-/** A hint at the generation size: [1, 3, H, W] in [0, 1]. */
-export function controlTensor(p: PictureBytes, mode: ResizeModeName, width: number, height: number, what: string): Tensor32 {
-  const img = resizeImage(decodePicture(p, what), mode, width, height);
-  return { shape: [1, 3, height, width], data: rgb8ToImage(img.data, height, width, 0, 1) };
-}
-
-/** An img2img start picture: [1, 3, H, W] in [-1, 1]. */
-export function initTensor(p: PictureBytes, mode: ResizeModeName, width: number, height: number): Tensor32 {
-  const img = resizeImage(decodePicture(p, 'init image'), mode, width, height);
-  return { shape: [1, 3, height, width], data: rgb8ToImage(img.data, height, width, -1, 1) };
-}
-
-/** An inpainting mask: grey (Pillow's luma), resized like the init picture, [1, 1, H, W] in [0, 1], 1 = repaint. */
-export function maskTensor(p: PictureBytes, mode: ResizeModeName, width: number, height: number): Tensor32 {
-  const grey = resizeImage(toGrey(decodePicture(p, 'mask')), mode, width, height);
-  return { shape: [1, 1, height, width], data: Float32Array.from(grey.data, (v) => v / 255) };
 }

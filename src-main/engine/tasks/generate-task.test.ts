@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { infotextToSettings } from '../../generation/infotext.ts';
-import { decodePng } from '../../generation/png.ts';
+import { decodePng } from '../../formats/png.ts';
 import { EngineRunError } from '../runtime/session.ts';
-import { fixture, golden, PIPELINE_TOLERANCE, relativeError } from '../testing/goldens.ts';
+import { fixture, golden, PIPELINE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import type { TaskContext, TaskProgress } from '../protocol.ts';
 import type { GeneratePayload, GenerateTaskResult } from './generate-payload.ts';
 import { explainFailure, generateTask, releaseGenerateRuntime } from './generate-task.ts';
-import { fixtureRef as ref, fixtureSettings } from './test-support.ts';
+import { fixtureRef as ref, fixtureSettings } from './golden-settings.test-support.ts';
 
 after(() => releaseGenerateRuntime());
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { GenerationSettings } from '../../common/generation-contract.ts';
 import { settingsToInfotext } from '../../generation/infotext.ts';
-import { encodePng } from '../../generation/png.ts';
+import { encodePng } from '../../formats/png.ts';
 import { hiresSecondPass, hiresTarget } from '../../common/hires-contract.ts';
 import { REGIONS_PNG_KEYWORD, regionsToPngText } from '../../common/regions-contract.ts';
 import { generate, type GenerateRequest, type StepUpdate } from '../pipeline/generate.ts';
@@ -16,7 +16,8 @@ import { openHiresPlan, type OpenedHiresPlan } from './hires-plan.ts';
 import { prepareRegions } from './region-payload.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { ModelRole } from '../pipeline/model-checks.ts';
-import { imageToRgb8, latentToRgb } from '../pipeline/latent-preview.ts';
+import { controlTensor, fittedPicture, imageToRgb8, initTensor, maskTensor } from '../pipeline/image-tensors.ts';
+import { latentToRgb } from '../pipeline/latent-preview.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import { EmbeddingFileError, readTextualInversion, type TextualInversion } from '../pipeline/textual-inversion.ts';
 import { describeFallback } from '../runtime/fusions.ts';
@@ -25,10 +26,6 @@ import { generationOomMessage } from '../runtime/out-of-memory.ts';
 import { TaskError, type TaskContext } from '../protocol.ts';
 import {
   checkPayload,
-  controlTensor,
-  fittedPicture,
-  initTensor,
-  maskTensor,
   type GeneratePayload,
   type GeneratedPicture,
   type GenerateTaskResult,

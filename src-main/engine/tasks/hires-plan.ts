@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { hiresTarget, isLatentUpscaler, LATENT_UPSCALERS, type HiresSettings } from '../../common/hires-contract.ts';
 import type { GenerationSettings } from '../../common/generation-contract.ts';
-import { readOnnxSignature } from '../../annotators/onnx-reader.ts';
+import { readOnnxSignature } from '../../formats/onnx-reader.ts';
 import { TensorFileError } from '../../formats/tensor-file.ts';
 import type { ControlUnit } from '../pipeline/control-units.ts';
 import type { HiresPlan, HiresUpscale } from '../pipeline/hires-fix.ts';

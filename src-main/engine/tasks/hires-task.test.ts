@@ -8,12 +8,12 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { HiresSettings } from '../../common/hires-contract.ts';
 import { infotextToSettings } from '../../generation/infotext.ts';
-import { decodePng, encodePng } from '../../generation/png.ts';
+import { decodePng, encodePng } from '../../formats/png.ts';
 import { sideBySideGraph, tinyUpscalerGraph, writeGraph } from '../pipeline/tiny-upscaler.test-support.ts';
 import type { TaskContext, TaskProgress } from '../protocol.ts';
 import type { GeneratePayload, GenerateTaskResult } from './generate-payload.ts';
 import { generateTask, releaseGenerateRuntime } from './generate-task.ts';
-import { fixtureRef as ref, fixtureSettings } from './test-support.ts';
+import { fixtureRef as ref, fixtureSettings } from './golden-settings.test-support.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-hires-task-'));
 after(async () => {

@@ -4,7 +4,7 @@
 // used, so history, PNG metadata and a later reopen all see the same weights.
 
 import { validateRegions, type RegionRecord } from '../../common/regions-contract.ts';
-import { decodePng, encodePng } from '../../generation/png.ts';
+import { decodePng, encodePng } from '../../formats/png.ts';
 import { resizeImage, toGrey, toRgb } from '../../generation/image-resize.ts';
 import type { RegionRequest } from '../pipeline/regions.ts';
 import { TaskError } from '../protocol.ts';

@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { JobQueue } from '../../jobs/job-queue.ts';
-import { testSupervisor, until } from '../../jobs/test-support.ts';
+import { testSupervisor, until } from '../../jobs/test-engine.test-support.ts';
 import type { EngineSupervisor } from '../../jobs/engine-supervisor.ts';
 import { CHECKPOINT_FILE, checkpointProgress } from '../training/checkpoint.ts';
-import { makeDataset, tinyPayload } from '../training/test-support.ts';
+import { makeDataset, tinyPayload } from '../training/training-data.test-support.ts';
 import type { CalibratedResult, TrainedResult, TrainPayload } from './train-payload.ts';
 
 let supervisor: EngineSupervisor;

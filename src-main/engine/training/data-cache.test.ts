@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { hugePng16 } from '../../generation/huge-png.test-support.ts';
-import { encodePng } from '../../generation/png.ts';
+import { hugePng16 } from '../../formats/huge-png.test-support.ts';
+import { encodePng } from '../../formats/png.ts';
 import { fitted } from './data-cache.ts';
 
 it('fits a picture to its bucket: cover, centre crop', async () => {

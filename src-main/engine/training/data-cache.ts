@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
-import { decodePngWithin } from '../../generation/png-scaled.ts';
+import { decodePngWithin } from '../../formats/png-scaled.ts';
 import { resizeImage, toRgb, type Image8 } from '../../generation/image-resize.ts';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../formats/safetensors.ts';
 import type { ModelRuntime } from '../pipeline/model-runtime.ts';

@@ -12,7 +12,7 @@ import { fillDisk, tempFilesIn } from '../../formats/disk-full.test-support.ts';
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import { clipLoraName, detectClipText } from '../models/clip-text.ts';
 import { indexLoraFile } from '../models/lora.ts';
-import { fixtureFile } from '../testing/goldens.ts';
+import { fixtureFile } from '../goldens.test-support.ts';
 import { CHECKPOINT_FILE, checkpointProgress, saveCheckpoint, type TrainingCheckpoint } from './checkpoint.ts';
 import { kohyaMetadata, tagFrequency, writeCtrLoraCondition, writeStyleLora, type StyleLoraInfo } from './lora-writers.ts';
 import { buildStyleLoraTraining, textEncoderLoraLayers } from './recipes/style-lora.ts';

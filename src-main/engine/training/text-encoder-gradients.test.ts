@@ -2,12 +2,12 @@
 // finite differences: text-encoder training (textual inversion, te LoRAs) has no goldens of its own.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkGradient } from '../graph/grad-rules-check.ts';
+import { checkGradient } from '../graph/grad-rules-check.test-support.ts';
 import type { Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { clipTextEncoder, detectClipText } from '../models/clip-text.ts';
 import { Weights } from '../models/weights.ts';
-import { fixtureFile } from '../testing/goldens.ts';
+import { fixtureFile } from '../goldens.test-support.ts';
 import { TrainableLora } from './trainable-lora.ts';
 
 test('CLIP text encoder: gradients for the token embedding table and LoRAs on q_proj and fc1 match finite differences', async (t) => {

@@ -7,9 +7,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodePng } from '../../generation/png.ts';
+import { encodePng } from '../../formats/png.ts';
 import { generate } from '../pipeline/generate.ts';
-import { imageToRgb8 } from '../pipeline/latent-preview.ts';
+import { imageToRgb8 } from '../pipeline/image-tensors.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import type { ProviderName } from '../runtime/session.ts';
 import type { Bucket } from './buckets.ts';

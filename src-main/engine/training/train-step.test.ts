@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixtureFile, golden } from '../testing/goldens.ts';
-import { goldenInitial, groupError, stepData, type GoldenSource } from './golden-training.ts';
+import { fixtureFile, golden } from '../goldens.test-support.ts';
+import { goldenInitial, groupError, stepData, type GoldenSource } from './golden-training.test-support.ts';
 import { buildStyleLoraTraining, type StyleLoraOptions } from './recipes/style-lora.ts';
 import { TrainSession, type TrainStepOptions } from './train-step.ts';
 

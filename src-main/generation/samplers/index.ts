@@ -6,6 +6,7 @@ import { DpmSolverMultistepSampler, type DpmSolverConfig } from './dpmpp-2m.ts';
 import { DpmSdeSampler, type DpmSdeConfig } from './dpmpp-sde.ts';
 import { EulerSampler, type EulerConfig } from './euler.ts';
 import { LcmSampler, type LcmConfig } from './lcm.ts';
+import { A1111_SAMPLER_NAMES } from '../../common/generation-contract.ts';
 import type { Sampler, SamplerKind } from './sampler.ts';
 import { SD15_SCHEDULE } from './schedule.ts';
 import { UniPcSampler, type UniPcConfig } from './unipc.ts';
@@ -70,17 +71,6 @@ export function createSampler(kind: SamplerKind, steps: number, overrides: Recor
   }
 }
 
-/** A1111's display names (the "Sampler:" field of its parameters text, before v1.9 split out schedules). */
-export const A1111_SAMPLER_NAMES: Record<SamplerKind, string> = {
-  ddim: 'DDIM',
-  euler: 'Euler',
-  euler_a: 'Euler a',
-  dpmpp_2m: 'DPM++ 2M',
-  dpmpp_2m_karras: 'DPM++ 2M Karras',
-  dpmpp_sde_karras: 'DPM++ SDE Karras',
-  unipc: 'UniPC',
-  lcm: 'LCM',
-};
 
 /**
  * The sampler an A1111 "Sampler" (and, from v1.9, "Schedule type") names, or null when Hintbrush has none.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { SAMPLER_KINDS, createSampler, samplerFromA1111, type DenoiseFn, type SamplerKind } from './index.ts';
 import { alphasCumprod, SD15_SCHEDULE, trainingSigmas } from './schedule.ts';
 import { TorchGenerator } from '../torch-rng.ts';
-import { relativeError } from '../test-support.ts';
+import { relativeError } from '../goldens.test-support.ts';
 
 const SIZE = 4 * 8 * 8; // [1, 4, 8, 8]
 const x0 = new TorchGenerator(1).randn([1, 4, 8, 8]).map((v) => 0.8 * v);

@@ -15,7 +15,7 @@ import {
   trainingSigmas,
 } from './schedule.ts';
 import { SAMPLER_CONFIGS, createSampler } from './index.ts';
-import { referenceJson } from '../test-support.ts';
+import { referenceJson } from '../goldens.test-support.ts';
 
 const table = trainingSigmas(alphasCumprod(SD15_SCHEDULE));
 const close = (a: number, b: number, tol: number, what: string): void =>

@@ -1,6 +1,6 @@
 // What the canvas needs from the open document, in the canvas's own terms. studio-document.ts implements
 // it over the DocumentStore; the canvas never reaches into the store's undo history or autosave itself.
-import type { DocumentRecord, Layer } from '../document/model.ts';
+import type { DocumentRecord, Layer } from '../../../src-main/common/document/model.ts';
 import type { RasterSource } from './layer-nodes.ts';
 import type { Rect } from './viewport.ts';
 import type { Ctx2D } from './tools/tool.ts';

@@ -3,7 +3,7 @@
 // so painting stays smooth with many full-size layers. A fourth Konva layer holds what tools draw (previews,
 // the transform box) and the brush outline. Lifecycle: created by CanvasView on mount, destroyed on unmount.
 import Konva from 'konva';
-import type { Layer } from '../document/model.ts';
+import type { Layer } from '../../../src-main/common/document/model.ts';
 import type { CanvasPort } from './canvas-port.ts';
 import { CannyNode, createLayerNode, type LayerNode, type NodeServices } from './layer-nodes.ts';
 import { fit, toDoc, type Point, type Rect, type ViewportState } from './viewport.ts';

@@ -1,6 +1,6 @@
 // The part of a layer that holds something: the box around non-transparent pixels of a raster, or around
 // the visible joints of pose skeletons. Used by the move/transform box.
-import type { PosePerson } from '../document/model.ts';
+import type { PosePerson } from '../../../src-main/common/document/model.ts';
 import type { Rect } from './viewport.ts';
 import { boundsOf } from './viewport.ts';
 import type { Ctx2D } from './tools/tool.ts';

@@ -1,8 +1,8 @@
 // How each kind of layer is recognised at a glance: a colour per hint kind (the layers panel's swatch, and the
 // on-canvas tint of hints whose pixels are white on black for the model: canny edges, CtrLoRA conditions),
 // the mask's red, and a short label. Dark-on-light hints (scribble, line art, soft edge) show their ink as is.
-import type { HintKind, Layer } from '../document/model.ts';
-import { HINT_LABELS } from '../document/layers.ts';
+import type { HintKind, Layer } from '../../../src-main/common/document/model.ts';
+import { HINT_LABELS } from '../../../src-main/common/document/layers.ts';
 
 export const HINT_COLORS: Record<HintKind, string> = {
   scribble: '#f2a65a',

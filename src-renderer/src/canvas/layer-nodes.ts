@@ -4,8 +4,8 @@
 // while the layer is being edited.
 // Nodes are reused across syncs (keyed by layer id) so a property change does not rebuild pixels.
 import Konva from 'konva';
-import type { Layer, PosePerson } from '../document/model.ts';
-import { KEYPOINT_RADIUS, STICK_WIDTH } from '../hints/pose.ts';
+import type { Layer, PosePerson } from '../../../src-main/common/document/model.ts';
+import { KEYPOINT_RADIUS, STICK_WIDTH } from '../../../src-main/common/hints/pose.ts';
 import { cannyImage } from '../hints/hint-images.ts';
 import { HINT_COLORS, layerColor, MASK_TINT } from './hint-look.ts';
 import { LIMBS, POSE_CSS } from './pose-skeleton.ts';

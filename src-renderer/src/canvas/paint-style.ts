@@ -2,7 +2,7 @@
 // artist sees them: scribbles and lines dark on light (inverted for the model), depth as grey levels with
 // near = light, segmentation in exact ADE20K palette colours (no antialiasing, or the rim would be a class
 // that does not exist), the inpaint mask and CtrLoRA conditions in white (shown tinted: red, cyan).
-import type { Layer } from '../document/model.ts';
+import type { Layer } from '../../../src-main/common/document/model.ts';
 import type { PaintStyle } from './brush-stamp.ts';
 import type { ToolSettings } from './tool-settings.svelte.ts';
 

@@ -1,7 +1,7 @@
 // How the canvas shows and picks OpenPose skeletons. The body model itself (keypoint order, limbs, colours,
-// a standing figure) is the hint processing's (hints/pose.ts), so the editor draws what the model is fed.
-import type { PosePerson } from '../document/model.ts';
-import { LIMB_SEQUENCE, POSE_COLORS } from '../hints/pose.ts';
+// a standing figure) is the hint processing's (common/hints/pose.ts), so the editor draws what the model is fed.
+import type { PosePerson } from '../../../src-main/common/document/model.ts';
+import { LIMB_SEQUENCE, POSE_COLORS } from '../../../src-main/common/hints/pose.ts';
 
 /** The 17 limbs draw_bodypose draws, as zero-based keypoint pairs. */
 export const LIMBS: readonly (readonly [number, number])[] = LIMB_SEQUENCE.slice(0, 17).map(([a, b]) => [a - 1, b - 1] as const);

@@ -1,6 +1,8 @@
 // The painter's current tool and its options, shared by the toolbar, the options bar and the tools. One
 // instance per studio (created with the canvas view); reactive so the bars follow shortcut changes.
-import type { ToolId } from './tools/tool.ts';
+
+/** Every tool of the tool rail (tools/ has one file per tool). */
+export type ToolId = 'brush' | 'eraser' | 'fill' | 'line' | 'shape' | 'gradient' | 'move' | 'picker' | 'pose' | 'hand';
 
 export type ShapeKind = 'rect' | 'ellipse';
 export type GradientKind = 'linear' | 'radial';

@@ -9,7 +9,7 @@
 import type { DocumentSaveInput, DocumentSaveResult } from '../../../src-main/common/documents-contract.ts';
 import { MAX_SAVE_PNG_CHARS } from '../../../src-main/common/documents-contract.ts';
 import { cloneRecord } from './changes.ts';
-import { referencedRasters } from './layers.ts';
+import { referencedRasters } from '../../../src-main/common/document/layers.ts';
 import { readImage, type RasterSurface, type RgbaImage } from './raster-store.ts';
 import type { DocumentStore, EditInfo } from './store.ts';
 

@@ -2,7 +2,7 @@
 // both sides (before and after) so it can be applied either way. Layer records are small, so a property edit
 // keeps the whole layer record on each side; pixel edits keep only the dirty rectangle's pixels.
 // Pure module: applies Changes to a plain (or $state-proxied) DocumentRecord and a RasterStore.
-import type { DocumentRecord, GenerationSettings, Layer } from './model.ts';
+import type { DocumentRecord, GenerationSettings, Layer } from '../../../src-main/common/document/model.ts';
 import { blit, type RasterStore, type Rect, unionRect } from './raster-store.ts';
 
 /** Document-level fields that edits change (the layer list has Changes of its own). */

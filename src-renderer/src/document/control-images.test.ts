@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { buildControlImages } from './control-images.ts';
 import { readImage, pixelSurfaces, type PixelSurface } from './raster-store.ts';
 import { DocumentStore } from './store.ts';
-import { createDocumentRecord } from './layers.ts';
-import { renderPose } from '../hints/pose.ts';
-import type { HintLayer } from './model.ts';
+import { createDocumentRecord } from '../../../src-main/common/document/layers.ts';
+import { renderPose } from '../../../src-main/common/hints/pose.ts';
+import type { HintLayer } from '../../../src-main/common/document/model.ts';
 
 function studio() {
   const store = new DocumentStore<PixelSurface>({ surfaces: pixelSurfaces });

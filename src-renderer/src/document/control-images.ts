@@ -3,9 +3,9 @@
 // hints/hint-images.ts), and the topmost visible mask layer as a single-channel mask (white repaints).
 // Hint layers without a chosen model are reported, not sent. Pure module.
 import { hintImage } from '../hints/hint-images.ts';
-import type { GreyImage, RgbImage, RgbaPixels } from '../hints/images.ts';
-import { activeMask, enabledHints } from './layers.ts';
-import type { ControlBinding, DocumentRecord, HintKind } from './model.ts';
+import type { GreyImage, RgbImage, RgbaPixels } from '../../../src-main/common/hints/images.ts';
+import { activeMask, enabledHints } from '../../../src-main/common/document/layers.ts';
+import type { ControlBinding, DocumentRecord, HintKind } from '../../../src-main/common/document/model.ts';
 
 export interface ControlImageUnit {
   layerId: string;

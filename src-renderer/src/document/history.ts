@@ -4,7 +4,7 @@
 // Runs of changes of one continuing edit are folded as they arrive (slider drags), raster runs are squashed to
 // one dirty-rectangle diff when the step closes (a stroke of many dabs). Pure module.
 import { apply, changeBytes, fold, invert, squashRasterRun, type Change } from './changes.ts';
-import type { DocumentRecord } from './model.ts';
+import type { DocumentRecord } from '../../../src-main/common/document/model.ts';
 import type { RasterStore } from './raster-store.ts';
 
 export interface UndoStep {

@@ -1,10 +1,10 @@
 // Edits of a pose layer's skeletons, for the pose tool: add/remove a person (a step each), drag a keypoint or
 // a whole person (continuous: the tool marks on pointer down), show/hide a keypoint. Each edit replaces the
 // layer's `people` through the store, so it is one undoable layer Change like any other property.
-import { standingPerson } from '../hints/pose.ts';
+import { standingPerson } from '../../../src-main/common/hints/pose.ts';
 import { cloneRecord } from './changes.ts';
-import { newId } from './layers.ts';
-import type { PosePerson } from './model.ts';
+import { newId } from '../../../src-main/common/document/layers.ts';
+import type { PosePerson } from '../../../src-main/common/document/model.ts';
 
 /** The slice of the DocumentStore person edits need (kept narrow to avoid an import cycle). */
 export interface PersonEditTarget {

@@ -3,7 +3,7 @@
 // autosave.ts's; both use the PNG codec handed in (canvas-based in the app, node's in tests).
 import { checkDocumentRecord } from '../../../src-main/common/document-record-check.ts';
 import type { OpenedDocument } from '../../../src-main/common/documents-contract.ts';
-import type { DocumentRecord } from './model.ts';
+import type { DocumentRecord } from '../../../src-main/common/document/model.ts';
 import type { RasterSurface, RgbaImage } from './raster-store.ts';
 import type { DocumentStore } from './store.ts';
 

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cloneRecord } from './changes.ts';
-import { createDocumentRecord } from './layers.ts';
-import type { DocumentRecord, HintLayer } from './model.ts';
+import { createDocumentRecord } from '../../../src-main/common/document/layers.ts';
+import type { DocumentRecord, HintLayer } from '../../../src-main/common/document/model.ts';
 import { PixelSurface, pixelSurfaces, type Rect } from './raster-store.ts';
 import { DocumentStore, type EditInfo } from './store.ts';
 

@@ -11,8 +11,8 @@
 // Pure module: runs under node with PixelSurface rasters.
 import { apply, cloneRecord, type Change, type DocumentFields } from './changes.ts';
 import { UndoHistory, type HistoryOptions } from './history.ts';
-import { createHintLayer, createImageLayer, createMaskLayer, createRegionLayer, layerIndex, newId } from './layers.ts';
-import type { DocumentRecord, GenerationSettings, HintKind, HintLayer, ImageLayer, Layer, PosePerson, RegionLayer } from './model.ts';
+import { createHintLayer, createImageLayer, createMaskLayer, createRegionLayer, layerIndex, newId } from '../../../src-main/common/document/layers.ts';
+import type { DocumentRecord, GenerationSettings, HintKind, HintLayer, ImageLayer, Layer, PosePerson, RegionLayer } from '../../../src-main/common/document/model.ts';
 import { clipRect, isEmptyRect, RasterStore, type RasterSurface, type Rect, type RgbaImage, type SurfaceFactory } from './raster-store.ts';
 import { PersonEdits } from './person-edits.ts';
 

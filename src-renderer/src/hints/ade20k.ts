@@ -2,7 +2,7 @@
 // colours its maps with MMSegmentation's ADE20KDataset palette), with the class names, in class order.
 // Painted segmentation layers use these colours; antialiased brush edges are snapped back to the nearest class
 // colour before the image reaches the model, since a blend of two classes is no class. Pure module.
-import type { RgbImage, RgbaPixels } from './images.ts';
+import type { RgbImage, RgbaPixels } from '../../../src-main/common/hints/images.ts';
 
 export interface SegmentationClass {
   /** Class index 0..149 (the dataset's label minus one). */

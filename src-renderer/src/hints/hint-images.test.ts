@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADE20K_CLASSES, classOfColor, findClass, nearestClass, segmentationImage } from './ade20k.ts';
 import { depthImage, hintImage, normalImage, whiteLinesOnBlack } from './hint-images.ts';
-import type { RgbaPixels, RgbImage } from './images.ts';
-import { createHintLayer } from '../document/layers.ts';
+import type { RgbaPixels, RgbImage } from '../../../src-main/common/hints/images.ts';
+import { createHintLayer } from '../../../src-main/common/document/layers.ts';
 
 /** A 4x1 layer from RGBA tuples. */
 const layer = (...px: number[][]): RgbaPixels => ({ width: px.length, height: 1, data: Uint8ClampedArray.from(px.flat()) });

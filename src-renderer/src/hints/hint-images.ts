@@ -8,11 +8,11 @@
 // - normal: an imported normal map; unpainted is the flat normal (128, 128, 255).
 // - condition: a CtrLoRA condition image as painted, over black.
 // Pure module.
-import type { HintKind, HintLayer } from '../document/model.ts';
+import type { HintKind, HintLayer } from '../../../src-main/common/document/model.ts';
 import { segmentationImage } from './ade20k.ts';
-import { canny } from './canny.ts';
-import { blankRgb, flattenOver, greyToRgb, luma, type GreyImage, type RgbImage, type RgbaPixels } from './images.ts';
-import { renderPose } from './pose.ts';
+import { canny } from '../../../src-main/common/hints/canny.ts';
+import { blankRgb, flattenOver, greyToRgb, luma, type GreyImage, type RgbImage, type RgbaPixels } from '../../../src-main/common/hints/images.ts';
+import { renderPose } from '../../../src-main/common/hints/pose.ts';
 
 export const WHITE = [255, 255, 255] as const;
 export const BLACK = [0, 0, 0] as const;

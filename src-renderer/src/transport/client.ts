@@ -8,6 +8,7 @@ import type {
   MethodName,
   MethodOutput,
 } from '../../../src-main/common/contract.ts';
+import { isErrorKind, type ErrorKind } from '../../../src-main/common/errors.ts';
 
 export type Unsubscribe = () => void;
 
@@ -29,8 +30,8 @@ export interface HintbrushClient {
 
 /** A failed call: main's typed error, or the link's own ('disconnected', 'timeout', 'bad-response'). */
 export class RemoteError extends Error implements ErrorInfo {
-  readonly kind: string;
-  constructor(kind: string, message: string) {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string) {
     super(message);
     this.kind = kind;
     this.name = 'RemoteError';
@@ -40,11 +41,11 @@ export class RemoteError extends Error implements ErrorInfo {
     if (value instanceof RemoteError) return value;
     if (value && typeof value === 'object') {
       const e = value as Partial<ErrorInfo> & { message?: unknown };
-      const kind = typeof e.kind === 'string' ? e.kind : 'error';
+      const kind = isErrorKind(e.kind) ? e.kind : 'internal';
       const message = typeof e.message === 'string' ? e.message : `${method} failed`;
       return new RemoteError(kind, message);
     }
-    return new RemoteError('error', typeof value === 'string' ? value : `${method} failed`);
+    return new RemoteError('internal', typeof value === 'string' ? value : `${method} failed`);
   }
 }
 

@@ -35,14 +35,14 @@ test('calls go to the namespaced bridge function with their params', async () =>
   assert.equal(client.has('dialog.pickFolder'), false);
 });
 
-test('plain {kind, message} rejections keep their kind; Errors become kind "error"', async () => {
+test('plain {kind, message} rejections keep their kind; Errors become kind "internal" (an error without a kind, as main names it)', async () => {
   const { bridge } = fakeBridge(async (method) => {
     if (method === 'library.remove') throw { kind: 'not-found', message: 'no library item 9' };
     throw new Error('IPC broke');
   });
   const client = new PreloadClient(bridge);
   await assert.rejects(client.call('library.remove', { id: 9 }), { kind: 'not-found', message: 'no library item 9' });
-  await assert.rejects(client.call('jobs.list', {}), { kind: 'error', message: 'IPC broke' });
+  await assert.rejects(client.call('jobs.list', {}), { kind: 'internal', message: 'IPC broke' });
 });
 
 test('events reach listeners until the client closes', () => {

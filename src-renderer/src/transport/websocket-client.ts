@@ -4,6 +4,7 @@
 // The link reconnects by itself with backoff; calls made while it is down wait for it, calls in flight when
 // it drops fail with kind 'disconnected' (main may or may not have run them).
 import type { EventName, Events, MethodInput, MethodName, MethodOutput } from '../../../src-main/common/contract.ts';
+import type { ErrorKind } from '../../../src-main/common/errors.ts';
 import { parseServerMessage } from '../../../src-main/common/wire.ts';
 import { DEFAULT_BACKOFF, reconnectDelay, type BackoffOptions } from './backoff.ts';
 import {
@@ -151,7 +152,7 @@ export class WebSocketClient implements HintbrushClient {
   }
 
   /** Rejects calls that were sent; queued ones (not yet sent) survive unless `includeQueued`. */
-  private failAll(kind: string, message: string, includeQueued: boolean): void {
+  private failAll(kind: ErrorKind, message: string, includeQueued: boolean): void {
     const queued = new Set(this.outbox.map((m) => m.id));
     for (const [id, p] of this.pending) {
       if (!includeQueued && queued.has(id)) continue;

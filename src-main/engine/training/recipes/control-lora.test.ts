@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diffusersControlNetToLdm } from '../../models/key-layouts.ts';
 import { controlNetView, detectControlNet } from '../../models/controlnet.ts';
-import { fixtureFile, golden } from '../../testing/goldens.ts';
-import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.ts';
+import { fixtureFile, golden } from '../../goldens.test-support.ts';
+import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.test-support.ts';
 import { buildControlLoraTraining, controlNetDiffusersNamer } from './control-lora.ts';
 
 const T = 'training.safetensors';

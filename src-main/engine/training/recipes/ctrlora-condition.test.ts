@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withoutPrefix } from '../../models/key-layouts.ts';
-import { fixtureFile, golden } from '../../testing/goldens.ts';
-import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.ts';
+import { fixtureFile, golden } from '../../goldens.test-support.ts';
+import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.test-support.ts';
 import { buildCtrLoraTraining } from './ctrlora-condition.ts';
 
 const C = 'control.safetensors';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixtureFile, golden } from '../../testing/goldens.ts';
-import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.ts';
+import { fixtureFile, golden } from '../../goldens.test-support.ts';
+import { describe, GRADIENT_TOLERANCE, OPTIMIZER_TOLERANCE, replayGoldens, type GoldenSource } from '../golden-training.test-support.ts';
 import { type Node, topologicalOrder } from '../../graph/node.ts';
 import { buildStyleLoraTraining } from './style-lora.ts';
 

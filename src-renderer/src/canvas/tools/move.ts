@@ -3,7 +3,7 @@
 // idle -> moving | scaling -> idle. The content is lifted into a floating copy on pointerdown, redrawn
 // at its new place on every move, and the whole gesture is one undo step. Pose layers move their skeletons.
 import Konva from 'konva';
-import type { PosePerson } from '../../document/model.ts';
+import type { PosePerson } from '../../../../src-main/common/document/model.ts';
 import type { Point, Rect } from '../viewport.ts';
 import type { Tool, ToolContext, ToolPointer } from './tool.ts';
 import { requireTarget } from './tool.ts';

@@ -1,7 +1,7 @@
 // Colour picker: click (or drag) to take the colour under the pointer into the brush. On a depth layer the
 // picked colour becomes a grey level (its luminance); on a segmentation layer the class colour of that layer
 // itself (the composite would blend classes with what lies below). Alt with the brush picks too.
-import type { Layer } from '../../document/model.ts';
+import type { Layer } from '../../../../src-main/common/document/model.ts';
 import type { ToolSettings } from '../tool-settings.svelte.ts';
 import type { Point } from '../viewport.ts';
 import type { Ctx2D, Tool, ToolContext, ToolPointer } from './tool.ts';

@@ -1,8 +1,8 @@
 // Pose editing on the active pose layer: drag a joint to move it; Alt-drag a joint to move the whole person;
 // Shift-click a joint to hide or show it (hidden joints are not drawn for the model, as when OpenPose finds no
 // such point). idle -> dragging-joint | dragging-person -> idle; each drag is one undo step.
-import type { HintLayer, PosePerson } from '../../document/model.ts';
-import { KEYPOINT_NAMES } from '../../hints/pose.ts';
+import type { HintLayer, PosePerson } from '../../../../src-main/common/document/model.ts';
+import { KEYPOINT_NAMES } from '../../../../src-main/common/hints/pose.ts';
 import { hitJoint } from '../pose-skeleton.ts';
 import type { Point } from '../viewport.ts';
 import type { Tool, ToolContext, ToolPointer } from './tool.ts';

@@ -6,12 +6,12 @@
 // pixel rectangle it changes (the store keeps the rectangle's pixels before and after), and `commit` on
 // pointerup (one undo step) or `bail` on Escape/pointercancel (back to the mark, pixels included).
 import type Konva from 'konva';
-import type { DocumentRecord, Layer } from '../../document/model.ts';
+import type { DocumentRecord, Layer } from '../../../../src-main/common/document/model.ts';
 import type { LayerPatch } from '../../document/store.ts';
 import type { Point, Rect, ViewportState } from '../viewport.ts';
-import type { ToolSettings } from '../tool-settings.svelte.ts';
+import type { ToolId, ToolSettings } from '../tool-settings.svelte.ts';
 
-export type ToolId = 'brush' | 'eraser' | 'fill' | 'line' | 'shape' | 'gradient' | 'move' | 'picker' | 'pose' | 'hand';
+export type { ToolId };
 
 export interface ToolPointer {
   doc: Point;

@@ -6,10 +6,10 @@ import type { GenerateInput, SamplerName, ControlUnitInput } from '../../../../s
 import { SAMPLER_NAMES } from '../../../../src-main/common/generation-contract.ts';
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
 import type { HiresInput } from '../../../../src-main/common/hires-contract.ts';
-import type { DocumentRecord, HintLayer } from '../../document/model.ts';
+import type { DocumentRecord, HintLayer } from '../../../../src-main/common/document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildControlImages, coverage } from '../../document/control-images.ts';
-import { enabledRegions } from '../../document/layers.ts';
+import { enabledRegions } from '../../../../src-main/common/document/layers.ts';
 import type { RegionRecord } from '../../../../src-main/common/regions-contract.ts';
 import { rgbaToPngBase64, rgbToPngBase64 } from './image-io.ts';
 
@@ -131,15 +131,3 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     },
   };
 }
-
-/** Samplers as A1111 names them (the names the history and PNG settings use). */
-export const SAMPLER_LABELS: Record<SamplerName, string> = {
-  ddim: 'DDIM',
-  euler: 'Euler',
-  euler_a: 'Euler a',
-  dpmpp_2m: 'DPM++ 2M',
-  dpmpp_2m_karras: 'DPM++ 2M Karras',
-  dpmpp_sde_karras: 'DPM++ SDE Karras',
-  unipc: 'UniPC',
-  lcm: 'LCM',
-};

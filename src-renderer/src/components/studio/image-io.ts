@@ -1,6 +1,6 @@
 // Pictures in and out of the studio: hint images and layer pixels to base64 PNG for the contract, history
 // pictures and dropped files back to pixels at the canvas size. Browser-only (canvases, Image, FileReader).
-import type { RgbImage } from '../../hints/images.ts';
+import type { RgbImage } from '../../../../src-main/common/hints/images.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 
 function toBase64(bytes: Uint8Array): string {

@@ -2,8 +2,8 @@
 // condition LoRA in the library ("edge via CtrLoRA", bound to a Base ControlNet) and one per ControlNet-XS
 // model, each with the one-line explanation shown where it is chosen. Pure module.
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
-import { HINT_LABELS } from '../../document/layers.ts';
-import { HINT_EXPLANATIONS, REGION_EXPLANATION, type ControlBinding, type HintKind } from '../../document/model.ts';
+import { HINT_LABELS } from '../../../../src-main/common/document/layers.ts';
+import { HINT_EXPLANATIONS, REGION_EXPLANATION, type ControlBinding, type HintKind } from '../../../../src-main/common/document/model.ts';
 
 export interface LayerChoice {
   id: string;

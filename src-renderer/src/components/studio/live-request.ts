@@ -2,7 +2,7 @@
 // frames of the stroke being painted, or, where no worker can start, on the main thread as Generate does.
 // The main thread only reads the pixels a request may need (every layer but the image layers, a canny hint's
 // source and, with a mask, the composite) and hands them over. Lifecycle: one per LiveMode.
-import { activeMask, enabledHints } from '../../document/layers.ts';
+import { activeMask, enabledHints } from '../../../../src-main/common/document/layers.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildGenerateInput, type BuiltRequest, type RequestSources } from './generate-request.ts';
 import type { LiveRequestJob } from './live-request.worker.ts';

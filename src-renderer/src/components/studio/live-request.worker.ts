@@ -3,7 +3,7 @@
 // frames. The page sends the document record and the pixels of the rasters the request reads (transferred,
 // not copied); the answer is the same BuiltRequest buildGenerateInput gives on the main thread.
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
-import type { DocumentRecord } from '../../document/model.ts';
+import type { DocumentRecord } from '../../../../src-main/common/document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { buildGenerateInput } from './generate-request.ts';
 

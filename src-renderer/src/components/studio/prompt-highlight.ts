@@ -4,7 +4,7 @@
 // Unbalanced brackets are marked, not fixed: the artist sees where a bracket is missing. Prompt editing
 // `[a:b:0.5]` and alternation `[a|b]` are 'schedule' runs (their brackets, separators and `when`); their words
 // keep weight 1, as A1111 gives each step's text. Pure module.
-import { promptScheduleSyntax } from '../../../../src-main/generation/prompt-schedule.ts';
+import { promptScheduleSyntax } from '../../../../src-main/common/prompt-schedule.ts';
 
 export type RunKind = 'text' | 'bracket' | 'weight' | 'break' | 'lora' | 'escape' | 'unbalanced' | 'schedule';
 

@@ -7,7 +7,7 @@
 // The VAE goes to the generate panel; embeddings must be in the library to be used.
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
 import type { RegionRecord } from '../../../../src-main/common/regions-contract.ts';
-import type { HintLayer } from '../../document/model.ts';
+import type { HintLayer } from '../../../../src-main/common/document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { loadImage, pixelsAt, pngDataUrl } from './image-io.ts';
 import type { Studio } from './studio.svelte.ts';

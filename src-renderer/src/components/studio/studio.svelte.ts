@@ -7,7 +7,7 @@ import type { CanvasStage } from '../../canvas/canvas-stage.svelte.ts';
 import type { RasterSource } from '../../canvas/layer-nodes.ts';
 import { ToolSettings } from '../../canvas/tool-settings.svelte.ts';
 import type { Ctx2D } from '../../canvas/tools/tool.ts';
-import type { Layer } from '../../document/model.ts';
+import type { Layer } from '../../../../src-main/common/document/model.ts';
 import type { CanvasSurface } from '../../document/raster-canvas.ts';
 import { fullRect, readImage, type RgbaImage } from '../../document/raster-store.ts';
 import type { StudioDocument } from '../../document/store.svelte.ts';
