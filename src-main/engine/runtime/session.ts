@@ -118,7 +118,10 @@ export class ResidentTensor {
 
   /** The values in host memory (a download from the device; the tensor's own array otherwise, not a copy). */
   async read(): Promise<Float32Array> {
-    return (this.onDevice ? await this.tensor.getData() : this.tensor.data) as Float32Array;
+    if (!this.onDevice) return this.tensor.data as Float32Array;
+    // Not this.tensor.getData(): in onnxruntime-node 1.30 it aborts the process (device-download.ts).
+    const { downloadFromDevice } = await import('./device-download.ts');
+    return downloadFromDevice(this);
   }
 
   /** Frees device memory (nothing to do for a host tensor). */
@@ -128,16 +131,28 @@ export class ResidentTensor {
 }
 
 export class ModelSession {
-  /** Fused graphs refused on the way to this session (runtime/fusions.ts fills it). */
+  /** Fused graphs refused on the way to this session (runtime/fusions.ts fills it), and providers refused at run. */
   readonly fallbacks: import('./fusions.ts').FusionFallback[] = [];
+  /**
+   * Opens the same graph on the providers after this one. A GPU provider that accepts a session may still refuse
+   * to run it (WebGPU: a buffer the device cannot allocate, fp16 on a device without shader-f16); the first
+   * such refusal moves the session there (reported in `fallbacks` and to `onFallback`) and runs again.
+   */
+  reopenElsewhere: (() => Promise<ModelSession>) | null = null;
+  /** Told of each fallback made at run time (the session cache collects them for the job's report). */
+  onFallback: ((f: import('./fusions.ts').FusionFallback) => void) | null = null;
 
   private constructor(
-    private readonly session: import('onnxruntime-node').InferenceSession,
-    readonly provider: ProviderName,
+    private session: import('onnxruntime-node').InferenceSession,
+    private runsOn: ProviderName,
     readonly model: EmittedModel,
     readonly skipped: ProviderReport[],
     private readonly resident: ReadonlySet<string>,
   ) {}
+
+  get provider(): ProviderName {
+    return this.runsOn;
+  }
 
   static async create(model: EmittedModel, opts: SessionOptions = {}): Promise<ModelSession> {
     return ModelSession.open(model.bytes, model.externalFolder, () => model, opts);
@@ -167,11 +182,15 @@ export class ModelSession {
     opts: SessionOptions,
   ): Promise<ModelSession> {
     const skipped: ProviderReport[] = [];
-    for (const provider of opts.providers ?? candidateProviders()) {
+    const providers = opts.providers ?? candidateProviders();
+    for (const [i, provider] of providers.entries()) {
       try {
         const options = sessionOptions(externalFolder, provider, opts);
         const session = await (typeof source === 'string' ? ort().InferenceSession.create(source, options) : ort().InferenceSession.create(source, options));
-        return new ModelSession(session, provider, describe(session), skipped, new Set(opts.residentOutputs ?? []));
+        const made = new ModelSession(session, provider, describe(session), skipped, new Set(opts.residentOutputs ?? []));
+        const rest = providers.slice(i + 1);
+        if (rest.length > 0) made.reopenElsewhere = () => ModelSession.open(source, externalFolder, describe, { ...opts, providers: rest });
+        return made;
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (provider === 'cpu' || isModelError(message)) throw classify(message);
@@ -199,7 +218,9 @@ export class ModelSession {
     try {
       results = await this.session.run(ortFeeds);
     } catch (err) {
-      throw classify((err as Error).message ?? String(err));
+      const message = (err as Error).message ?? String(err);
+      if (this.reopenElsewhere && isDeviceRefusal(message)) return this.fallBackAndRun(feeds, message);
+      throw classify(message);
     }
     const host: Record<string, TensorData> = {};
     const resident: Record<string, ResidentTensor> = {};
@@ -209,6 +230,25 @@ export class ModelSession {
       else host[name] = { dtype: t.type as DataType, shape: t.dims, data: t.data as TensorData['data'] };
     }
     return { host, resident };
+  }
+
+  /** Moves to the next provider that opens the graph (reopenElsewhere), reports it, and runs there. */
+  private async fallBackAndRun(feeds: Record<string, TensorData | ResidentTensor>, message: string): ReturnType<ModelSession['runResident']> {
+    const reopen = this.reopenElsewhere!;
+    this.reopenElsewhere = null;
+    const next = await reopen();
+    const refused = this.runsOn;
+    await this.session.release();
+    this.session = next.session;
+    this.runsOn = next.runsOn;
+    this.reopenElsewhere = next.reopenElsewhere;
+    this.skipped.push(...next.skipped);
+    const report = { provider: refused, fused: '', reason: firstLine(message), movedTo: next.runsOn };
+    for (const f of [report, ...next.fallbacks]) {
+      this.fallbacks.push(f);
+      this.onFallback?.(f);
+    }
+    return this.runResident(feeds);
   }
 
   async release(): Promise<void> {
@@ -238,6 +278,16 @@ function sessionOptions(externalFolder: string | null, provider: ProviderName, o
 
 function firstLine(message: string): string {
   return message.split('\n')[0].slice(0, 300);
+}
+
+/**
+ * A GPU provider that opened the session but cannot run it on this device (ORT's WebGPU messages, measured on
+ * SwiftShader): a buffer the device could not allocate invalidates the run ("WebGPU validation failed. [Invalid
+ * Buffer] is invalid due to a previous error", after VK_ERROR_OUT_OF_DEVICE_MEMORY), and an fp16 graph on a device
+ * without shader-f16 fails with "Program Cast requires f16 but the device does not support it".
+ */
+export function isDeviceRefusal(message: string): boolean {
+  return /requires f16 but the device does not support it|WebGPU validation failed|WebGPU device (error|lost)|VK_ERROR_OUT_OF_DEVICE_MEMORY/i.test(message);
 }
 
 function isModelError(message: string): boolean {
