@@ -1,6 +1,7 @@
 // The GPU code path, run here in software: the WebGPU provider on SwiftShader (Debian's chromium package), in a
 // child process started with its environment (runtime/swiftshader.ts), against the same goldens and tolerances
-// as the CPU. SwiftShader is slow (a tiny UNet evaluation takes 30 s on 2 cores), so each check is one run.
+// as the CPU. SwiftShader is slow (one item of the tiny UNet takes minutes on 2 busy cores), so each check is one
+// run of one batch item where the goldens' items are independent.
 // Without SwiftShader these tests fail with the message that says what to install; they never skip.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -42,7 +43,7 @@ test('without SwiftShader the WebGPU tests fail, naming the missing file and the
   });
 });
 
-test('WebGPU (SwiftShader): the UNet reproduces unet.eps in float32 (plain attention in query chunks, as WebGPU gets it)', async (t) => {
+test('WebGPU (SwiftShader): the UNet reproduces unet.eps (its first item, t = 999) in float32, with plain attention in query chunks as WebGPU gets it', async (t) => {
   const r = await runCheck('unet-fp32');
   t.diagnostic(JSON.stringify(r));
   assert.equal(r.provider, 'webgpu');
@@ -50,7 +51,7 @@ test('WebGPU (SwiftShader): the UNet reproduces unet.eps in float32 (plain atten
   assert.ok((r.error as number) < MODULE_TOLERANCE, `unet.eps error ${r.error}`);
 });
 
-test('WebGPU (SwiftShader): the ControlNet from its fp16 file reproduces cn.down.* and cn.mid in float32', async (t) => {
+test('WebGPU (SwiftShader): the ControlNet from its fp16 file reproduces cn.down.* and cn.mid (first item) in float32', async (t) => {
   const r = await runCheck('controlnet');
   t.diagnostic(JSON.stringify(r));
   assert.equal(r.provider, 'webgpu');
