@@ -75,6 +75,8 @@ test('WebGPU (SwiftShader): a buffer the device cannot allocate (1 GiB of attent
   assert.equal(r.opened, 'webgpu', 'the session opens on WebGPU; the refusal comes at run time');
   assert.equal(r.provider, 'cpu');
   assert.match((r.fallbacks as string[])[0], /^webgpu: refused to run the graph \(WebGPU validation failed.*\); it runs on cpu instead$/);
+  assert.deepEqual(r.cacheFallbacks, r.fallbacks, 'the session cache collects it for the job report');
+  assert.equal(r.cacheProvider, 'cpu');
   assert.ok((r.error as number) < 1e-5, `attention differs from the direct computation by ${r.error}`);
 });
 

@@ -10,6 +10,7 @@ import { buildUnetGraph, CONTROL_INPUT_NAMES } from '../models/unet.ts';
 import { attention } from '../models/layers.ts';
 import { Graph } from '../graph/node.ts';
 import { createFusedSession, describeFallback, type Fusions } from '../runtime/fusions.ts';
+import { SessionCache } from '../runtime/session-cache.ts';
 import type { ModelSession, TensorData } from '../runtime/session.ts';
 import { goldenInitial, groupError, stepData, type GoldenSource } from '../training/golden-training.ts';
 import { buildStyleLoraTraining } from '../training/recipes/style-lora.ts';
@@ -77,13 +78,15 @@ async function controlnet() {
  * buffer, more than SwiftShader allocates, so WebGPU refuses the run and the engine moves it to the CPU.
  */
 async function refusedBuffer() {
-  const build = (): Record<string, Node> => {
+  const build = () => {
     const g = new Graph({ attentionChunkElements: 2 ** 31 });
     const q = g.input('q', 'float32', [2, 4096, 320]);
     const k = g.input('k', 'float32', [2, 4096, 320]);
-    return { out: attention(q, k, k, 8) };
+    return { graph: g, outputs: { out: attention(q, k, k, 8) } };
   };
-  const session = await createFusedSession(build, 'plain-attention', { providers: ['webgpu', 'cpu'] });
+  // Through the engine's session cache, whose fallbacks a generation job reports.
+  const cache = new SessionCache(4, { providers: ['webgpu', 'cpu'] });
+  const session = await cache.get('plain-attention', build);
   const opened = session.provider;
   const q = Float32Array.from({ length: 2 * 4096 * 320 }, (_, i) => Math.sin(i * 0.37));
   const k = Float32Array.from({ length: 2 * 4096 * 320 }, (_, i) => Math.cos(i * 0.11));
@@ -103,8 +106,9 @@ async function refusedBuffer() {
       error = Math.max(error, Math.abs(row(data, t)[c] - expected));
     }
   }
-  await session.release();
-  return { opened, ...report(session), error };
+  const cached = { cacheFallbacks: cache.fallbacks.map(describeFallback), cacheProvider: cache.lastProvider };
+  await cache.clear();
+  return { opened, ...report(session), ...cached, error };
 }
 
 /**
