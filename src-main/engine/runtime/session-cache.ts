@@ -40,6 +40,10 @@ export class SessionCache {
       const session = await createFusedSession((fusions) => build(fusions).outputs, key.slice(0, 80), { ...this.options, ...overrides });
       this.lastProvider = session.provider;
       this.fallbacks.push(...session.fallbacks);
+      session.onFallback = (f) => {
+        this.fallbacks.push(f);
+        this.lastProvider = session.provider;
+      };
       return session;
     })();
     this.entries.set(key, created);

@@ -9,7 +9,9 @@
 import { createRequire } from 'node:module';
 import type { ProviderReport } from '../../common/contract.ts';
 import type { DataType } from '../graph/dtype.ts';
-import type { EmittedModel } from '../graph/emit-onnx.ts';
+import { emitOnnx, type EmittedModel } from '../graph/emit-onnx.ts';
+import { Graph } from '../graph/node.ts';
+import * as op from '../graph/ops.ts';
 import { diagnoseProvider, isOutOfMemory } from './provider-diagnosis.ts';
 
 const require = createRequire(import.meta.url);
@@ -135,7 +137,9 @@ export class ResidentTensor {
 
   /** The values in host memory (a download from the device; the tensor's own array otherwise, not a copy). */
   async read(): Promise<Float32Array> {
-    return (this.onDevice ? await this.tensor.getData() : this.tensor.data) as Float32Array;
+    if (!this.onDevice) return this.tensor.data as Float32Array;
+    // Not this.tensor.getData(): in onnxruntime-node 1.30 it aborts the process (downloadFromDevice).
+    return downloadFromDevice(this);
   }
 
   /** Frees device memory (nothing to do for a host tensor). */
@@ -144,24 +148,40 @@ export class ResidentTensor {
   }
 }
 
-/** A fused graph a provider refused on the way to a session (runtime/fusions.ts records them). */
+/**
+ * A fused graph a provider refused on the way to a session (runtime/fusions.ts records them); or, with
+ * `movedTo`, a graph the provider refused to run at all (`fused` empty), which then ran on the provider named there.
+ */
 export interface FusionFallback {
   provider: ProviderName;
   fused: string; // e.g. 'MultiHeadAttention'
   reason: string;
+  movedTo?: ProviderName;
 }
 
 export class ModelSession {
-  /** Fused graphs refused on the way to this session (runtime/fusions.ts fills it). */
+  /** Fused graphs refused on the way to this session (runtime/fusions.ts fills it), and providers refused at run. */
   readonly fallbacks: FusionFallback[] = [];
+  /**
+   * Opens the same graph on the providers after this one. A GPU provider that accepts a session may still refuse
+   * to run it (WebGPU: a buffer the device cannot allocate, fp16 on a device without shader-f16); the first
+   * such refusal moves the session there (reported in `fallbacks` and to `onFallback`) and runs again.
+   */
+  reopenElsewhere: (() => Promise<ModelSession>) | null = null;
+  /** Told of each fallback made at run time (the session cache collects them for the job's report). */
+  onFallback: ((f: FusionFallback) => void) | null = null;
 
   private constructor(
-    private readonly session: import('onnxruntime-node').InferenceSession,
-    readonly provider: ProviderName,
+    private session: import('onnxruntime-node').InferenceSession,
+    private runsOn: ProviderName,
     readonly model: EmittedModel,
     readonly skipped: ProviderReport[],
     private readonly resident: ReadonlySet<string>,
   ) {}
+
+  get provider(): ProviderName {
+    return this.runsOn;
+  }
 
   static async create(model: EmittedModel, opts: SessionOptions = {}): Promise<ModelSession> {
     return ModelSession.open(model.bytes, model.externalFolder, () => model, opts);
@@ -191,11 +211,15 @@ export class ModelSession {
     opts: SessionOptions,
   ): Promise<ModelSession> {
     const skipped: ProviderReport[] = [];
-    for (const provider of opts.providers ?? candidateProviders()) {
+    const providers = opts.providers ?? candidateProviders();
+    for (const [i, provider] of providers.entries()) {
       try {
         const options = sessionOptions(externalFolder, provider, opts);
         const session = await (typeof source === 'string' ? ort().InferenceSession.create(source, options) : ort().InferenceSession.create(source, options));
-        return new ModelSession(session, provider, describe(session), skipped, new Set(opts.residentOutputs ?? []));
+        const made = new ModelSession(session, provider, describe(session), skipped, new Set(opts.residentOutputs ?? []));
+        const rest = providers.slice(i + 1);
+        if (rest.length > 0) made.reopenElsewhere = () => ModelSession.open(source, externalFolder, describe, { ...opts, providers: rest });
+        return made;
       } catch (err) {
         const message = (err as Error).message ?? String(err);
         if (provider === 'cpu' || isModelError(message)) throw classify(message);
@@ -224,7 +248,9 @@ export class ModelSession {
     try {
       results = await this.session.run(ortFeeds);
     } catch (err) {
-      throw classify((err as Error).message ?? String(err));
+      const message = (err as Error).message ?? String(err);
+      if (this.reopenElsewhere && isDeviceRefusal(message)) return this.fallBackAndRun(feeds, message);
+      throw classify(message);
     }
     const host: Record<string, TensorData> = {};
     const resident: Record<string, ResidentTensor> = {};
@@ -234,6 +260,25 @@ export class ModelSession {
       else host[name] = { dtype: t.type as DataType, shape: t.dims, data: t.data as TensorData['data'] };
     }
     return { host, resident };
+  }
+
+  /** Moves to the next provider that opens the graph (reopenElsewhere), reports it, and runs there. */
+  private async fallBackAndRun(feeds: Record<string, TensorData | ResidentTensor>, message: string): ReturnType<ModelSession['runResident']> {
+    const reopen = this.reopenElsewhere!;
+    this.reopenElsewhere = null;
+    const next = await reopen();
+    const refused = this.runsOn;
+    await this.session.release();
+    this.session = next.session;
+    this.runsOn = next.runsOn;
+    this.reopenElsewhere = next.reopenElsewhere;
+    this.skipped.push(...next.skipped);
+    const report = { provider: refused, fused: '', reason: firstLine(message), movedTo: next.runsOn };
+    for (const f of [report, ...next.fallbacks]) {
+      this.fallbacks.push(f);
+      this.onFallback?.(f);
+    }
+    return this.runResident(feeds);
   }
 
   async release(): Promise<void> {
@@ -265,6 +310,16 @@ function firstLine(message: string): string {
   return message.split('\n')[0].slice(0, 300);
 }
 
+/**
+ * A GPU provider that opened the session but cannot run it on this device (ORT's WebGPU messages, measured on
+ * SwiftShader): a buffer the device could not allocate invalidates the run ("WebGPU validation failed. [Invalid
+ * Buffer] is invalid due to a previous error", after VK_ERROR_OUT_OF_DEVICE_MEMORY), and an fp16 graph on a device
+ * without shader-f16 fails with "Program Cast requires f16 but the device does not support it".
+ */
+export function isDeviceRefusal(message: string): boolean {
+  return /requires f16 but the device does not support it|WebGPU validation failed|WebGPU device (error|lost)|VK_ERROR_OUT_OF_DEVICE_MEMORY/i.test(message);
+}
+
 function isModelError(message: string): boolean {
   return /INVALID_GRAPH|INVALID_ARGUMENT|ShapeInferenceError|TypeInferenceError|Load model from/i.test(message);
 }
@@ -274,4 +329,27 @@ function classify(message: string): EngineRunError {
     return new EngineRunError('out-of-memory', `out of memory: ${firstLine(message)}`);
   }
   return new EngineRunError('run', firstLine(message));
+}
+
+// Reading a tensor the WebGPU provider kept on the device (a gpu-buffer output) back to host memory.
+// onnxruntime-node 1.30's own Tensor.getData() on such a tensor aborts the whole process (measured on SwiftShader:
+// "terminate called after throwing an instance of 'char const*'"), so the download is an Identity session on the
+// same device whose output is a host tensor: ORT copies the buffer itself. One Identity session per tensor shape,
+// kept for the life of the process (a training run reads a handful of shapes at each checkpoint).
+const deviceReaders = new Map<string, Promise<ModelSession>>();
+
+/** The float32 values of a device-resident tensor, in host memory. */
+async function downloadFromDevice(resident: ResidentTensor): Promise<Float32Array> {
+  const shape = resident.tensor.dims;
+  const key = shape.join(',');
+  let reader = deviceReaders.get(key);
+  if (!reader) {
+    const g = new Graph();
+    const input = g.input('device', 'float32', shape);
+    reader = ModelSession.create(emitOnnx({ host: op.unary('Identity', input) }, { graphName: 'download' }), { providers: ['webgpu'] });
+    deviceReaders.set(key, reader);
+    reader.catch(() => deviceReaders.delete(key));
+  }
+  const out = await (await reader).runResident({ device: resident });
+  return out.host.host.data as Float32Array;
 }
