@@ -33,6 +33,7 @@ describe('hintbrush generate through the studio request', () => {
     refused({ 'hires-resize': '100x0' }, /^--hires-resize must be 0 or a multiple of 8 from 64/);
     assert.equal(flagMessage('init.strength must be above 0'), '--strength must be above 0');
     assert.equal(flagMessage('controls[1].resizeMode must be one of x'), '--resize-mode must be one of x');
+    assert.equal(flagMessage('regions[1].feather must be a number from 0 to 64'), '--regions: regions[1].feather must be a number from 0 to 64');
     assert.equal(flagMessage('hires fix: the target is too big'), 'hires fix: the target is too big');
   });
 

@@ -82,7 +82,7 @@ export function outputPath(out: string, index: number, count: number): string {
   return path.join(dir, `${name}-${index + 1}${ext || '.png'}`);
 }
 
-/** The request fields (as validateGenerateInput names them) that a flag of another name sets. */
+/** Request fields (as validateGenerateInput names them) and their flags; '': the field's name in kebab case (hires.steps -> --hires-steps). */
 const FLAG_OF: [RegExp, string][] = [
   [/^init\.strength\b/, '--strength'],
   [/^(init|controls\[\d+\])\.resizeMode\b/, '--resize-mode'],
@@ -91,11 +91,13 @@ const FLAG_OF: [RegExp, string][] = [
   [/^hires\.(resizeWidth|resizeHeight)\b/, '--hires-resize'],
   [/^hires\.(upscaler|model)\b/, '--hires-upscaler'],
   [/^hires\.(scale|steps|denoise)\b/, ''],
-  [/^(width|height|steps|cfg|seed|sampler|clipSkip|batchSize|batchCount|prompt|negative|checkpoint|vae|regions)\b/, ''],
+  [/^(width|height|steps|cfg|seed|sampler|clipSkip|batchSize|batchCount|prompt|negative|checkpoint|vae)\b/, ''],
 ];
 
 /** A contract message names a request field; the CLI's names the flag that set it ("clipSkip" -> "--clip-skip"). */
 export function flagMessage(message: string): string {
+  // a region's field names its place in the regions file: "--regions: regions[1].maskPngBase64 must be..."
+  if (/^regions\b/.test(message)) return `--regions: ${message}`;
   for (const [field, flag] of FLAG_OF) {
     const m = field.exec(message);
     if (m) return `${flag || `--${m[0].replace('.', '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}${message.slice(m[0].length)}`;
