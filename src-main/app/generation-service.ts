@@ -3,7 +3,6 @@
 // PNG into <data>/images/ atomically and records it in the history in one transaction. An engine crash fails
 // the job before anything is written, so the history only ever holds complete pictures.
 
-import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LibraryItem, MethodInput, MethodOutput, ModelKind } from '../common/contract.ts';
@@ -12,11 +11,11 @@ import {
   type GenerateInput,
   type GenerationSettings,
   type HistoryEntry,
-  type ModelRef,
-  type ModelSelector,
   type ReadModel,
 } from '../common/generation-contract.ts';
-import { generatePayload, type GeneratePayload, type GenerateTaskResult, type PictureBytes } from '../engine/tasks/generate-payload.ts';
+import type { GeneratePayload, GenerateTaskResult } from '../engine/tasks/generate-payload.ts';
+import { payloadFromInput, settingsFromInput } from './settings-from-input.ts';
+import { libraryModelResolver } from './library-model-resolver.ts';
 import { infotextToSettings, safeName } from '../generation/infotext.ts';
 import { readPngText } from '../formats/png.ts';
 import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
@@ -44,8 +43,6 @@ export interface GenerationServiceOptions {
 }
 
 export const IMAGES_FOLDER = 'images';
-
-const pictureOf = (base64: string): PictureBytes => ({ png: new Uint8Array(Buffer.from(base64, 'base64')) });
 
 export class GenerationService {
   private readonly loraHashes = new Map<string, { stamp: string; hash: string }>();
@@ -89,19 +86,11 @@ export class GenerationService {
 
   /**
    * The engine's 'generate' payload for validated input and its settings: the one builder Generate and live
-   * mode use (the CLI reaches the same generatePayload with the files it was given).
+   * mode use (the CLI builds its payload with the same settingsFromInput and payloadFromInput).
    */
   payloadFor(settings: GenerationSettings, input: GenerateInput): GeneratePayload {
-    return generatePayload(
-      settings,
-      {
-        controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
-        init: input.init ? pictureOf(input.init.imagePngBase64) : null,
-        mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
-      },
-      // every usable embedding in the library may be named in the prompts, as A1111's embeddings folder
-      { embeddings: this.o.library.list().filter((i) => i.kind === 'embedding' && !i.problem).map((i) => i.path) },
-    );
+    // every usable embedding in the library may be named in the prompts, as A1111's embeddings folder
+    return payloadFromInput(settings, input, { embeddings: this.o.library.list().filter((i) => i.kind === 'embedding' && !i.problem).map((i) => i.path) });
   }
 
   /** Validated input -> a queued 'generate' job. */
@@ -180,59 +169,8 @@ export class GenerationService {
   }
 
   /** The settings a request resolves to (models checked against the library, the seed drawn); live mode uses it too. */
-  async settingsFor(input: GenerateInput): Promise<GenerationSettings> {
-    const items = this.o.library.list();
-    const pick = (sel: ModelSelector, kind: ModelKind, role: string): LibraryItem => {
-      const item =
-        typeof sel === 'number' ? items.find((i) => i.id === sel) : items.find((i) => i.path === sel || i.path === path.resolve(sel));
-      if (!item) throw kindError('not-found', `The ${role} ${JSON.stringify(sel)} is not in the library; add it to the library first.`);
-      if (item.kind !== kind) throw kindError('wrong-model', `${item.name} is a ${item.kind} model, not a ${role}.`);
-      if (item.problem) throw kindError('unsupported-model', `${item.name} cannot be used: ${item.problem}`);
-      return item;
-    };
-    const ref = (item: LibraryItem, hash: string): ModelRef => ({ id: item.id, name: item.name, hash, path: item.path });
-    // sd-webui-controlnet names control models by A1111's legacy 8-digit hash
-    const controlRef = (item: LibraryItem) => ref(item, String(item.details.legacyHash ?? '') || item.shortHash.slice(0, 8));
-    const checkpoint = pick(input.checkpoint, 'checkpoint', 'checkpoint');
-    // the generation's own choice, else the checkpoint's default; A1111's "VAE hash" is sha256[0:10]
-    const vaeSelector = input.vae === undefined ? (checkpoint.defaultVaeId ?? null) : input.vae;
-    const vae = vaeSelector === null ? null : pick(vaeSelector, 'vae', 'VAE');
-    const controls = input.controls.map((c) => {
-      const kind: ModelKind = c.kind === 'controlnet' ? 'controlnet' : c.kind === 'cnxs' ? 'cnxs' : 'ctrlora-lora';
-      const role = c.kind === 'controlnet' ? 'ControlNet' : c.kind === 'cnxs' ? 'ControlNet-XS' : 'CtrLoRA condition LoRA';
-      const base = c.kind === 'ctrlora' ? controlRef(pick(c.base!, 'ctrlora-base', 'CtrLoRA Base ControlNet')) : null;
-      const record = { kind: c.kind, model: controlRef(pick(c.model, kind, role)), base, weight: c.weight, start: c.start, end: c.end, resizeMode: c.resizeMode };
-      return c.layer === undefined ? record : { ...record, layer: c.layer };
-    });
-    const loras = await Promise.all(
-      input.loras.map(async (l) => {
-        const item = pick(l.model, 'lora', 'LoRA');
-        return { model: ref(item, await this.loraHash(item)), weight: l.weight };
-      }),
-    );
-    return {
-      prompt: input.prompt,
-      negative: input.negative,
-      width: input.width,
-      height: input.height,
-      steps: input.steps,
-      cfg: input.cfg,
-      seed: input.seed ?? randomInt(0, 2 ** 32),
-      sampler: input.sampler,
-      clipSkip: input.clipSkip,
-      checkpoint: ref(checkpoint, checkpoint.shortHash),
-      controls,
-      loras,
-      denoisingStrength: input.init ? input.init.strength : null,
-      initResizeMode: input.init ? input.init.resizeMode : null,
-      inpaint: input.mask !== null,
-      batchSize: input.batchSize,
-      batchCount: input.batchCount,
-      batchIndex: 0,
-      ...(vae ? { vae: ref(vae, vae.shortHash) } : {}),
-      hires: input.hires ? { ...input.hires, model: input.hires.model !== undefined ? ref(pick(input.hires.model, 'upscaler', 'image upscaler'), '') : null } : null,
-      ...(input.regions?.length ? { regions: input.regions } : {}),
-    };
+  settingsFor(input: GenerateInput): Promise<GenerationSettings> {
+    return settingsFromInput(input, libraryModelResolver(this.o.library.list(), (item) => this.loraHash(item)));
   }
 
   /** A1111's LoRA hash, computed once per file version (size and modification time). */

@@ -72,3 +72,14 @@ export function numberOption(value: string | boolean | string[] | undefined, nam
   if (typeof value !== 'string') throw new UsageError(`--${name} takes one number`);
   return number(value, 'value', `--${name}`, min, max);
 }
+
+/**
+ * A number option as the request's number, undefined when absent; its range is the contract's to check
+ * (validateGenerateInput), so `hintbrush generate` and the studio accept the same values.
+ */
+export function numberValue(value: string | boolean | string[] | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new UsageError(`--${name} takes one number`);
+  if (!NUMBER.test(value)) throw new UsageError(`--${name}: ${JSON.stringify(value)} is not a number`);
+  return Number(value);
+}

@@ -55,7 +55,7 @@ describe('hintbrush generate with hires fix', () => {
       [['--hires-scale', '2', '--hires-upscaler', 'esrgan-9000'], /--hires-upscaler: "esrgan-9000" is neither an upscaler Hintbrush has .* nor an existing file/],
       [['--hires-scale', '2', '--hires-upscaler', notOnnx], /is not an \.onnx image upscaler/],
       [['--hires-steps', '4'], /--hires-steps needs --hires-scale S/],
-      [['--hires-scale', '5'], /--hires-scale: value "5" must be a number from 1 to 4/],
+      [['--hires-scale', '5'], /--hires-scale must be a number from 1 to 4/],
       [['--hires-scale', '2', '--init-image', path.join(tmp, 'x.png')], /hires fix is for text-to-image/],
     ];
     for (const [extra, message] of cases) {

@@ -1,16 +1,14 @@
 // `hintbrush generate`'s hires fix options: --hires-scale S or --hires-resize WxH, [--hires-steps N]
 // [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]. The latent modes take A1111's names too
 // ("Latent (bicubic antialiased)") or their short forms (latent-bicubic-antialiased); FILE is an ONNX image
-// upscaler. Checked as main checks a studio request (common/hires-contract.ts), so a target above the size
-// limit is refused before the engine starts.
+// upscaler. Checked with the rest of the request as main checks a studio request (common/hires-contract.ts),
+// so a target above the size limit is refused before the engine starts.
 
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { ContractError } from '../common/contract.ts';
-import { checkHires, HIRES_UPSCALERS, type HiresSettings, type HiresUpscaler } from '../common/hires-contract.ts';
-import type { ModelRef } from '../common/generation-contract.ts';
+import { HIRES_UPSCALERS, type HiresUpscaler } from '../common/hires-contract.ts';
 import { UsageError, type OptionSpec } from './command.ts';
-import { numberOption } from './generate-args.ts';
+import { numberValue } from './generate-args.ts';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -28,32 +26,30 @@ function builtInUpscaler(text: string): HiresUpscaler | null {
   return HIRES_UPSCALERS.find((u) => u !== 'model' && key(u) === key(text)) ?? null;
 }
 
-/** The hires settings the options ask for, or null when none is given. */
-export function hiresFromOptions(values: Values, base: { width: number; height: number; steps: number; img2img: boolean }): HiresSettings | null {
+/**
+ * The hires part of the request the options describe (upscaler 'model' names its file), or null when none is
+ * given; its ranges and the size limit are checked with the rest of the request (common/hires-contract.ts).
+ */
+export function hiresFromOptions(values: Values, img2img: boolean): Record<string, unknown> | null {
   const given = Object.keys(HIRES_OPTIONS).filter((k) => values[k] !== undefined);
   if (given.length === 0) return null;
   if (values['hires-scale'] === undefined && values['hires-resize'] === undefined) {
     throw new UsageError(`--${given[0]} needs --hires-scale S (or --hires-resize WxH)`);
   }
   if (values['hires-scale'] !== undefined && values['hires-resize'] !== undefined) throw new UsageError('give --hires-scale or --hires-resize, not both');
-  if (base.img2img) throw new UsageError('hires fix is for text-to-image: it cannot be used with --init-image');
+  if (img2img) throw new UsageError('hires fix is for text-to-image: it cannot be used with --init-image');
   let resizeWidth = 0;
   let resizeHeight = 0;
   if (values['hires-resize'] !== undefined) {
     const m = typeof values['hires-resize'] === 'string' ? /^(\d+)x(\d+)$/.exec(values['hires-resize']) : null;
     if (!m) throw new UsageError(`--hires-resize takes WxH, e.g. 1024x768, not ${JSON.stringify(values['hires-resize'])}`);
     [resizeWidth, resizeHeight] = [Number(m[1]), Number(m[2])];
-    for (const n of [resizeWidth, resizeHeight]) {
-      if (n !== 0 && (n % 8 !== 0 || n < 64)) throw new UsageError(`--hires-resize: ${n} must be 0 or a multiple of 8 from 64`);
-    }
     if (resizeWidth === 0 && resizeHeight === 0) throw new UsageError('--hires-resize: at least one side must be above 0');
   }
-  const steps = numberOption(values['hires-steps'], 'hires-steps', 0, 150, 0);
-  if (!Number.isInteger(steps)) throw new UsageError('--hires-steps must be an integer from 0 to 150');
   const spec = values['hires-upscaler'] === undefined ? 'latent' : values['hires-upscaler'];
   if (typeof spec !== 'string' || spec === '') throw new UsageError('--hires-upscaler takes latent, lanczos or an ONNX file');
-  let upscaler = builtInUpscaler(spec);
-  let model: ModelRef | null = null;
+  let upscaler: HiresUpscaler | null = builtInUpscaler(spec);
+  let model: string | undefined;
   if (!upscaler) {
     const file = path.resolve(spec);
     if (!existsSync(file)) {
@@ -61,22 +57,16 @@ export function hiresFromOptions(values: Values, base: { width: number; height: 
     }
     if (path.extname(file).toLowerCase() !== '.onnx') throw new UsageError(`--hires-upscaler: ${file} is not an .onnx image upscaler`);
     upscaler = 'model';
-    model = { id: null, name: path.parse(file).name, hash: '', path: file };
+    model = file;
   }
-  const hires: HiresSettings = {
+  return {
     upscaler,
-    model,
-    scale: values['hires-scale'] === undefined ? 1 : numberOption(values['hires-scale'], 'hires-scale', 1, 4, 2),
+    ...(model === undefined ? {} : { model }),
+    // a resize target makes the scale unused; the record keeps 1 there
+    scale: values['hires-scale'] === undefined ? 1 : numberValue(values['hires-scale'], 'hires-scale'),
     resizeWidth,
     resizeHeight,
-    steps,
-    denoise: numberOption(values['hires-denoise'], 'hires-denoise', 0.01, 1, 0.7),
+    steps: numberValue(values['hires-steps'], 'hires-steps'),
+    denoise: numberValue(values['hires-denoise'], 'hires-denoise'),
   };
-  try {
-    checkHires(base.width, base.height, base.steps, hires);
-  } catch (err) {
-    if (err instanceof ContractError) throw new UsageError(err.message);
-    throw err;
-  }
-  return hires;
 }

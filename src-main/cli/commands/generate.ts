@@ -1,28 +1,31 @@
 // `hintbrush generate`: one run of the pipeline from the command line, through the same engine child process,
 // supervisor and job queue as the app, so it behaves as the app does: per-step progress, Ctrl-C cancels within
-// a step, PNGs carrying A1111's parameters. Models are files here (no library needed); their A1111 hashes are
-// computed for the metadata.
+// a step, PNGs carrying A1111's parameters. The options become the request the studio sends and go through the
+// studio's checks and builders; models are files here (no library needed), hashed as A1111 hashes them.
 
-import { randomInt } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-file.ts';
-import { img2imgStepsRun, minimalStrength, RESIZE_MODE_NAMES, SAMPLER_NAMES, type ControlRecord, type GenerationSettings, type ModelRef, type ResizeModeName, type SamplerName } from '../../common/generation-contract.ts';
-import { generatePayload, type ComputePrecision, type GeneratePayload, type GenerateTaskResult, type PictureBytes } from '../../engine/tasks/generate-payload.ts';
+import { ContractError } from '../../common/errors.ts';
+import { RESIZE_MODE_NAMES, SAMPLER_NAMES, validateGenerateInput, type ControlKind, type GenerateInput } from '../../common/generation-contract.ts';
+import type { ComputePrecision, GeneratePayload, GenerateTaskResult } from '../../engine/tasks/generate-payload.ts';
+import { payloadFromInput, settingsFromInput } from '../../app/settings-from-input.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';
 import { nodeEngineLauncher } from '../../jobs/engine-launcher.ts';
 import { EngineSupervisor } from '../../jobs/engine-supervisor.ts';
 import { JobQueue } from '../../jobs/job-queue.ts';
 import { embeddingFilesIn } from '../../engine/pipeline/textual-inversion.ts';
-import { hashFile, loraShortHash } from '../../library/hash.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
-import { listOption, numberOption, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
+import { listOption, numberValue, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
+import { existingFile, fileModelResolver } from '../file-model-resolver.ts';
 import { readRegionsFile } from '../regions-file.ts';
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
 import { promptScheduleProblem } from '../../common/prompt-schedule.ts';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 const str = (value: string, description: string, multiple = false): OptionSpec => ({ type: 'string', value, description, ...(multiple ? { multiple } : {}) });
 
@@ -64,14 +67,7 @@ function required(values: Record<string, unknown>, name: string): string {
   return v;
 }
 
-function existing(file: string, what: string): string {
-  const full = path.resolve(file);
-  if (!existsSync(full)) throw Object.assign(new Error(`${what} not found: ${full}`), { kind: 'model-missing' });
-  return full;
-}
-
-const picture = (file: string, what: string): PictureBytes => ({ png: new Uint8Array(readFileSync(existing(file, what))) });
-const nameOf = (file: string) => path.parse(file).name;
+const pictureBase64 = (file: string, what: string): string => readFileSync(existingFile(file, what)).toString('base64');
 
 function oneOf<T extends string>(value: unknown, name: string, options: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -86,116 +82,114 @@ export function outputPath(out: string, index: number, count: number): string {
   return path.join(dir, `${name}-${index + 1}${ext || '.png'}`);
 }
 
-/** The engine payload the options describe; models are hashed as A1111 hashes them. */
-export async function payloadFromOptions(values: Record<string, string | boolean | string[] | undefined>, note: (line: string) => void = () => {}): Promise<GeneratePayload> {
-  const size = (name: string) => {
-    const n = numberOption(values[name], name, 64, 2048, 512);
-    if (!Number.isInteger(n) || n % 8 !== 0) throw new UsageError(`--${name} must be a multiple of 8 from 64 to 2048`);
-    return n;
-  };
-  const int = (name: string, min: number, max: number, fallback: number) => {
-    const n = numberOption(values[name], name, min, max, fallback);
-    if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
-  const ref = async (file: string, what: string, hash: (f: string) => Promise<string>): Promise<ModelRef> => {
-    const full = existing(file, what);
-    return { id: null, name: nameOf(full), hash: await hash(full), path: full };
-  };
-  const shortHash = async (f: string) => (await hashFile(f)).shortHash;
-  const legacyHash = async (f: string) => (await hashFile(f)).legacyHash; // sd-webui-controlnet's [8 digits]
-  const resize = values['resize-mode'] === undefined ? null : oneOf(values['resize-mode'], 'resize-mode', RESIZE_MODE_NAMES, 'crop-and-resize');
-  const hintResize: ResizeModeName = resize ?? 'crop-and-resize';
+/** Request fields (as validateGenerateInput names them) and their flags; '': the field's name in kebab case (hires.steps -> --hires-steps). */
+const FLAG_OF: [RegExp, string][] = [
+  [/^init\.strength\b/, '--strength'],
+  [/^(init|controls\[\d+\])\.resizeMode\b/, '--resize-mode'],
+  [/^init\.imagePngBase64\b/, '--init-image'],
+  [/^mask(\.imagePngBase64)?\b/, '--mask'],
+  [/^hires\.(resizeWidth|resizeHeight)\b/, '--hires-resize'],
+  [/^hires\.(upscaler|model)\b/, '--hires-upscaler'],
+  [/^hires\.(scale|steps|denoise)\b/, ''],
+  [/^(width|height|steps|cfg|seed|sampler|clipSkip|batchSize|batchCount|prompt|negative|checkpoint|vae)\b/, ''],
+];
 
-  const controls: ControlRecord[] = [];
-  const hints: PictureBytes[] = [];
-  const addUnit = async (kind: ControlRecord['kind'], spec: string, option: string, base: ModelRef | null) => {
+/** A contract message names a request field; the CLI's names the flag that set it ("clipSkip" -> "--clip-skip"). */
+export function flagMessage(message: string): string {
+  // a region's field names its place in the regions file: "--regions: regions[1].maskPngBase64 must be..."
+  if (/^regions\b/.test(message)) return `--regions: ${message}`;
+  for (const [field, flag] of FLAG_OF) {
+    const m = field.exec(message);
+    if (m) return `${flag || `--${m[0].replace('.', '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}${message.slice(m[0].length)}`;
+  }
+  return message;
+}
+
+/**
+ * The request the options describe, in the shape the studio sends (models named by their files, pictures as
+ * base64 PNG), checked by the studio's own validateGenerateInput: one place holds the defaults and ranges.
+ */
+export function requestFromOptions(values: Values, note: (line: string) => void = () => {}): GenerateInput {
+  const resizeMode = values['resize-mode'] === undefined ? undefined : oneOf(values['resize-mode'], 'resize-mode', RESIZE_MODE_NAMES, 'crop-and-resize');
+  const unit = (kind: ControlKind, spec: string, option: string, base?: string) => {
     const u = parseUnitSpec(spec, option);
-    const model = await ref(u.file, `${option} model`, legacyHash);
-    controls.push({ kind, model, base, weight: u.weight, start: u.start, end: u.end, resizeMode: hintResize });
-    hints.push(picture(u.image, `${option} image`));
+    const record = { kind, model: u.file, imagePngBase64: pictureBase64(u.image, `${option} image`), weight: u.weight, start: u.start, end: u.end, resizeMode };
+    return base === undefined ? record : { ...record, base };
   };
-  for (const spec of listOption(values.control)) await addUnit('controlnet', spec, '--control', null);
   const ctrlora = listOption(values.ctrlora);
   if (ctrlora.length && values['ctrlora-base'] === undefined) throw new UsageError('--ctrlora needs --ctrlora-base FILE');
-  const base = ctrlora.length ? await ref(required(values, 'ctrlora-base'), 'CtrLoRA Base ControlNet', legacyHash) : null;
-  for (const spec of ctrlora) await addUnit('ctrlora', spec, '--ctrlora', base);
   const cnxs = listOption(values.cnxs);
   if (cnxs.length > 1) throw new UsageError('only one --cnxs can steer a generation');
-  for (const spec of cnxs) await addUnit('cnxs', spec, '--cnxs', null);
-  const loras = await Promise.all(
-    listOption(values.lora).map(async (spec) => {
-      const l = parseLoraSpec(spec);
-      return { model: await ref(l.file, 'LoRA', loraShortHash), weight: l.weight };
-    }),
-  );
+  const controls = [
+    ...listOption(values.control).map((spec) => unit('controlnet', spec, '--control')),
+    ...ctrlora.map((spec) => unit('ctrlora', spec, '--ctrlora', required(values, 'ctrlora-base'))),
+    ...cnxs.map((spec) => unit('cnxs', spec, '--cnxs')),
+  ];
+  const loras = listOption(values.lora).map((spec) => {
+    const l = parseLoraSpec(spec);
+    return { model: l.file, weight: l.weight };
+  });
+  if (values.vae !== undefined && typeof values.vae !== 'string') throw new UsageError('--vae takes one FILE');
 
+  const initFile = values['init-image'];
+  if (values.mask !== undefined && initFile === undefined) throw new UsageError('--mask needs --init-image');
+  if (values.strength !== undefined && initFile === undefined) throw new UsageError('--strength needs --init-image');
+  for (const flag of ['prompt', 'negative'] as const) {
+    const problem = typeof values[flag] === 'string' ? promptScheduleProblem(values[flag]) : null;
+    if (problem) throw new UsageError(`--${flag}: the prompt editing does not parse: ${problem.message}`);
+  }
+  if (values.regions !== undefined && typeof values.regions !== 'string') throw new UsageError('--regions takes one FILE.json');
+  const regions = typeof values.regions === 'string' ? readRegionsFile(values.regions, note) : [];
+  const hires = hiresFromOptions(values, typeof initFile === 'string'); // before the init picture is read
+  const request = {
+    checkpoint: required(values, 'checkpoint'),
+    prompt: required(values, 'prompt'),
+    negative: values.negative,
+    width: numberValue(values.width, 'width'),
+    height: numberValue(values.height, 'height'),
+    steps: numberValue(values.steps, 'steps'),
+    cfg: numberValue(values.cfg, 'cfg'),
+    seed: numberValue(values.seed, 'seed'),
+    sampler: values.sampler,
+    clipSkip: numberValue(values['clip-skip'], 'clip-skip'),
+    controls,
+    loras,
+    init: typeof initFile === 'string' ? { imagePngBase64: pictureBase64(initFile, 'init image'), strength: numberValue(values.strength, 'strength'), resizeMode } : null,
+    mask: typeof values.mask === 'string' ? { imagePngBase64: pictureBase64(values.mask, 'mask') } : null,
+    batchSize: numberValue(values['batch-size'], 'batch-size'),
+    batchCount: numberValue(values['batch-count'], 'batch-count'),
+    // the CLI has no library, so no default VAE: the checkpoint's own unless --vae names one
+    vae: typeof values.vae === 'string' ? values.vae : null,
+    hires,
+    regions,
+  };
+  try {
+    return validateGenerateInput(request);
+  } catch (err) {
+    if (err instanceof ContractError) throw new UsageError(flagMessage(err.message));
+    throw err;
+  }
+}
+
+/** The engine payload the options describe: the studio's settingsFromInput and payloadFromInput over files. */
+export async function payloadFromOptions(values: Values, note: (line: string) => void = () => {}): Promise<GeneratePayload> {
+  const input = requestFromOptions(values, note);
   const embeddings: string[] = [];
   for (const dir of listOption(values.embeddings)) {
-    const full = existing(dir, 'embeddings folder');
+    const full = existingFile(dir, 'embeddings folder');
     try {
       embeddings.push(...embeddingFilesIn(full));
     } catch (err) {
       throw new UsageError(`--embeddings ${dir}: ${(err as Error).message}`);
     }
   }
-  if (values.vae !== undefined && typeof values.vae !== 'string') throw new UsageError('--vae takes one FILE');
-  const vae = typeof values.vae === 'string' ? await ref(values.vae, 'VAE', shortHash) : null;
-
-  const initFile = values['init-image'];
-  if (values.mask !== undefined && initFile === undefined) throw new UsageError('--mask needs --init-image');
-  if (values.strength !== undefined && initFile === undefined) throw new UsageError('--strength needs --init-image');
-  const strength = numberOption(values.strength, 'strength', 0, 1, 0.75);
-  if (strength === 0) throw new UsageError('--strength must be above 0');
-  const steps = int('steps', 1, 150, 20);
-  if (typeof initFile === 'string' && img2imgStepsRun(steps, strength) < 1) {
-    throw new UsageError(`--strength ${strength} leaves no step to run at ${steps} steps; at ${steps} steps it must be at least ${minimalStrength(steps)}`);
-  }
-  for (const flag of ['prompt', 'negative'] as const) {
-    const problem = typeof values[flag] === 'string' ? promptScheduleProblem(values[flag]) : null;
-    if (problem) throw new UsageError(`--${flag}: the prompt editing does not parse: ${problem.message}`);
-  }
-  const seed = values.seed === undefined ? randomInt(0, 2 ** 32) : int('seed', 0, 2 ** 32 - 1, 0);
-  if (values.regions !== undefined && typeof values.regions !== 'string') throw new UsageError('--regions takes one FILE.json');
-  const regions = typeof values.regions === 'string' ? readRegionsFile(values.regions, note) : [];
-
-  const settings: GenerationSettings = {
-    prompt: required(values, 'prompt'),
-    negative: typeof values.negative === 'string' ? values.negative : '',
-    width: size('width'),
-    height: size('height'),
-    steps,
-    cfg: numberOption(values.cfg, 'cfg', 0, 30, 7.5),
-    seed,
-    sampler: oneOf<SamplerName>(values.sampler, 'sampler', SAMPLER_NAMES, 'euler_a'),
-    clipSkip: int('clip-skip', 1, 2, 1) as 1 | 2,
-    checkpoint: await ref(required(values, 'checkpoint'), 'checkpoint', shortHash),
-    controls,
-    loras,
-    denoisingStrength: typeof initFile === 'string' ? strength : null,
-    initResizeMode: typeof initFile === 'string' ? (resize ?? 'just-resize') : null,
-    inpaint: values.mask !== undefined,
-    batchSize: int('batch-size', 1, 8, 1),
-    batchCount: int('batch-count', 1, 100, 1),
-    batchIndex: 0,
-    ...(regions.length ? { regions } : {}),
-  };
-  if (vae) settings.vae = vae;
-  settings.hires = hiresFromOptions(values, { width: settings.width, height: settings.height, steps, img2img: typeof initFile === 'string' });
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
-  return generatePayload(
-    settings,
-    {
-      controls: hints,
-      init: typeof initFile === 'string' ? picture(initFile, 'init image') : null,
-      mask: typeof values.mask === 'string' ? picture(values.mask, 'mask') : null,
-    },
-    {
-      compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
-      returnLatents: typeof values['latents-out'] === 'string',
-      embeddings,
-    },
-  );
+  const settings = await settingsFromInput(input, fileModelResolver);
+  return payloadFromInput(settings, input, {
+    compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
+    returnLatents: typeof values['latents-out'] === 'string',
+    embeddings,
+  });
 }
 
 function progressPrinter(io: CliIo): (step: number, total: number, message: string) => void {

@@ -1,0 +1,89 @@
+// The one path from a generation request to the engine's 'generate' payload, for the studio (Generate and live
+// mode) and for `hintbrush generate` alike: the request is a validated GenerateInput (validateGenerateInput holds
+// every default and range), `settingsFromInput` resolves its models through a ModelResolver and draws the seed,
+// and `payloadFromInput` adds the request's pictures. Only the resolver differs: the studio's looks models up in
+// the library (library-model-resolver.ts), the CLI's takes files and hashes them (cli/file-model-resolver.ts).
+
+import { randomInt } from 'node:crypto';
+import type { ModelKind } from '../common/contract.ts';
+import type { ControlRecord, GenerateInput, GenerationSettings, ModelRef, ModelSelector } from '../common/generation-contract.ts';
+import { generatePayload, type GeneratePayload, type PictureBytes } from '../engine/tasks/generate-payload.ts';
+
+/** Turns a request's model selectors into the models a run records, each with A1111's hash for its kind. */
+export interface ModelResolver {
+  /**
+   * The model of `kind` that `selector` names, hashed as A1111 hashes that kind (checkpoint and VAE: sha256[0:10];
+   * ControlNet, ControlNet-XS and CtrLoRA models: sd-webui-controlnet's legacy 8 digits; LoRA: the addnet hash;
+   * upscaler: none). Throws naming `role` when there is no such model.
+   */
+  resolve(selector: ModelSelector, kind: ModelKind, role: string): Promise<ModelRef>;
+  /** The VAE a checkpoint uses when the request names none (the library's default VAE), or null for its own. */
+  defaultVae(checkpoint: ModelRef): ModelSelector | null;
+}
+
+const CONTROL_MODEL: Record<ControlRecord['kind'], { kind: ModelKind; role: string }> = {
+  controlnet: { kind: 'controlnet', role: 'ControlNet' },
+  cnxs: { kind: 'cnxs', role: 'ControlNet-XS' },
+  ctrlora: { kind: 'ctrlora-lora', role: 'CtrLoRA condition LoRA' },
+};
+
+/** The settings a validated request resolves to (models resolved in the request's order, the seed drawn when absent). */
+export async function settingsFromInput(input: GenerateInput, models: ModelResolver): Promise<GenerationSettings> {
+  const checkpoint = await models.resolve(input.checkpoint, 'checkpoint', 'checkpoint');
+  // the request's own choice (null: the checkpoint's VAE), else the checkpoint's default
+  const vaeSelector = input.vae === undefined ? models.defaultVae(checkpoint) : input.vae;
+  const vae = vaeSelector === null ? null : await models.resolve(vaeSelector, 'vae', 'VAE');
+  const controls: ControlRecord[] = [];
+  for (const c of input.controls) {
+    const base = c.kind === 'ctrlora' ? await models.resolve(c.base!, 'ctrlora-base', 'CtrLoRA Base ControlNet') : null;
+    const { kind, role } = CONTROL_MODEL[c.kind];
+    const record: ControlRecord = { kind: c.kind, model: await models.resolve(c.model, kind, role), base, weight: c.weight, start: c.start, end: c.end, resizeMode: c.resizeMode };
+    controls.push(c.layer === undefined ? record : { ...record, layer: c.layer });
+  }
+  const loras = await Promise.all(input.loras.map(async (l) => ({ model: await models.resolve(l.model, 'lora', 'LoRA'), weight: l.weight })));
+  const hires = input.hires
+    ? { ...input.hires, model: input.hires.model !== undefined ? await models.resolve(input.hires.model, 'upscaler', 'image upscaler') : null }
+    : null;
+  return {
+    prompt: input.prompt,
+    negative: input.negative,
+    width: input.width,
+    height: input.height,
+    steps: input.steps,
+    cfg: input.cfg,
+    seed: input.seed ?? randomInt(0, 2 ** 32),
+    sampler: input.sampler,
+    clipSkip: input.clipSkip,
+    checkpoint,
+    controls,
+    loras,
+    denoisingStrength: input.init ? input.init.strength : null,
+    initResizeMode: input.init ? input.init.resizeMode : null,
+    inpaint: input.mask !== null,
+    batchSize: input.batchSize,
+    batchCount: input.batchCount,
+    batchIndex: 0,
+    ...(vae ? { vae } : {}),
+    hires,
+    ...(input.regions?.length ? { regions: input.regions } : {}),
+  };
+}
+
+const pictureOf = (base64: string): PictureBytes => ({ png: new Uint8Array(Buffer.from(base64, 'base64')) });
+
+/** The engine's 'generate' payload for a request and its settings: the request's pictures as PNG bytes. */
+export function payloadFromInput(
+  settings: GenerationSettings,
+  input: GenerateInput,
+  options: Pick<GeneratePayload, 'compute' | 'returnLatents' | 'embeddings'> = {},
+): GeneratePayload {
+  return generatePayload(
+    settings,
+    {
+      controls: input.controls.map((c) => pictureOf(c.imagePngBase64)),
+      init: input.init ? pictureOf(input.init.imagePngBase64) : null,
+      mask: input.mask ? pictureOf(input.mask.imagePngBase64) : null,
+    },
+    options,
+  );
+}

@@ -1,0 +1,48 @@
+// `hintbrush generate`'s ModelResolver: models are files here (no library needed), named by their paths, and
+// hashed as A1111 hashes each kind for the pictures' metadata. The engine checks what each file holds.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ModelKind } from '../common/contract.ts';
+import type { ModelRef } from '../common/generation-contract.ts';
+import type { ModelResolver } from '../app/settings-from-input.ts';
+import { hashFile, loraShortHash } from '../library/hash.ts';
+
+/** What a missing file is called in the message, by the flag that named it. */
+const WHAT: Partial<Record<ModelKind, string>> = {
+  controlnet: '--control model',
+  'ctrlora-lora': '--ctrlora model',
+  cnxs: '--cnxs model',
+};
+
+/** `file`, resolved; a missing one is a 'model-missing' error naming it. */
+export function existingFile(file: string, what: string): string {
+  const full = path.resolve(file);
+  if (!existsSync(full)) throw Object.assign(new Error(`${what} not found: ${full}`), { kind: 'model-missing' });
+  return full;
+}
+
+async function hashOf(file: string, kind: ModelKind): Promise<string> {
+  switch (kind) {
+    case 'lora':
+      return loraShortHash(file);
+    case 'upscaler':
+      return '';
+    case 'controlnet':
+    case 'cnxs':
+    case 'ctrlora-lora':
+    case 'ctrlora-base':
+      return (await hashFile(file)).legacyHash; // sd-webui-controlnet's [8 digits]
+    default:
+      return (await hashFile(file)).shortHash; // checkpoint and VAE: sha256[0:10]
+  }
+}
+
+/** Model selectors are file paths; a run uses the checkpoint's own VAE unless --vae names one. */
+export const fileModelResolver: ModelResolver = {
+  async resolve(selector, kind, role): Promise<ModelRef> {
+    const full = existingFile(String(selector), WHAT[kind] ?? role);
+    return { id: null, name: path.parse(full).name, hash: await hashOf(full, kind), path: full };
+  },
+  defaultVae: () => null,
+};
