@@ -249,8 +249,7 @@ export const generate: CliCommand = {
         return 1;
       }
       const result = outcome.result as GenerateTaskResult;
-      for (const line of result.notes ?? []) io.err(`Note: ${line}\n`);
-      for (const message of result.messages ?? []) io.err(`${message}\n`);
+      for (const message of result.messages ?? []) io.err(`Note: ${message}\n`);
       const count = result.pictures.length;
       for (const p of result.pictures) {
         const file = outputPath(out, p.index, count);

@@ -44,9 +44,10 @@ export interface GenerateTaskResult {
   compute: 'float16' | 'float32';
   /** Fused graphs the provider refused so far, each in one line (runtime/fusions.ts): the plain graphs ran. */
   fallbacks: string[];
-  /** What was adjusted in the request, one sentence each (a region mask resized, an empty region skipped). */
-  notes?: string[];
-  /** What was left out and why (an embedding that cannot be read or was made for another text encoder). */
+  /**
+   * What was adjusted or left out, one sentence each: a region mask resized, an empty region skipped, an
+   * embedding that cannot be read or was made for another text encoder. The CLI prints them, the studio shows them.
+   */
   messages?: string[];
 }
 

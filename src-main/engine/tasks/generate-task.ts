@@ -139,9 +139,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
   const regions = prepareRegions(s.regions, s.width, s.height);
-  const notes = [...regions.notes];
-
-  const messages: string[] = [];
+  const messages: string[] = [...regions.notes];
   const embeddings = loadEmbeddings(payload.embeddings ?? [], messages);
 
   let hires: OpenedHiresPlan | null = null;
@@ -184,7 +182,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
         const hooks = {
           signal: ctx.signal,
           onRegionSkipped: (_: number, prompt: string) => {
-            if (index === 0) notes.push(`region ${JSON.stringify(prompt.slice(0, 40))} has no weight: skipped`);
+            if (index === 0) messages.push(`region ${JSON.stringify(prompt.slice(0, 40))} has no weight: skipped`);
           },
           onStep: (u: StepUpdate) => {
             perPicture = u.total;
@@ -217,6 +215,6 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       if (payload.returnLatents) picture.latents = result.latents.data;
       pictures.push(picture);
     }
-    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), messages, ...(notes.length ? { notes } : {}) };
+    return { pictures, provider: runtime.provider ?? ctx.provider, compute, fallbacks: runtime.sessions.fallbacks.map(describeFallback), messages };
   }
 }
