@@ -2,8 +2,8 @@
 // (input_blocks.1.1 of the tiny checkpoint) with two regions and the main prompt, feathered masks pooled to the
 // block's resolution, computed here in plain float64 from the checkpoint's tensors exactly as the definition
 // reads, out(p) = sum_r w_r(p) * to_out(softmax(q k_r^T / sqrt(d)) v_r)(p), and compared with the graph, fused
-// and plain, and in float16 compute as on a GPU. Also: a graph without regions declares exactly the inputs it
-// always had.
+// and plain, and in float16 compute as on a GPU; the negative row of the CFG batch reads no region input. Also: a
+// graph without regions declares exactly the inputs it always had.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emitOnnx } from '../graph/emit-onnx.ts';
@@ -114,15 +114,22 @@ test('two feathered regions + the main prompt: the graph equals the weighted sum
     const out = op.cast(regionalCrossAttention(w, op.cast(xIn, compute), context.cast(compute), HEADS, H, W), 'float32');
     const session = await ModelSession.create(emitOnnx({ out }), { providers: ['cpu'] });
     assert.deepEqual([...session.model.inputNames].sort(), ['context', 'region_context_0', 'region_context_1', regionMaskInputName(H, W), 'x'].sort());
-    const result = await session.run({
-      x: { dtype: 'float32', shape: [B, H * W, c], data: x },
-      context: { dtype: 'float32', shape: [B, 77, d], data: contexts[0] },
-      region_context_0: { dtype: 'float32', shape: [B, 77, d], data: contexts[1] },
-      region_context_1: { dtype: 'float32', shape: [B, 154, d], data: contexts[2] },
-      [regionMaskInputName(H, W)]: { dtype: 'float32', shape: [3, B, H, W], data: masks },
+    const feeds = (ctx: Float32Array[], m: Float32Array) => ({
+      x: { dtype: 'float32' as const, shape: [B, H * W, c], data: x },
+      context: { dtype: 'float32' as const, shape: [B, 77, d], data: ctx[0] },
+      region_context_0: { dtype: 'float32' as const, shape: [B, 77, d], data: ctx[1] },
+      region_context_1: { dtype: 'float32' as const, shape: [B, 154, d], data: ctx[2] },
+      [regionMaskInputName(H, W)]: { dtype: 'float32' as const, shape: [3, B, H, W], data: m },
     });
+    const result = await session.run(feeds(contexts, masks));
     const err = relativeError(result.out.data as Float32Array, expected);
     assert.ok(err < tolerance, `${fusedAttention ? 'fused' : 'plain'} attention, ${compute}: error ${err}`);
+    // The negative (first) row reads only the main context: NaN in its region contexts and region weights, which
+    // it must not read, changes nothing (a zero-weighted attention would turn them into NaN).
+    const poisoned = contexts.map((ctx, r) => (r === 0 ? ctx : ctx.map((v, i) => (i < ctx.length / B ? NaN : v))));
+    const poisonedMasks = masks.map((v, i) => (i >= B * H * W && Math.floor(i / (H * W)) % B === 0 ? NaN : v));
+    const unread = await session.run(feeds(poisoned, poisonedMasks));
+    assert.deepEqual(unread.out.data, result.out.data, `${fusedAttention ? 'fused' : 'plain'} attention, ${compute}: the negative row read region inputs`);
     await session.release();
   }
 });

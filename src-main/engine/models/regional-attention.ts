@@ -64,25 +64,39 @@ export function castContext(context: TextContext, dtype: DataType): TextContext 
 }
 
 /**
+ * The first batch row that reads the regions. Classifier-free guidance batches [uncond, cond] (pipeline/generate.ts;
+ * [uncond x n, cond x n] as diffusers for n images), and the negative branch reads the negative prompt everywhere,
+ * so only the conditional half mixes regions; a batch of one (no guidance) is all conditional.
+ */
+function firstConditionalRow(b: number): number {
+  if (b === 1) return 0;
+  if (b % 2 === 0) return b / 2;
+  throw new GraphError(`regional attention: a batch of ${b} is neither one image nor [uncond, cond] halves`);
+}
+
+/**
  * Regional cross-attention of tokens x [B, h*w, C] at spatial size h x w. The query projection is shared; each
- * context gets its own keys, values and attention. The weighted sum is taken before `to_out`: to_out is affine
- * (LoRA deltas included) and the weights sum to 1 at every position, so sum_r w_r to_out(a_r) = to_out(sum_r w_r a_r)
- * exactly, for one projection instead of R + 1.
+ * context gets its own keys, values and attention, on the conditional rows only: the unconditional rows take the
+ * plain attention over the main (negative) context, which is what their masks (all main) would give, without
+ * R extra attentions weighted by zero. The weighted sum is taken before `to_out`: to_out is affine (LoRA deltas
+ * included) and the weights sum to 1 at every position, so sum_r w_r to_out(a_r) = to_out(sum_r w_r a_r) exactly,
+ * for one projection instead of R + 1.
  */
 export function regionalCrossAttention(w: Weights, x: Node, context: RegionalContext, heads: number, h: number, wid: number): Node {
   const [b, t] = x.shape;
   if (t !== h * wid) throw new GraphError(`regional attention: ${t} tokens are not ${h} x ${wid}`);
+  const from = firstConditionalRow(b);
+  const condRows = (n: Node, axis = 0) => op.slice(n, axis, from, b);
+  const attend = (q: Node, ctx: Node) => attention(q, linear(w.sub('to_k'), ctx), linear(w.sub('to_v'), ctx), heads);
   const q = linear(w.sub('to_q'), x);
-  const masks = context.masksAt(h, wid); // [R + 1, B, h*w, 1]
-  let mixed: Node | null = null;
-  [context.main, ...context.regions].forEach((ctx, r) => {
-    const k = linear(w.sub('to_k'), ctx);
-    const v = linear(w.sub('to_v'), ctx);
-    const weight = op.reshape(op.slice(masks, 0, r, r + 1), [b, t, 1]);
-    const part = op.mul(attention(q, k, v, heads), weight); // [B, h*w, inner]
-    mixed = mixed ? op.add(mixed, part) : part;
-  });
-  return linear(w.sub('to_out').sub(0), mixed!);
+  const main = attend(q, context.main); // [B, h*w, inner]: every row reads the main context
+  const masks = condRows(context.masksAt(h, wid), 1); // [R + 1, Bc, h*w, 1]
+  const weight = (r: number) => op.reshape(op.slice(masks, 0, r, r + 1), [b - from, t, 1]);
+  const condQ = condRows(q);
+  let mixed = op.mul(condRows(main), weight(0)); // [Bc, h*w, inner]
+  context.regions.forEach((ctx, i) => (mixed = op.add(mixed, op.mul(attend(condQ, condRows(ctx)), weight(i + 1)))));
+  const rows = from === 0 ? mixed : op.concat([op.slice(main, 0, 0, from), mixed], 0);
+  return linear(w.sub('to_out').sub(0), rows);
 }
 
 /** The context input of a model graph: the plain `context` [B, T, D], plus region inputs when there are regions. */

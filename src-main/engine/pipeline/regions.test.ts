@@ -1,7 +1,8 @@
 // Regional prompting through `generate`, the code path the CLI and the app's jobs take: a region covering the whole
 // picture gives the latents of its prompt alone (exact: the main prompt's weight is 0 everywhere); regions that
 // repeat the main prompt change nothing; empty regions are skipped and named; masks of the wrong size are refused.
-// The per-layer numerics are checked against an independent computation in models/regional-attention.test.ts.
+// The per-layer numerics are checked against an independent computation in models/regional-attention.test.ts, the
+// final latents through the CLI in cli/regions-independent.test.ts.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { fixture, referenceJson, relativeError } from '../goldens.test-support.ts';

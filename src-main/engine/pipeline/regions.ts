@@ -1,7 +1,8 @@
 // Regional prompting for one generation: each region's prompt encoded with the same A1111 rules as the main
 // prompt, and the per-resolution weights the graphs' regional cross-attention mixes with (region-masks.ts).
 // The CFG batch is [uncond, cond]: the uncond row gives the main (negative) context all the weight everywhere,
-// so the negative branch is exactly the negative prompt's; region contexts there are zeros that weigh nothing.
+// so the negative branch is exactly the negative prompt's. The graphs compute regional attention on the cond row
+// only (models/regional-attention.ts), so the uncond row's region contexts (zeros) and weights are never read.
 //
 // Ownership: a RegionConditioning is made per generation and read by every UNet/ControlNet evaluation of it,
 // whatever their latent size (a hires pass asks for other level sizes and gets them pooled from the same pixels).
