@@ -25,10 +25,9 @@ import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from 
 import * as op from '../graph/ops.ts';
 import { hintConvsOf, hintEncoder } from './controlnet.ts';
 import { conv2d, groupNorm, silu } from './layers.ts';
-import type { LoraSet } from './lora.ts';
 import { CONTROL_INPUT_NAMES, controlShapes, runLayers, timeEmbed, type GroupsFor } from './unet.ts';
 import { blockCount, detectUnet, readBlock, type UnetBlock, type UnetConfig, type UnetLayer } from './unet-config.ts';
-import { Weights } from './weights.ts';
+import { type LayerAdapter, Weights } from './weights.ts';
 import { castContext, declareTextContext, type TextContext } from './regional-attention.ts';
 
 export interface CnxsConfig {
@@ -175,7 +174,7 @@ export interface CnxsGraphOptions extends GraphOptions {
   regionTokens?: readonly number[];
   /** Adds the 13 control residual inputs (control_0..control_11, control_mid) for other control units. */
   withControl?: boolean;
-  loras?: (g: Graph, cfg: UnetConfig) => LoraSet | null;
+  loras?: (g: Graph, cfg: UnetConfig) => LayerAdapter | null;
 }
 
 /**

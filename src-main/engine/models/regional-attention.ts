@@ -76,8 +76,12 @@ export function regionalCrossAttention(w: Weights, x: Node, context: RegionalCon
   const masks = context.masksAt(h, wid); // [R + 1, B, h*w, 1]
   let mixed: Node | null = null;
   [context.main, ...context.regions].forEach((ctx, r) => {
-    const k = linear(w.sub('to_k'), ctx);
-    const v = linear(w.sub('to_v'), ctx);
+    // LoRAs tied to region r-1 act in full on the keys and values of its own text (region-lora.ts): with q and
+    // to_out masked per position by the same rule as every other layer, a region covering the picture is its
+    // LoRA applied globally, and no other branch reads that LoRA.
+    const text = w.loras?.forText ? w.withLoras(w.loras.forText(r === 0 ? null : r - 1)) : w;
+    const k = linear(text.sub('to_k'), ctx);
+    const v = linear(text.sub('to_v'), ctx);
     const weight = op.reshape(op.slice(masks, 0, r, r + 1), [b, t, 1]);
     const part = op.mul(attention(q, k, v, heads), weight); // [B, h*w, inner]
     mixed = mixed ? op.add(mixed, part) : part;

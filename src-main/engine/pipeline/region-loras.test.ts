@@ -1,0 +1,90 @@
+// Region prompts through `generate`, beyond plain text: a LoRA tied to a region covering the whole picture gives the
+// latents of that LoRA applied globally with the region's prompt (UNet and text encoder, exact but for float
+// summation order); an embedding named in a region prompt encodes as the words it copies; a negative prompt with
+// prompt editing pads each region against the text it encodes at each step, so a whole-picture region equals the
+// main prompt run with that schedule; region prompts may use prompt editing themselves.
+// The masked deltas at block level are checked against float64 in models/region-lora.test.ts.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { getClipTokenizer } from '../../generation/tokenizer.ts';
+import { fixture, fixtureFile, referenceJson, relativeError } from '../goldens.test-support.ts';
+import { generate, type GenerateRequest } from './generate.ts';
+import { ModelRuntime } from './model-runtime.ts';
+import type { RegionRequest } from './regions.ts';
+import { readTextualInversion } from './textual-inversion.ts';
+import { tokenRows, writeA1111Safetensors } from './textual-inversion.test-support.ts';
+
+const runtime = new ModelRuntime('float32', ['cpu']);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-region-lora-'));
+after(async () => {
+  await runtime.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const SIZE = 64;
+const OTHER = 'a castle on a hill at dusk, oil painting';
+const LORA = fixture('tiny-lora.safetensors');
+
+function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
+  const p = referenceJson().pipeline;
+  return { checkpoint: fixture('tiny-sd15.safetensors'), prompt: p.prompt, negative: p.negative, width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', clipSkip: 1, controls: [], loras: [], ...overrides };
+}
+
+function region(f: (x: number, y: number) => number, prompt: string, extra: Partial<RegionRequest> = {}): RegionRequest {
+  const data = Float32Array.from({ length: SIZE * SIZE }, (_, i) => f(i % SIZE, Math.floor(i / SIZE)));
+  return { mask: { shape: [1, 1, SIZE, SIZE], data }, prompt, feather: 0, appendMain: false, ...extra };
+}
+
+test('a whole-picture region with a LoRA gives the latents of that LoRA applied globally with the region prompt', async () => {
+  const loras = [{ path: LORA, strength: 1 }];
+  const global = await generate(runtime, request({ prompt: OTHER, loras }));
+  const regional = await generate(runtime, request({ regions: [region(() => 1, `${OTHER} <lora:tiny-lora:1>`, { feather: 10, loras })] }));
+  const err = relativeError(regional.latents.data, global.latents.data);
+  assert.ok(err < 1e-5, `whole-picture region LoRA vs global LoRA: ${err}`);
+  const withoutLora = await generate(runtime, request({ prompt: OTHER }));
+  assert.ok(relativeError(withoutLora.latents.data, global.latents.data) > 1e-3, 'the LoRA must change the picture for this test to mean anything');
+  // the main prompt's LoRAs still act in the region too: global LoRA at 0.5 + region LoRA at 0.5 = global at 1
+  const split = await generate(runtime, request({ loras: [{ path: LORA, strength: 0.5 }], regions: [region(() => 1, OTHER, { loras: [{ path: LORA, strength: 0.5 }] })] }));
+  const splitErr = relativeError(split.latents.data, global.latents.data);
+  assert.ok(splitErr < 1e-5, `global 0.5 + region 0.5 vs global 1: ${splitErr}`);
+});
+
+test('an embedding in a region prompt encodes as the words it copies', async () => {
+  const tokenizer = getClipTokenizer();
+  const words = 'a photo of a cat';
+  const ids = tokenizer.encode(words);
+  const { vectors, width } = tokenRows(fixtureFile('tiny-sd15.safetensors'), ids);
+  const file = path.join(dir, 'regioncat.safetensors');
+  writeA1111Safetensors(file, vectors, ids.length, width);
+  const e = readTextualInversion(file);
+  const left = (x: number) => (x < SIZE / 2 ? 1 : 0);
+  const viaWords = await generate(runtime, request({ regions: [region(left, `${words}, sunset`, { feather: 6 })] }));
+  const viaEmbedding = await generate(runtime, request({ embeddings: [e], regions: [region(left, `regioncat, sunset`, { feather: 6 })] }));
+  assert.deepEqual(viaEmbedding.latents.data, viaWords.latents.data);
+  assert.deepEqual(viaEmbedding.embeddingsUsed.map((u) => u.name), ['regioncat']);
+  const unknown = await generate(runtime, request({ regions: [region(left, `regioncat, sunset`, { feather: 6 })] }));
+  assert.ok(relativeError(unknown.latents.data, viaWords.latents.data) > 1e-4, 'without the embedding its name is plain words');
+});
+
+test('a negative with prompt editing: each step pads the region against what the negative encodes then', async () => {
+  // The second half's negative is longer than one chunk, so the padding of the region changes at that step.
+  const long = Array.from({ length: 90 }, (_, i) => `word${i % 10}`).join(' ');
+  const negative = `[blurry:${long}:0.5]`;
+  const alone = await generate(runtime, request({ prompt: OTHER, negative }));
+  const regional = await generate(runtime, request({ negative, regions: [region(() => 1, OTHER, { feather: 4 })] }));
+  const err = relativeError(regional.latents.data, alone.latents.data);
+  assert.ok(err < 1e-6, `whole-picture region with a scheduled negative vs its prompt alone: ${err}`);
+});
+
+test('a region prompt may use prompt editing: a whole-picture region equals its prompt run alone', async () => {
+  const prompt = `[${OTHER}:a forest of pines, snow:0.25]`;
+  const alone = await generate(runtime, request({ prompt }));
+  const regional = await generate(runtime, request({ regions: [region(() => 1, prompt)] }));
+  const err = relativeError(regional.latents.data, alone.latents.data);
+  assert.ok(err < 1e-6, `scheduled region prompt vs alone: ${err}`);
+  const first = await generate(runtime, request({ prompt: OTHER }));
+  assert.ok(relativeError(first.latents.data, alone.latents.data) > 1e-5, 'the schedule must matter for this test to mean anything');
+});
