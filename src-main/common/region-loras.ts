@@ -34,12 +34,10 @@ export function loraTagsIn(prompt: string, what: string): LoraTag[] {
   return tags;
 }
 
-/** The prompt without its `<lora:...>` tags (spaces and a comma they leave behind tidied), as the encoder reads it. */
+/**
+ * The prompt without its `<lora:...>` tags, as the encoder reads it. Only the tags go, as A1111's extra-network
+ * parser removes them: the commas around stay (they are tokens), the spaces left behind the tokenizer ignores.
+ */
 export function withoutLoraTags(prompt: string): string {
-  if (!/<lora:/i.test(prompt)) return prompt;
-  return prompt
-    .replace(TAG, '')
-    .replace(/\s*,(\s*,)+/g, ',')
-    .replace(/[ \t]+(\n|$)/g, '$1')
-    .replace(/^[\s,]+|[\s,]+$/g, '');
+  return prompt.replace(TAG, '');
 }
