@@ -16,6 +16,7 @@ import { ModelRuntime } from './model-runtime.ts';
 import type { RegionRequest } from './regions.ts';
 import { readTextualInversion } from './textual-inversion.ts';
 import { tokenRows, writeA1111Safetensors } from './textual-inversion.test-support.ts';
+import { writeSafetensors } from '../../formats/safetensors.ts';
 
 const runtime = new ModelRuntime('float32', ['cpu']);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-region-lora-'));
@@ -50,6 +51,42 @@ test('a whole-picture region with a LoRA gives the latents of that LoRA applied 
   const split = await generate(runtime, request({ loras: [{ path: LORA, strength: 0.5 }], regions: [region(() => 1, OTHER, { loras: [{ path: LORA, strength: 0.5 }] })] }));
   const splitErr = relativeError(split.latents.data, global.latents.data);
   assert.ok(splitErr < 1e-5, `global 0.5 + region 0.5 vs global 1: ${splitErr}`);
+});
+
+test('a LoRA with conv and timestep-MLP layers: the timestep MLP is left out with a note, the rest acts as globally', async () => {
+  // Written here: kohya modules on a ResBlock's convs, a downsampler, and the timestep MLP. (A time-embedding projection
+  // would add a constant per channel, which the tiny UNet's one-channel GroupNorm groups cancel; region-lora.test.ts
+  // checks its masked delta at block level instead.)
+  const f = fixtureFile('tiny-sd15.safetensors');
+  const p = 'model.diffusion_model.';
+  const shape = (k: string) => f.tensors.get(p + k)!.shape;
+  const lowRank = (name: string, weight: number[], i: number) => {
+    const [out, inn, ...kernel] = weight;
+    const down = [4, inn, ...kernel];
+    const up = kernel.length ? [out, 4, 1, 1] : [out, 4];
+    const vals = (n: number, seed: number) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * 3.1 + seed) * 0.2);
+    return [
+      { name: `${name}.lora_down.weight`, dtype: 'F32' as const, shape: down, data: vals(down.reduce((a, b) => a * b), i) },
+      { name: `${name}.lora_up.weight`, dtype: 'F32' as const, shape: up, data: vals(up.reduce((a, b) => a * b), i + 7) },
+      { name: `${name}.alpha`, dtype: 'F32' as const, shape: [], data: Float32Array.of(4) },
+    ];
+  };
+  const placed = [
+    ...lowRank('lora_unet_down_blocks_0_resnets_0_conv1', shape('input_blocks.1.0.in_layers.2.weight'), 1),
+    ...lowRank('lora_unet_down_blocks_0_resnets_0_conv2', shape('input_blocks.1.0.out_layers.3.weight'), 2),
+    ...lowRank('lora_unet_down_blocks_0_downsamplers_0_conv', shape('input_blocks.3.0.op.weight'), 4),
+  ];
+  const timeMlp = lowRank('lora_unet_time_embedding_linear_1', shape('time_embed.0.weight'), 5);
+  const full = path.join(dir, 'conv-full.safetensors');
+  const withoutMlp = path.join(dir, 'conv-placed.safetensors');
+  writeSafetensors(full, [...placed, ...timeMlp]);
+  writeSafetensors(withoutMlp, placed);
+  const global = await generate(runtime, request({ prompt: OTHER, loras: [{ path: withoutMlp, strength: 1 }] }));
+  const regional = await generate(runtime, request({ regions: [region(() => 1, OTHER, { feather: 3, loras: [{ path: full, strength: 1 }] })] }));
+  const err = relativeError(regional.latents.data, global.latents.data);
+  assert.ok(err < 1e-6, `whole-picture region conv LoRA vs its placed layers globally: ${err}`);
+  assert.ok(relativeError((await generate(runtime, request({ prompt: OTHER }))).latents.data, global.latents.data) > 1e-3, 'the LoRA must matter');
+  assert.ok(regional.messages.some((m) => /conv-full\.safetensors in a region: its 1 timestep-embedding layer\(s\) .* left out inside the region/.test(m)), regional.messages.join('\n'));
 });
 
 test('an embedding in a region prompt encodes as the words it copies', async () => {
