@@ -136,16 +136,17 @@ test('a region LoRA in regional cross-attention equals the masked-delta definiti
     for (let p = 0; p < n; p++) for (let o = 0; o < c; o++) expected[(b * n + p) * c + o] = out[p * c + o] + bias[o] + loraMask[p] * dOut[p * c + o];
   }
 
-  for (const fusedAttention of [true, false]) {
+  // float32 with the fused and the plain attention; float16 compute, as on a GPU, within 1e-2
+  for (const [fusedAttention, compute, tolerance] of [[true, 'float32', MODULE_TOLERANCE], [false, 'float32', MODULE_TOLERANCE], [true, 'float16', 1e-2]] as const) {
     const g = new Graph({ fusedAttention });
     const lora = fixtureFile('tiny-lora.safetensors');
-    const own = new LoraSet(g, 'float32', [{ file: lora, modules: indexLoraFile(lora), strength: g.input(regionLoraStrengthName(0, 0), 'float32', [1]) }], unetLoraName(detectUnet(f)));
-    const adapter = new RegionalLoraSet(g, 'float32', null, [own, null], { batch: B, height: H, width: W });
+    const own = new LoraSet(g, compute, [{ file: lora, modules: indexLoraFile(lora), strength: g.input(regionLoraStrengthName(0, 0), 'float32', [1]) }], unetLoraName(detectUnet(f)));
+    const adapter = new RegionalLoraSet(g, compute, null, [own, null], { batch: B, height: H, width: W });
     const xIn = g.input('x', 'float32', [B, H * W, c]);
     const context = declareTextContext(g, B, T, d, [T, T]);
     assert.ok(context instanceof RegionalContext);
-    const w = new Weights(g, f, PREFIX, 'float32', adapter).sub(PATH);
-    const out = regionalCrossAttention(w, xIn, context, HEADS, H, W);
+    const w = new Weights(g, f, PREFIX, compute, adapter).sub(PATH);
+    const out = op.cast(regionalCrossAttention(w, op.cast(xIn, compute), context.cast(compute), HEADS, H, W), 'float32');
     const session = await ModelSession.create(emitOnnx({ out }), { providers: ['cpu'] });
     const result = await session.run({
       x: { dtype: 'float32', shape: [B, H * W, c], data: x },
@@ -157,7 +158,7 @@ test('a region LoRA in regional cross-attention equals the masked-delta definiti
       [regionLoraStrengthName(0, 0)]: { dtype: 'float32', shape: [1], data: Float32Array.of(STRENGTH) },
     });
     const err = relativeError(result.out.data as Float32Array, expected);
-    assert.ok(err < MODULE_TOLERANCE, `${fusedAttention ? 'fused' : 'plain'} attention: error ${err}`);
+    assert.ok(err < tolerance, `${fusedAttention ? 'fused' : 'plain'} attention, ${compute}: error ${err}`);
     await session.release();
   }
 });
