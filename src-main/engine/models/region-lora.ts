@@ -9,9 +9,18 @@
 //     [B, C] is broadcast over the feature map, so a region's delta is masked where it joins the map, h + m_r d_r;
 //   - the timestep embedding MLP (time_embed.*, diffusers' time_embedding) feeds every ResBlock through a SiLU,
 //     so no mask can place it; a region LoRA's modules there are left out (regions.ts says so in the run's notes).
-// The text a cross-attention reads has no position either: keys and values of a context get the LoRAs of the
-// text's owner in full (see forText and regional-attention.ts), as that region's prompt encoder does.
-// With m_r = 1 everywhere this is exactly the LoRA applied to the whole picture.
+// Regional cross-attention (regional-attention.ts), out(p) = to_out(sum_s w_s(p) Attn(q(p), K_s, V_s)) over the
+// branches s (main prompt and each region, w normalised), is handled by the same rule plus one for the text:
+//   - to_q is a token-wise layer: one q per position with the masked deltas of every region, shared by all
+//     branches (one projection, not one per branch);
+//   - the keys and values of branch s are read from s's text, which has no position: they get the LoRAs of the
+//     text's owner in full (forText(s)), computed over its T_s tokens only, and no other region's (a position-
+//     dependent key set would cost h*w key projections);
+//   - to_out acts after the mix, with its masked delta: sum_s w_s (W a_s + b + m D a_s) = W a + b + m D a for
+//     a = sum_s w_s a_s because the w_s sum to 1, so one projection serves every branch exactly.
+// With m_r = 1 everywhere this is exactly the LoRA applied to the whole picture (w_r = 1 there): q, K_r, V_r and
+// to_out all carry its full delta. In the uncond row of the CFG batch, region r's branch reads the negative
+// encoded through r's LoRAs (regions.ts), as a whole-picture run with that LoRA would.
 
 import { type Graph, GraphError, type Node } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
