@@ -14,6 +14,7 @@ import { fixture, fixtureFile, referenceJson, relativeError } from '../goldens.t
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import type { RegionRequest } from './regions.ts';
+import type { ControlUnit } from './control-units.ts';
 import { readTextualInversion } from './textual-inversion.ts';
 import { tokenRows, writeA1111Safetensors } from './textual-inversion.test-support.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';
@@ -51,6 +52,19 @@ test('a whole-picture region with a LoRA gives the latents of that LoRA applied 
   const split = await generate(runtime, request({ loras: [{ path: LORA, strength: 0.5 }], regions: [region(() => 1, OTHER, { loras: [{ path: LORA, strength: 0.5 }] })] }));
   const splitErr = relativeError(split.latents.data, global.latents.data);
   assert.ok(splitErr < 1e-5, `global 0.5 + region 0.5 vs global 1: ${splitErr}`);
+});
+
+test('with a ControlNet and a ControlNet-XS (whose fused UNet takes the LoRAs), a whole-picture region LoRA still equals the global LoRA', async () => {
+  const hint = { shape: [1, 3, SIZE, SIZE], data: Float32Array.from({ length: 3 * SIZE * SIZE }, (_, i) => ((i % SIZE) > SIZE / 2 ? 1 : 0)) };
+  const controls: ControlUnit[] = [
+    { kind: 'controlnet', path: fixture('tiny-controlnet.safetensors'), image: hint, weight: 0.8, start: 0, end: 1 },
+    { kind: 'cnxs', path: fixture('tiny-cnxs.ckpt'), image: hint, weight: 0.8, start: 0, end: 1 },
+  ];
+  const loras = [{ path: LORA, strength: 0.9 }];
+  const global = await generate(runtime, request({ controls, prompt: OTHER, loras }));
+  const regional = await generate(runtime, request({ controls, regions: [region(() => 1, OTHER, { loras })] }));
+  const err = relativeError(regional.latents.data, global.latents.data);
+  assert.ok(err < 1e-5, `with control units: ${err}`);
 });
 
 test('a LoRA with conv and timestep-MLP layers: the timestep MLP is left out with a note, the rest acts as globally', async () => {
