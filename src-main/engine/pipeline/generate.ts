@@ -196,5 +196,5 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   });
   const embeddingsUsed = [...conditioning.embeddingsUsed];
   for (const e of regions?.embeddingsUsed ?? []) if (!embeddingsUsed.some((u) => u.name === e.name)) embeddingsUsed.push(e);
-  return { shape: latentShape, data: latents, embeddingsUsed, messages: [...conditioning.embeddingMessages, ...(regions?.notes ?? [])] };
+  return { shape: latentShape, data: latents, embeddingsUsed, messages: [...new Set([...conditioning.embeddingMessages, ...(regions?.notes ?? [])])] };
 }

@@ -74,7 +74,7 @@ test('a LoRA with conv and timestep-MLP layers: the timestep MLP is left out wit
   const f = fixtureFile('tiny-sd15.safetensors');
   const p = 'model.diffusion_model.';
   const shape = (k: string) => f.tensors.get(p + k)!.shape;
-  const lowRank = (name: string, weight: number[], i: number) => {
+  const lowRank = (name: string, weight: readonly number[], i: number) => {
     const [out, inn, ...kernel] = weight;
     const down = [4, inn, ...kernel];
     const up = kernel.length ? [out, 4, 1, 1] : [out, 4];
@@ -118,6 +118,11 @@ test('an embedding in a region prompt encodes as the words it copies', async () 
   assert.deepEqual(viaEmbedding.embeddingsUsed.map((u) => u.name), ['regioncat']);
   const unknown = await generate(runtime, request({ regions: [region(left, `regioncat, sunset`, { feather: 6 })] }));
   assert.ok(relativeError(unknown.latents.data, viaWords.latents.data) > 1e-4, 'without the embedding its name is plain words');
+  // an embedding for another text encoder, named only in a region prompt, is left out with a note as in the main prompt
+  const wide = path.join(dir, 'widetwo.safetensors');
+  writeA1111Safetensors(wide, new Float32Array(1024), 1, 1024);
+  const other = await generate(runtime, request({ embeddings: [e, readTextualInversion(wide)], regions: [region(left, 'widetwo, sunset')] }));
+  assert.deepEqual(other.messages.filter((m) => /widetwo was left out: its vectors are 1024 wide/.test(m)).length, 1, other.messages.join('\n'));
 });
 
 test('a negative with prompt editing: each step pads the region against what the negative encodes then', async () => {

@@ -21,11 +21,11 @@ import { withoutLoraTags } from '../../common/region-loras.ts';
 import { REGION_MASK_PREFIX, regionContextInputName } from '../models/regional-attention.ts';
 import { REGION_LORA_MASK_PREFIX } from '../models/region-lora.ts';
 import type { TensorData } from '../runtime/session.ts';
-import { encodeChunks, type ConditioningOptions } from './conditioning.ts';
+import { encodeChunks, namedIn, type ConditioningOptions } from './conditioning.ts';
 import { GenerateError } from './generate-errors.ts';
 import type { LoraUse, ModelRuntime, RegionFeeds, Tensor32 } from './model-runtime.ts';
 import { areaAverage, featherPlane, isEmptyPlane, normaliseWeights, type Plane } from './region-masks.ts';
-import { embeddingsForWidth, type TextualInversion } from './textual-inversion.ts';
+import { embeddingsForWidth, widthMismatchMessage, type TextualInversion } from './textual-inversion.ts';
 
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 
@@ -73,7 +73,10 @@ export class RegionConditioning {
   private readonly used = new Map<string, TextualInversion>();
   /** The LoRAs tied to each region, in the graphs' region order. */
   readonly loras: readonly (readonly LoraUse[])[];
-  /** What a region's LoRA leaves out (its timestep-embedding layers, which no mask can place), one sentence each. */
+  /**
+   * What was left out, one sentence each: a region LoRA's timestep-embedding layers (no mask can place them), an
+   * embedding a region prompt names that was made for another text encoder.
+   */
   notes: string[] = [];
 
   private constructor(
@@ -231,10 +234,13 @@ export class RegionConditioning {
     }
     if (prepared.length === 0) return null;
     const tokenizer = getClipTokenizer(opts.vocabPath);
-    const { usable } = embeddingsForWidth(opts.embeddings ?? [], runtime.textWidth(checkpoint));
+    const width = runtime.textWidth(checkpoint);
+    const { usable, skipped } = embeddingsForWidth(opts.embeddings ?? [], width);
     const embeddings = usable.length > 0 ? new EmbeddingLookup(usable, tokenizer) : undefined;
     const negative = promptSchedule(main.negative, schedule.steps, schedule.options);
     const conditioning = new RegionConditioning(runtime, checkpoint, opts, embeddings, prepared, negative, normaliseWeights(planes), planes);
+    const texts = prepared.flatMap((r) => r.texts.map((t) => t.text));
+    conditioning.notes.push(...namedIn(texts, skipped, tokenizer).map((e) => widthMismatchMessage(e, width)));
     for (const region of prepared) {
       for (const lora of region.loras) {
         const placeless = [...runtime.files.loraModules(lora.path).keys()].filter((m) => m.startsWith(TIME_EMBEDDING_MODULE));
