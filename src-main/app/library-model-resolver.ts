@@ -38,5 +38,13 @@ export function libraryModelResolver(items: readonly LibraryItem[], loraHash: (i
       return { id: item.id, name: item.name, hash: await hashOf(item, kind), path: item.path };
     },
     defaultVae: (checkpoint) => items.find((i) => i.id === checkpoint.id)?.defaultVaeId ?? null,
+    // A1111 names a LoRA by its file stem (the library's item name); a unique case-insensitive match also serves
+    loraNamed: (name) => {
+      const loras = items.filter((i) => i.kind === 'lora');
+      const exact = loras.find((i) => i.name === name);
+      const loose = loras.filter((i) => i.name.toLowerCase() === name.toLowerCase());
+      return exact?.id ?? (loose.length === 1 ? loose[0].id : null);
+    },
+    loraPlace: 'in the library (add its file to the library first)',
   };
 }

@@ -87,4 +87,19 @@ describe('settingsFromInput and payloadFromInput', () => {
     await refuse({ vae: 4 }, /lora-4 is a lora model, not a VAE/);
     await refuse({ loras: [{ model: 5, weight: 1 }] }, /lora-5 cannot be used: made for SDXL/);
   });
+
+  it("resolves a region prompt's <lora:name:weight> tags to the library's LoRAs of that name, per region, and names a bad one", async () => {
+    const region = (prompt: string) => ({ maskPngBase64: png, prompt, feather: 0, appendMain: false });
+    const input = validateGenerateInput({ checkpoint: 1, prompt: 'x', regions: [region('a cat'), region('a dragon <lora:LORA-4:-0.5>, <lora:lora-4>')] });
+    const s = await settingsFromInput(input, models);
+    const ref = { id: 4, name: 'lora-4', hash: 'c0ffee123456', path: items[3].path };
+    assert.deepEqual(s.regionLoras, [[], [{ model: ref, weight: -0.5 }, { model: ref, weight: 1 }]]);
+    assert.equal(s.regions?.[1].prompt, 'a dragon <lora:LORA-4:-0.5>, <lora:lora-4>', 'the tags stay in the prompt');
+    assert.equal((await settingsFromInput(validateGenerateInput({ checkpoint: 1, prompt: 'x', regions: [region('a cat')] }), models)).regionLoras, undefined);
+    const refuse = (prompt: string, message: RegExp) => assert.rejects(settingsFromInput(validateGenerateInput({ checkpoint: 1, prompt: '', regions: [region('a cat'), region(prompt)] }), models), message);
+    await refuse('a dragon <lora:gone:1>', /region 2 \("a dragon <lora:gone:1>"\): <lora:gone> names no LoRA in the library/);
+    await refuse('<lora:lora-5:1>', /lora-5 cannot be used: made for SDXL/);
+    await refuse('<lora:lora-4:3>', /region 2 .*the weight in <lora:lora-4:3> must be a number from -2 to 2/);
+    await refuse('<lora:lora-4:1:0.5>', /region 2 .*has more than a name and a weight/);
+  });
 });

@@ -7,6 +7,9 @@
 import { randomInt } from 'node:crypto';
 import type { ModelKind } from '../common/contract.ts';
 import type { ControlRecord, GenerateInput, GenerationSettings, ModelRef, ModelSelector } from '../common/generation-contract.ts';
+import { kindError } from '../common/errors.ts';
+import { loraTagsIn } from '../common/region-loras.ts';
+import type { RegionRecord } from '../common/regions-contract.ts';
 import { generatePayload, type GeneratePayload, type PictureBytes } from '../engine/tasks/generate-payload.ts';
 
 /** Turns a request's model selectors into the models a run records, each with A1111's hash for its kind. */
@@ -19,6 +22,13 @@ export interface ModelResolver {
   resolve(selector: ModelSelector, kind: ModelKind, role: string): Promise<ModelRef>;
   /** The VAE a checkpoint uses when the request names none (the library's default VAE), or null for its own. */
   defaultVae(checkpoint: ModelRef): ModelSelector | null;
+  /**
+   * The LoRA a `<lora:name:weight>` tag in a region prompt names (A1111 names LoRAs by file stem): the library's
+   * LoRA of that name, or for the CLI a file; null when there is none.
+   */
+  loraNamed(name: string): ModelSelector | null;
+  /** Where names are looked up, for the message when one is not found ("in the library", "among --lora-dir ..."). */
+  readonly loraPlace?: string;
 }
 
 const CONTROL_MODEL: Record<ControlRecord['kind'], { kind: ModelKind; role: string }> = {
@@ -41,6 +51,7 @@ export async function settingsFromInput(input: GenerateInput, models: ModelResol
     controls.push(c.layer === undefined ? record : { ...record, layer: c.layer });
   }
   const loras = await Promise.all(input.loras.map(async (l) => ({ model: await models.resolve(l.model, 'lora', 'LoRA'), weight: l.weight })));
+  const regionLoras = await resolveRegionLoras(input.regions ?? [], models);
   const hires = input.hires
     ? { ...input.hires, model: input.hires.model !== undefined ? await models.resolve(input.hires.model, 'upscaler', 'image upscaler') : null }
     : null;
@@ -66,7 +77,33 @@ export async function settingsFromInput(input: GenerateInput, models: ModelResol
     ...(vae ? { vae } : {}),
     hires,
     ...(input.regions?.length ? { regions: input.regions } : {}),
+    ...(regionLoras.some((l) => l.length > 0) ? { regionLoras } : {}),
   };
+}
+
+/**
+ * The LoRAs each region's prompt names, resolved; an unknown name or a malformed tag is an error naming the region
+ * and the tag ('not-found' / 'bad-request'), as a missing main LoRA is.
+ */
+async function resolveRegionLoras(regions: readonly RegionRecord[], models: ModelResolver): Promise<{ model: ModelRef; weight: number }[][]> {
+  const out: { model: ModelRef; weight: number }[][] = [];
+  for (const [i, region] of regions.entries()) {
+    const what = `region ${i + 1} (${JSON.stringify(region.prompt.slice(0, 40))})`;
+    const list: { model: ModelRef; weight: number }[] = [];
+    let tags;
+    try {
+      tags = loraTagsIn(region.prompt, what);
+    } catch (err) {
+      throw kindError('bad-request', (err as Error).message);
+    }
+    for (const tag of tags) {
+      const selector = models.loraNamed(tag.name);
+      if (selector === null) throw kindError('not-found', `${what}: <lora:${tag.name}> names no LoRA ${models.loraPlace ?? ''}`.trim());
+      list.push({ model: await models.resolve(selector, 'lora', `LoRA ${tag.name} of ${what}`), weight: tag.weight });
+    }
+    out.push(list);
+  }
+  return out;
 }
 
 const pictureOf = (base64: string): PictureBytes => ({ png: new Uint8Array(Buffer.from(base64, 'base64')) });

@@ -38,11 +38,31 @@ async function hashOf(file: string, kind: ModelKind): Promise<string> {
   }
 }
 
-/** Model selectors are file paths; a run uses the checkpoint's own VAE unless --vae names one. */
-export const fileModelResolver: ModelResolver = {
-  async resolve(selector, kind, role): Promise<ModelRef> {
-    const full = existingFile(String(selector), WHAT[kind] ?? role);
-    return { id: null, name: path.parse(full).name, hash: await hashOf(full, kind), path: full };
-  },
-  defaultVae: () => null,
-};
+/** The extensions a LoRA named by a `<lora:name:w>` tag may have in a --lora-dir folder (A1111's Lora folder). */
+const LORA_EXTENSIONS = ['.safetensors', '.pt', '.ckpt'];
+
+/**
+ * Model selectors are file paths; a run uses the checkpoint's own VAE unless --vae names one. A `<lora:name:w>` tag
+ * in a region prompt names a LoRA by its file stem in the --lora-dir folders (the first folder that has it).
+ */
+export function fileModelResolverWith(loraDirs: readonly string[] = []): ModelResolver {
+  return {
+    async resolve(selector, kind, role): Promise<ModelRef> {
+      const full = existingFile(String(selector), WHAT[kind] ?? role);
+      return { id: null, name: path.parse(full).name, hash: await hashOf(full, kind), path: full };
+    },
+    defaultVae: () => null,
+    loraNamed: (name) => {
+      for (const dir of loraDirs) {
+        for (const ext of LORA_EXTENSIONS) {
+          const candidate = path.resolve(dir, name + ext);
+          if (path.dirname(candidate) === path.resolve(dir) && existsSync(candidate)) return candidate;
+        }
+      }
+      return null;
+    },
+    loraPlace: loraDirs.length ? `in ${loraDirs.map((d) => path.resolve(d)).join(', ')}` : '(give --lora-dir DIR, the folder of the LoRAs region prompts name)',
+  };
+}
+
+export const fileModelResolver: ModelResolver = fileModelResolverWith();

@@ -2,7 +2,8 @@
 // "appendMain": false}, mask paths relative to the JSON file (white = the region, grey = partial weight). Everything
 // is checked before the engine starts, so bad input changes nothing: the first wrong field is named, a missing or
 // unreadable mask names its file, an empty mask is skipped with a note naming the region. A mask of another size
-// is resized by the engine, which notes it (engine/tasks/region-payload.ts).
+// is resized by the engine, which notes it (engine/tasks/region-payload.ts). A prompt may tie LoRAs to its region
+// with `<lora:name:weight>`; the names are looked up in the --lora-dir folders (cli/file-model-resolver.ts).
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -132,6 +132,11 @@ export interface GenerationSettings {
   hires?: HiresSettings | null;
   /** Regional prompts with their masks (absent in records made before regions, or without any). */
   regions?: RegionRecord[];
+  /**
+   * The LoRAs each region's prompt names with `<lora:name:weight>` (common/region-loras.ts), resolved to files: one
+   * list per entry of `regions`, in the tags' order. Absent when no region names one.
+   */
+  regionLoras?: { model: ModelRef; weight: number }[][];
 }
 
 export interface HistoryEntry {

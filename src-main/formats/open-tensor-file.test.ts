@@ -90,6 +90,10 @@ test('detectFormat on first bytes', () => {
   assert.equal(detectFormat(st), 'safetensors');
   assert.equal(detectFormat(Buffer.from('PK\x03\x04')), 'torch-zip');
   assert.equal(detectFormat(Buffer.from([0x80, 0x02, 0x7d])), 'torch-legacy');
+  const header0x480 = Buffer.alloc(16, 0x20); // a safetensors header of 0x480 bytes starts 0x80 0x04, like PROTO 4
+  header0x480.writeBigUInt64LE(0x480n);
+  header0x480.write('{"a"', 8);
+  assert.equal(detectFormat(header0x480), 'safetensors');
   assert.equal(detectFormat(Buffer.from('{"a": 1}')), 'unknown');
   assert.equal(detectFormat(new Uint8Array(0)), 'unknown');
 });

@@ -16,15 +16,16 @@ export function detectFormat(head: Uint8Array): DetectedFormat {
     return 'torch-zip'; // 'PK\3\4' (or 'PK\5\6' for an empty archive)
   }
   if (b.length >= 4 && b.toString('latin1', 0, 4) === 'GGUF') return 'gguf';
-  // A pickle starts with PROTO (0x80, version); torch's legacy format starts with its magic number right after.
-  if (b.length >= 2 && b[0] === 0x80 && b[1] >= 2 && b[1] <= 5) return 'torch-legacy';
-  if (b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'torch-tar';
-  // safetensors: a little-endian u64 header length, then the JSON object itself.
+  // safetensors: a little-endian u64 header length, then the JSON object itself. Checked before the pickle test:
+  // a header of 0x280, 0x380, 0x480 or 0x580 bytes starts with the same two bytes as a pickle's PROTO 2..5.
   if (b.length >= 9) {
     let i = 8;
     while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
     if (b[i] === 0x7b && b.readUInt32LE(4) === 0) return 'safetensors';
   }
+  // A pickle starts with PROTO (0x80, version); torch's legacy format starts with its magic number right after.
+  if (b.length >= 2 && b[0] === 0x80 && b[1] >= 2 && b[1] <= 5) return 'torch-legacy';
+  if (b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'torch-tar';
   return 'unknown';
 }
 

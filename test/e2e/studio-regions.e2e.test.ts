@@ -1,7 +1,9 @@
 // End to end: two region layers painted with different prompts (a red dragon on the left, a stone castle on the
 // right, soft edges), a picture generated, and both prompts and masks found in the history record, in the
 // picture's own PNG (the hintbrush-regions chunk) and in the history view; then the region layers are deleted,
-// the PNG is dropped on the history and "Use these settings" brings both regions back with their masks.
+// the PNG is dropped on the history and "Use these settings" brings both regions back with their masks. The dragon's
+// prompt box offers the library's LoRA as a tag (`<lora:tiny-lora:1>`, taken with Tab): it ties the LoRA to the
+// region, is recorded resolved to the library's file, and stays in the prompt through the PNG and back.
 // Screenshots: test-results/studio-regions-*.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +68,14 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
   await page.keyboard.press('Escape');
 
   await paintRegion(page, 'a red dragon', { x: 16, y: 40 }, { x: 200, y: 480 });
+  assert.match((await page.getByTestId('region-explanation').textContent()) ?? '', /LoRA tags in its prompt .* act only inside the region/);
+  await page.getByTestId('region-prompt').click();
+  await page.keyboard.press('End');
+  await page.keyboard.type(' <lora:tin');
+  await page.getByTestId('region-prompt-suggestions').waitFor();
+  assert.deepEqual(await page.getByTestId('region-prompt-suggestions').locator('button').allTextContents(), ['<lora:tiny-lora:1>']);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.getByTestId('region-prompt').inputValue(), 'a red dragon <lora:tiny-lora:1>');
   assert.ok((await pixelsAt(page, { x: 100, y: 260 })).some(([, , , a]) => a > 0), 'the region shows on the canvas');
   await paintRegion(page, 'a stone castle', { x: 312, y: 40 }, { x: 496, y: 480 });
   await page.getByTestId('region-append-main').check();
@@ -94,7 +104,8 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
   api.close();
   assert.equal(items.length, 1);
   const recorded = items[0].settings.regions ?? [];
-  assert.deepEqual(recorded.map((r) => [r.prompt, r.appendMain]), [['a red dragon', false], ['a stone castle', true]]);
+  assert.deepEqual(recorded.map((r) => [r.prompt, r.appendMain]), [['a red dragon <lora:tiny-lora:1>', false], ['a stone castle', true]]);
+  assert.deepEqual(items[0].settings.regionLoras?.map((l) => l.map((u) => [u.model.name, u.weight])), [[['tiny-lora', 1]], []]);
   const [dragon, castle] = recorded.map((r) => sides(Buffer.from(r.maskPngBase64, 'base64')));
   assert.deepEqual([dragon.width, dragon.height], [256, 256]);
   assert.ok(dragon.left > 150 && dragon.right < 10, `dragon mask on the left: ${JSON.stringify(dragon)}`);
@@ -109,7 +120,7 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
   await page.locator('nav button[title^="History"]').click();
   await page.getByTestId('history-item').first().click();
   await page.getByTestId('details-region').nth(1).waitFor();
-  assert.deepEqual(await page.getByTestId('details-region-prompt').allTextContents(), ['a red dragon', 'a stone castle']);
+  assert.deepEqual(await page.getByTestId('details-region-prompt').allTextContents(), ['a red dragon <lora:tiny-lora:1>', 'a stone castle']);
   assert.equal(await page.getByTestId('details-region-mask').count(), 2);
   await screenshot(page, 'studio-regions-history');
 
@@ -134,7 +145,7 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
   await page.getByTestId('tab-layers').click();
   await page.locator('[data-testid="layer-row"][data-kind="region"]').nth(1).waitFor();
   await page.locator('[data-testid="layer-row"][data-kind="region"]').nth(1).click(); // bottom region: the dragon
-  assert.equal(await page.getByTestId('region-prompt').inputValue(), 'a red dragon');
+  assert.equal(await page.getByTestId('region-prompt').inputValue(), 'a red dragon <lora:tiny-lora:1>');
   // the canvas draws the active layer on a canvas of its own (pixelsAt: below, active, above)
   const shown = async (p: { x: number; y: number }) => (await pixelsAt(page, p))[1][3] > 0;
   assert.ok(await shown({ x: 100, y: 260 }), 'the restored dragon region covers the left');

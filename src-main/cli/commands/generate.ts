@@ -3,7 +3,7 @@
 // a step, PNGs carrying A1111's parameters. The options become the request the studio sends and go through the
 // studio's checks and builders; models are files here (no library needed), hashed as A1111 hashes them.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../formats/atomic-file.ts';
@@ -18,7 +18,7 @@ import { JobQueue } from '../../jobs/job-queue.ts';
 import { embeddingFilesIn } from '../../engine/pipeline/textual-inversion.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
 import { listOption, numberValue, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
-import { existingFile, fileModelResolver } from '../file-model-resolver.ts';
+import { existingFile, fileModelResolverWith } from '../file-model-resolver.ts';
 import { readRegionsFile } from '../regions-file.ts';
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
@@ -45,6 +45,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   ctrlora: str('LORA:IMAGE:WEIGHT[:START:END]', 'a CtrLoRA condition LoRA with its hint PNG (repeatable)', true),
   cnxs: str('FILE:IMAGE:WEIGHT[:START:END]', 'a ControlNet-XS with its hint PNG (one)'),
   lora: str('FILE:WEIGHT', 'a LoRA and its weight, 0 to 2 (repeatable)', true),
+  'lora-dir': str('DIR', 'a folder of LoRAs that <lora:name:weight> tags in --regions prompts name by file stem (repeatable)', true),
   embeddings: str('DIR', 'a folder of textual-inversion embeddings, each named in prompts by its file stem (repeatable)', true),
   vae: str('FILE', 'a standalone SD1.5 VAE that replaces the checkpoint\'s'),
   'init-image': str('PNG', 'img2img: the picture to start from'),
@@ -184,7 +185,12 @@ export async function payloadFromOptions(values: Values, note: (line: string) =>
     }
   }
   const precision = oneOf(values.precision, 'precision', ['auto', 'fp16', 'fp32'], 'auto');
-  const settings = await settingsFromInput(input, fileModelResolver);
+  const loraDirs = listOption(values['lora-dir']).map((dir) => {
+    const full = existingFile(dir, '--lora-dir folder');
+    if (!statSync(full).isDirectory()) throw new UsageError(`--lora-dir ${dir}: not a folder`);
+    return full;
+  });
+  const settings = await settingsFromInput(input, fileModelResolverWith(loraDirs));
   return payloadFromInput(settings, input, {
     compute: ({ auto: 'auto', fp16: 'float16', fp32: 'float32' } as const)[precision] as ComputePrecision,
     returnLatents: typeof values['latents-out'] === 'string',
@@ -209,7 +215,7 @@ export const generate: CliCommand = {
     '--checkpoint FILE --prompt TEXT [--negative TEXT] [--width 512 --height 512] [--steps 20] [--cfg 7.5] [--seed N] ' +
     '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END]]... [--lora FILE:WEIGHT]... ' +
     '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT] [--init-image PNG --strength S] [--mask PNG] ' +
-    '[--regions FILE.json] [--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
+    '[--regions FILE.json [--lora-dir DIR]...] [--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
     '--out PNG [--latents-out FILE]',
   options: OPTIONS,
   positionals: { min: 0, max: 0 },

@@ -97,7 +97,8 @@ export type Layer = ImageLayer | HintLayer | MaskLayer | RegionLayer;
 /** Shown where a region layer is chosen and edited. */
 export const REGION_EXPLANATION =
   'Paint where its own prompt applies: there the picture follows it instead of the main prompt (soft edges and grey ' +
-  'paint blend the two), the main prompt keeps the rest. Costs a little per region, not an extra pass.';
+  'paint blend the two), the main prompt keeps the rest. LoRA tags in its prompt (<lora:name:0.8>) act only inside ' +
+  'the region. Costs a little per region, not an extra pass.';
 
 /** Generation settings that belong to the document (restored with it). */
 export interface GenerationSettings {

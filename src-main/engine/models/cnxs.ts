@@ -25,10 +25,9 @@ import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from 
 import * as op from '../graph/ops.ts';
 import { hintConvsOf, hintEncoder } from './controlnet.ts';
 import { conv2d, groupNorm, silu } from './layers.ts';
-import type { LoraSet } from './lora.ts';
 import { CONTROL_INPUT_NAMES, controlShapes, runLayers, timeEmbed, type GroupsFor } from './unet.ts';
 import { blockCount, detectUnet, readBlock, type UnetBlock, type UnetConfig, type UnetLayer } from './unet-config.ts';
-import { Weights } from './weights.ts';
+import { type LayerAdapter, Weights } from './weights.ts';
 import { castContext, declareTextContext, type TextContext } from './regional-attention.ts';
 
 export interface CnxsConfig {
@@ -173,9 +172,11 @@ export interface CnxsGraphOptions extends GraphOptions {
   compute?: DataType;
   /** Token count of each region's context (regional-attention.ts); absent: no regions. */
   regionTokens?: readonly number[];
+  /** Per region: the negative rows read its branch too (a region with LoRAs; regional-attention.ts). */
+  regionNegativeReads?: readonly boolean[];
   /** Adds the 13 control residual inputs (control_0..control_11, control_mid) for other control units. */
   withControl?: boolean;
-  loras?: (g: Graph, cfg: UnetConfig) => LoraSet | null;
+  loras?: (g: Graph, cfg: UnetConfig) => LayerAdapter | null;
 }
 
 /**
@@ -191,7 +192,7 @@ export function buildCnxsUnetGraph(checkpoint: TensorFile, cnxs: TensorFile, opt
   const inputs: CnxsInputs = {
     sample: g.input('sample', 'float32', [opts.batch, unet.inChannels, opts.height, opts.width]),
     timestep: g.input('timestep', 'float32', [opts.batch]),
-    context: declareTextContext(g, opts.batch, opts.tokens, unet.contextDim, opts.regionTokens),
+    context: declareTextContext(g, opts.batch, opts.tokens, unet.contextDim, opts.regionTokens, opts.regionNegativeReads),
     hint: g.input('hint', 'float32', [opts.batch, cfg.hintChannels, opts.height * 8, opts.width * 8]),
     weight: g.input('weight', 'float32', [1]),
   };

@@ -129,6 +129,8 @@ export interface ControlNetGraphOptions extends GraphOptions {
   compute?: DataType;
   /** Token count of each region's context (regional-attention.ts); absent: no regions. */
   regionTokens?: readonly number[];
+  /** Per region: the negative rows read its branch too (a region with LoRAs; regional-attention.ts). */
+  regionNegativeReads?: readonly boolean[];
   loras?: (g: Graph, view: TensorFile) => LoraSet | null;
 }
 
@@ -140,7 +142,7 @@ export function buildControlNetGraph(file: TensorFile, opts: ControlNetGraphOpti
   const inputs: ControlNetInputs = {
     sample: g.input('sample', 'float32', [opts.batch, cfg.inChannels, opts.height, opts.width]),
     timestep: g.input('timestep', 'float32', [opts.batch]),
-    context: declareTextContext(g, opts.batch, opts.tokens, opts.contextDim, opts.regionTokens),
+    context: declareTextContext(g, opts.batch, opts.tokens, opts.contextDim, opts.regionTokens, opts.regionNegativeReads),
     hint: g.input('hint', 'float32', [opts.batch, cfg.hintChannels, opts.height * 8, opts.width * 8]),
     strength: g.input('strength', 'float32', [1]),
   };

@@ -154,6 +154,8 @@ export interface CtrLoraGraphOptions extends GraphOptions {
   compute?: DataType;
   /** Token count of each region's context (regional-attention.ts); absent: no regions. */
   regionTokens?: readonly number[];
+  /** Per region: the negative rows read its branch too (a region with LoRAs; regional-attention.ts). */
+  regionNegativeReads?: readonly boolean[];
 }
 
 export interface CtrLoraGraph {
@@ -181,7 +183,7 @@ export function buildCtrLoraMixGraph(base: TensorFile, conditions: readonly Tens
   const g = new Graph(graphOptionsOf(opts));
   const compute = opts.compute ?? 'float32';
   const timestep = g.input('timestep', 'float32', [opts.batch]);
-  const context = declareTextContext(g, opts.batch, opts.tokens, opts.contextDim, opts.regionTokens);
+  const context = declareTextContext(g, opts.batch, opts.tokens, opts.contextDim, opts.regionTokens, opts.regionNegativeReads);
   const strength = g.input('strength', 'float32', [1]);
   const single = opts.names === 'single';
   let sums: Node[] | null = null;

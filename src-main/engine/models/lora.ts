@@ -119,26 +119,48 @@ export class LoraSet {
   }
 
   applyLinear(path: string, x: Node, y: Node): Node {
-    for (const [b, m] of this.modulesFor(path)) {
-      const down = op.reshape(this.weight(b, m.down), [m.rank, -1]); // [r, in]
-      const up = op.reshape(this.weight(b, m.up), [-1, m.rank]); // [out, r]
-      const delta = op.matmul(op.matmul(x, op.transpose(down, [1, 0])), op.transpose(up, [1, 0]));
-      y = op.add(y, op.mul(delta, this.scale(b, m)));
-    }
+    for (const [b, m] of this.modulesFor(path)) y = op.add(y, this.linearDelta(b, m, x));
     return y;
   }
 
-  applyConv(path: string, x: Node, y: Node, opts: op.ConvOptions): Node {
+  /** The sum of this set's deltas on a linear layer, strengths and alpha/rank applied; null when none targets it. */
+  deltaLinear(path: string, x: Node): Node | null {
+    let sum: Node | null = null;
     for (const [b, m] of this.modulesFor(path)) {
-      let down = this.weight(b, m.down);
-      if (down.rank === 2) down = op.reshape(down, [m.rank, -1, 1, 1]); // linear LoRA on a 1x1 conv
-      let up = this.weight(b, m.up);
-      if (up.rank === 2) up = op.reshape(up, [-1, m.rank, 1, 1]);
-      const kernel = down.shape[2];
-      const pads = kernel === 1 ? [0, 0, 0, 0] : opts.pads;
-      const delta = op.conv(op.conv(x, down, null, { strides: opts.strides, pads }), up, null);
-      y = op.add(y, op.mul(delta, this.scale(b, m)));
+      const delta = this.linearDelta(b, m, x);
+      sum = sum ? op.add(sum, delta) : delta;
     }
+    return sum;
+  }
+
+  private linearDelta(b: LoraBinding, m: LoraModule, x: Node): Node {
+    const down = op.reshape(this.weight(b, m.down), [m.rank, -1]); // [r, in]
+    const up = op.reshape(this.weight(b, m.up), [-1, m.rank]); // [out, r]
+    return op.mul(op.matmul(op.matmul(x, op.transpose(down, [1, 0])), op.transpose(up, [1, 0])), this.scale(b, m));
+  }
+
+  applyConv(path: string, x: Node, y: Node, opts: op.ConvOptions): Node {
+    for (const [b, m] of this.modulesFor(path)) y = op.add(y, this.convDelta(b, m, x, opts));
     return y;
+  }
+
+  /** The sum of this set's deltas on a conv layer (output-shaped), or null when none targets it. */
+  deltaConv(path: string, x: Node, opts: op.ConvOptions): Node | null {
+    let sum: Node | null = null;
+    for (const [b, m] of this.modulesFor(path)) {
+      const delta = this.convDelta(b, m, x, opts);
+      sum = sum ? op.add(sum, delta) : delta;
+    }
+    return sum;
+  }
+
+  private convDelta(b: LoraBinding, m: LoraModule, x: Node, opts: op.ConvOptions): Node {
+    let down = this.weight(b, m.down);
+    if (down.rank === 2) down = op.reshape(down, [m.rank, -1, 1, 1]); // linear LoRA on a 1x1 conv
+    let up = this.weight(b, m.up);
+    if (up.rank === 2) up = op.reshape(up, [-1, m.rank, 1, 1]);
+    const kernel = down.shape[2];
+    const pads = kernel === 1 ? [0, 0, 0, 0] : opts.pads;
+    return op.mul(op.conv(op.conv(x, down, null, { strides: opts.strides, pads }), up, null), this.scale(b, m));
   }
 }

@@ -26,14 +26,24 @@ export class RegionalContext {
     /** Mask inputs by resolution, made when the first attention at that size asks; shared by every cast. */
     private readonly masks: Map<string, Node>,
     readonly dtype: DataType,
+    /** Per region: whether the negative (uncond) rows read its branch too (a region with LoRAs of its own). */
+    private readonly negativeReads: readonly boolean[],
   ) {}
 
-  /** Declares the inputs `region_context_<i>` [B, T_i, D]; mask inputs follow as attentions need them. */
-  static declare(g: Graph, main: Node, regionTokens: readonly number[]): RegionalContext {
+  /**
+   * Declares the inputs `region_context_<i>` [B, T_i, D]; mask inputs follow as attentions need them.
+   * `negativeReads[i]`: region i's branch is read by the negative rows too (pipeline/regions.ts gives a region with
+   * LoRAs the negative through those LoRAs there); otherwise only the conditional rows compute it.
+   */
+  static declare(g: Graph, main: Node, regionTokens: readonly number[], negativeReads: readonly boolean[] = []): RegionalContext {
     if (regionTokens.length === 0) throw new GraphError('a regional context needs at least one region');
     const [b, , d] = main.shape;
     const regions = regionTokens.map((t, i) => g.input(regionContextInputName(i), 'float32', [b, t, d]));
-    return new RegionalContext(main, regions, new Map(), main.dtype);
+    return new RegionalContext(main, regions, new Map(), main.dtype, regionTokens.map((_, i) => negativeReads[i] === true));
+  }
+
+  uncondReads(i: number): boolean {
+    return this.negativeReads[i];
   }
 
   get count(): number {
@@ -41,7 +51,7 @@ export class RegionalContext {
   }
 
   cast(dtype: DataType): RegionalContext {
-    return new RegionalContext(op.cast(this.main, dtype), this.regions.map((r) => op.cast(r, dtype)), this.masks, dtype);
+    return new RegionalContext(op.cast(this.main, dtype), this.regions.map((r) => op.cast(r, dtype)), this.masks, dtype, this.negativeReads);
   }
 
   /** Weights of main + regions at h x w, as [R + 1, B, h * w, 1] in this context's dtype. */
@@ -78,7 +88,8 @@ function firstConditionalRow(b: number): number {
  * Regional cross-attention of tokens x [B, h*w, C] at spatial size h x w. The query projection is shared; each
  * context gets its own keys, values and attention, on the conditional rows only: the unconditional rows take the
  * plain attention over the main (negative) context, which is what their masks (all main) would give, without
- * R extra attentions weighted by zero. The weighted sum is taken before `to_out`: to_out is affine (LoRA deltas
+ * R extra attentions weighted by zero. A region with LoRAs of its own is the exception: its branch is computed and
+ * weighted on every row. The weighted sum is taken before `to_out`: to_out is affine (LoRA deltas
  * included) and the weights sum to 1 at every position, so sum_r w_r to_out(a_r) = to_out(sum_r w_r a_r) exactly,
  * for one projection instead of R + 1.
  */
@@ -87,20 +98,47 @@ export function regionalCrossAttention(w: Weights, x: Node, context: RegionalCon
   if (t !== h * wid) throw new GraphError(`regional attention: ${t} tokens are not ${h} x ${wid}`);
   const from = firstConditionalRow(b);
   const condRows = (n: Node, axis = 0) => op.slice(n, axis, from, b);
-  const attend = (q: Node, ctx: Node) => attention(q, linear(w.sub('to_k'), ctx), linear(w.sub('to_v'), ctx), heads);
+  // LoRAs tied to region i act in full on the keys and values of its own text (region-lora.ts): with q and to_out
+  // masked per position by the same rule as every other layer, a region covering the picture is its LoRA applied
+  // globally, and no other branch reads that LoRA.
+  const textWeights = (i: number | null) => (w.loras?.forText ? w.withLoras(w.loras.forText(i)) : w);
+  const attend = (q: Node, ctx: Node, i: number | null) => {
+    const text = textWeights(i);
+    return attention(q, linear(text.sub('to_k'), ctx), linear(text.sub('to_v'), ctx), heads);
+  };
   const q = linear(w.sub('to_q'), x);
-  const main = attend(q, context.main); // [B, h*w, inner]: every row reads the main context
-  const masks = condRows(context.masksAt(h, wid), 1); // [R + 1, Bc, h*w, 1]
-  const weight = (r: number) => op.reshape(op.slice(masks, 0, r, r + 1), [b - from, t, 1]);
+  const masks = context.masksAt(h, wid); // [R + 1, B, h*w, 1]
+  const condMasks = condRows(masks, 1); // [R + 1, Bc, h*w, 1]
+  const weight = (r: number, of: Node) => op.reshape(op.slice(of, 0, r, r + 1), [of.shape[1], t, 1]);
+  const main = attend(q, context.main, null); // [B, h*w, inner]: every row reads the main context
   const condQ = condRows(q);
-  let mixed = op.mul(condRows(main), weight(0)); // [Bc, h*w, inner]
-  context.regions.forEach((ctx, i) => (mixed = op.add(mixed, op.mul(attend(condQ, condRows(ctx)), weight(i + 1)))));
-  const rows = from === 0 ? mixed : op.concat([op.slice(main, 0, 0, from), mixed], 0);
+  // The branches of regions that the negative rows read too (regions with LoRAs, whose negative row is the
+  // negative through their LoRAs, see pipeline/regions.ts) are weighted on every row, with the main branch.
+  const everyRow = context.regions.some((_, i) => context.uncondReads(i));
+  let all: Node | null = everyRow ? op.mul(main, weight(0, masks)) : null; // [B, h*w, inner]
+  let cond: Node | null = everyRow ? null : op.mul(condRows(main), weight(0, condMasks)); // [Bc, h*w, inner]
+  context.regions.forEach((ctx, i) => {
+    if (context.uncondReads(i)) all = op.add(all!, op.mul(attend(q, ctx, i), weight(i + 1, masks)));
+    else {
+      const part = op.mul(attend(condQ, condRows(ctx), i), weight(i + 1, condMasks));
+      cond = cond ? op.add(cond, part) : part;
+    }
+  });
+  const negativeRows = all ? op.slice(all, 0, 0, from) : op.slice(main, 0, 0, from);
+  const condAll: Node = all ? (cond ? op.add(condRows(all), cond) : condRows(all)) : cond!;
+  const rows = from === 0 ? condAll : op.concat([negativeRows, condAll], 0);
   return linear(w.sub('to_out').sub(0), rows);
 }
 
 /** The context input of a model graph: the plain `context` [B, T, D], plus region inputs when there are regions. */
-export function declareTextContext(g: Graph, batch: number, tokens: number, dim: number, regionTokens: readonly number[] | undefined): TextContext {
+export function declareTextContext(
+  g: Graph,
+  batch: number,
+  tokens: number,
+  dim: number,
+  regionTokens: readonly number[] | undefined,
+  regionNegativeReads?: readonly boolean[],
+): TextContext {
   const main = g.input('context', 'float32', [batch, tokens, dim]);
-  return regionTokens && regionTokens.length > 0 ? RegionalContext.declare(g, main, regionTokens) : main;
+  return regionTokens && regionTokens.length > 0 ? RegionalContext.declare(g, main, regionTokens, regionNegativeReads) : main;
 }

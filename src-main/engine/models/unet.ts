@@ -8,10 +8,9 @@ import type { DataType } from '../graph/dtype.ts';
 import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { attention, conv2d, gelu, groupNorm, layerNorm, linear, silu, upsampleNearest2x } from './layers.ts';
-import type { LoraSet } from './lora.ts';
 import { castContext, declareTextContext, RegionalContext, regionalCrossAttention, type TextContext } from './regional-attention.ts';
 import { detectUnet, type UnetConfig, type UnetLayer } from './unet-config.ts';
-import { Weights } from './weights.ts';
+import { type LayerAdapter, Weights } from './weights.ts';
 
 /** Sinusoidal timestep embedding (LDM `timestep_embedding`, cos first), computed in float32. t [B] -> [B, dim]. */
 export function timestepEmbedding(t: Node, dim: number): Node {
@@ -71,6 +70,7 @@ export function resBlock(w: Weights, x: Node, emb: Node, groups: GroupsFor = SD_
   let h = conv2d(w.sub('in_layers').sub(2), silu(groupNorm(w.sub('in_layers').sub(0), x, groups(x.shape[1]), 1e-5)));
   const e = linear(w.sub('emb_layers').sub(1), silu(emb)); // [B, C]
   h = op.add(h, op.reshape(e, [e.shape[0], e.shape[1], 1, 1]));
+  if (w.loras?.joinAtPositions) h = w.loras.joinAtPositions(w.sub('emb_layers').sub(1).path, silu(emb), h); // region LoRAs, masked
   h = conv2d(w.sub('out_layers').sub(3), silu(groupNorm(w.sub('out_layers').sub(0), h, groups(h.shape[1]), 1e-5)));
   const skip = w.hasModule('skip_connection') ? conv2d(w.sub('skip_connection'), x, { padding: 0 }) : x;
   return op.add(skip, h);
@@ -209,9 +209,11 @@ export interface UnetGraphOptions extends GraphOptions {
   tokens: number; // context length (77 x chunks)
   compute?: DataType;
   withControl?: boolean;
-  loras?: (g: Graph, cfg: UnetConfig) => LoraSet | null;
+  loras?: (g: Graph, cfg: UnetConfig) => LayerAdapter | null;
   /** Token count of each region's context; absent or empty: no regions, the graph of plain generation. */
   regionTokens?: readonly number[];
+  /** Per region: the negative rows read its branch too (a region with LoRAs; regional-attention.ts). */
+  regionNegativeReads?: readonly boolean[];
 }
 
 export const CONTROL_INPUT_NAMES = (n: number) => Array.from({ length: n }, (_, i) => (i === n - 1 ? 'control_mid' : `control_${i}`));
@@ -222,7 +224,7 @@ export function buildUnetGraph(file: TensorFile, opts: UnetGraphOptions): { grap
   const g = new Graph(graphOptionsOf(opts));
   const sample = g.input('sample', 'float32', [opts.batch, cfg.inChannels, opts.height, opts.width]);
   const timestep = g.input('timestep', 'float32', [opts.batch]);
-  const context = declareTextContext(g, opts.batch, opts.tokens, cfg.contextDim, opts.regionTokens);
+  const context = declareTextContext(g, opts.batch, opts.tokens, cfg.contextDim, opts.regionTokens, opts.regionNegativeReads);
   let control: Node[] | null = null;
   if (opts.withControl) {
     const shapes = controlShapes(cfg, opts.batch, opts.height, opts.width);

@@ -11,6 +11,13 @@ import type { TensorFile } from '../../formats/tensor-file.ts';
 export interface LayerAdapter {
   applyLinear(path: string, x: Node, y: Node): Node;
   applyConv(path: string, x: Node, y: Node, opts: ConvOptions): Node;
+  /**
+   * For a layer without a spatial position whose output [B, C] is broadcast onto the feature map h [B, C, H, W]
+   * (a ResBlock's time-embedding projection): h plus what this adapter adds there per position (region LoRAs).
+   */
+  joinAtPositions?(path: string, x: Node, h: Node): Node;
+  /** The adapter for keys and values read from a text context (region-lora.ts); absent: this one. */
+  forText?(region: number | null): LayerAdapter;
 }
 
 export class MissingWeightError extends GraphError {
@@ -31,6 +38,11 @@ export class Weights {
     /** Full key -> node read instead of the file's tensor (training feeds trainable weights as graph inputs). */
     readonly replaced: ReadonlyMap<string, Node> | null = null,
   ) {}
+
+  /** The same view with another adapter (keys and values of a region's text, regional-attention.ts). */
+  withLoras(loras: LayerAdapter | null): Weights {
+    return new Weights(this.g, this.file, this.prefix, this.compute, loras, this.replaced);
+  }
 
   sub(name: string | number): Weights {
     return new Weights(this.g, this.file, `${this.prefix}${name}.`, this.compute, this.loras, this.replaced);

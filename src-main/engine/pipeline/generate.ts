@@ -131,9 +131,6 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   const h = req.height / 8;
   const w = req.width / 8;
   const latentShape = [1, 4, h, w];
-  const regions = req.regions?.length
-    ? await RegionConditioning.prepare(runtime, req.checkpoint, req.regions, req, { clipSkip: req.clipSkip, loras: req.loras }, hooks.onRegionSkipped)
-    : null;
   const sampler = createSampler(req.sampler, req.steps);
   // A1111's prompt editing: each denoiser call takes the context of its step ([2, T, D], [uncond, cond] as
   // diffusers batches them). A1111 counts the calls of this run from 0 against schedules over the full steps,
@@ -148,6 +145,13 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
     { clipSkip: req.clipSkip, loras: req.loras, embeddings: req.embeddings },
     hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
   );
+  // Region prompts are padded against the negative and follow prompt editing on the same counter as the main prompt.
+  const regions = req.regions?.length
+    ? await RegionConditioning.prepare(runtime, req.checkpoint, req.regions, req, { clipSkip: req.clipSkip, loras: req.loras, embeddings: req.embeddings }, hooks.onRegionSkipped, {
+        steps: scheduleSteps(hires ? hires.firstPassSteps : req.steps, sampler.order),
+        options: hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
+      })
+    : null;
   const generator = new TorchGenerator(req.seed);
   const noise = generator.randn(latentShape);
 
@@ -179,7 +183,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
       const sample = batchOf([{ shape: latentShape, data: input }, { shape: latentShape, data: input }]);
       const t = Float32Array.of(timestep, timestep);
       const context = await conditioning.contextAt(stepIndex);
-      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations, regions);
+      const eps = await controls.eps(runtime, req.checkpoint, sample, t, context, req.loras, stepIndex, info.evaluations, regions ? await regions.at(stepIndex) : null);
       const n = input.length;
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = eps[i] + req.cfg * (eps[n + i] - eps[i]);
@@ -190,5 +194,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
       ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal, latentHeight: h, latentWidth: w })
       : undefined,
   });
-  return { shape: latentShape, data: latents, embeddingsUsed: conditioning.embeddingsUsed, messages: conditioning.embeddingMessages };
+  const embeddingsUsed = [...conditioning.embeddingsUsed];
+  for (const e of regions?.embeddingsUsed ?? []) if (!embeddingsUsed.some((u) => u.name === e.name)) embeddingsUsed.push(e);
+  return { shape: latentShape, data: latents, embeddingsUsed, messages: [...new Set([...conditioning.embeddingMessages, ...(regions?.notes ?? [])])] };
 }

@@ -15,6 +15,8 @@ import { buildControlNetGraph } from '../models/controlnet.ts';
 import { buildCtrLoraGraph } from '../models/ctrlora.ts';
 import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../models/lora.ts';
 import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/unet.ts';
+import { RegionalLoraSet, regionLoraStrengthName } from '../models/region-lora.ts';
+import type { LayerAdapter } from '../models/weights.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig } from '../models/vae.ts';
 import { checkSd15Vae, standaloneVaeView } from '../models/vae-file.ts';
@@ -77,11 +79,14 @@ export interface RegionFeeds {
   readonly key: string;
   /** Token count of each region's context. */
   readonly tokens: readonly number[];
-  /** Feeds for the region inputs among a session's inputs. */
+  /** The LoRAs tied to each region (region-lora.ts), empty lists for regions without; strengths are fed here. */
+  readonly loras: readonly (readonly LoraUse[])[];
+  /** Feeds for the region inputs among a session's inputs (masks and contexts; LoRA strengths are the runtime's). */
   feeds(inputNames: readonly string[]): Record<string, TensorData>;
 }
 
-const regionKey = (regions: RegionFeeds | null) => (regions ? `|${regions.key}` : '');
+const regionKey = (regions: RegionFeeds | null) => (regions ? `|${regions.key}|${regions.loras.map((l) => l.map((u) => u.path).join(',')).join(';')}` : '');
+const hasRegionLoras = (regions: RegionFeeds | null): regions is RegionFeeds => !!regions && regions.loras.some((l) => l.length > 0);
 
 export interface LoraUse {
   path: string;
@@ -125,8 +130,22 @@ export class ModelRuntime {
     return new LoraSet(g, this.compute, bindings, namer);
   }
 
-  private loraFeeds(loras: readonly LoraUse[]): Record<string, TensorData> {
-    return Object.fromEntries(loras.map((l, i) => [`lora_${i}`, f32([1], Float32Array.of(l.strength))]));
+  private loraFeeds(loras: readonly LoraUse[], regions: RegionFeeds | null = null): Record<string, TensorData> {
+    const feeds: Record<string, TensorData> = Object.fromEntries(loras.map((l, i) => [`lora_${i}`, f32([1], Float32Array.of(l.strength))]));
+    regions?.loras.forEach((list, r) => list.forEach((l, i) => (feeds[regionLoraStrengthName(r, i)] = f32([1], Float32Array.of(l.strength)))));
+    return feeds;
+  }
+
+  /** The UNet's LoRAs: the plain LoraSet, or with LoRAs tied to regions the RegionalLoraSet (region-lora.ts). */
+  private unetLoras(g: Graph, loras: readonly LoraUse[], regions: RegionFeeds | null, namer: LoraNamer, shape: { batch: number; height: number; width: number }): LayerAdapter | null {
+    const global = this.loraSet(g, loras, namer);
+    if (!hasRegionLoras(regions)) return global;
+    const perRegion = regions.loras.map((list, r) => {
+      if (list.length === 0) return null;
+      const bindings = list.map((l, i) => ({ file: this.files.open(l.path, 'lora'), modules: this.files.loraModules(l.path), strength: g.input(regionLoraStrengthName(r, i), 'float32', [1]) }));
+      return new LoraSet(g, this.compute, bindings, namer);
+    });
+    return new RegionalLoraSet(g, this.compute, global, perRegion, shape);
   }
 
   /** The width of the checkpoint's text encoder (what textual-inversion vectors must match). */
@@ -192,8 +211,8 @@ export class ModelRuntime {
         compute: this.compute,
         ...fusions,
         withControl: control !== null,
-        loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
-        regionTokens: regions?.tokens,
+        loras: (g, cfg) => this.unetLoras(g, loras, regions, unetLoraName(cfg), { batch: b, height: h, width: w }),
+        regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
       });
       return { graph: built.graph, outputs: { eps: built.eps } };
     });
@@ -201,7 +220,7 @@ export class ModelRuntime {
       sample: f32(sample.shape, sample.data),
       timestep: f32([b], timestep),
       context: f32(context.shape, context.data),
-      ...this.loraFeeds(loras),
+      ...this.loraFeeds(loras, regions),
       ...regions?.feeds(session.model.inputNames),
     };
     if (control) {
@@ -218,7 +237,7 @@ export class ModelRuntime {
     const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}${regionKey(regions)}`;
     let names: string[] = [];
     const session = await this.sessions.get(key, (fusions) => {
-      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, regionTokens: regions?.tokens, ...fusions });
+      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0), ...fusions });
       names = CONTROL_INPUT_NAMES(built.residuals.length);
       return { graph: built.graph, outputs: Object.fromEntries(built.residuals.map((r, i) => [names[i], r])) };
     });
@@ -246,7 +265,7 @@ export class ModelRuntime {
         tokens: context.shape[1],
         contextDim: context.shape[2],
         compute: this.compute,
-        regionTokens: regions?.tokens,
+        regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
         ...fusions,
       });
       return { graph: built.graph, outputs: built.outputs };
@@ -286,8 +305,8 @@ export class ModelRuntime {
         compute: this.compute,
         ...fusions,
         withControl: control !== null,
-        loras: (g, cfg) => this.loraSet(g, loras, unetLoraName(cfg)),
-        regionTokens: regions?.tokens,
+        loras: (g, cfg) => this.unetLoras(g, loras, regions, unetLoraName(cfg), { batch: b, height: h, width: w }),
+        regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
       });
       return { graph: built.graph, outputs: { eps: built.eps } };
     });
@@ -297,7 +316,7 @@ export class ModelRuntime {
       context: f32(context.shape, context.data),
       hint: f32(hint.shape, hint.data),
       weight: f32([1], Float32Array.of(weight)),
-      ...this.loraFeeds(loras),
+      ...this.loraFeeds(loras, regions),
       ...regions?.feeds(session.model.inputNames),
     };
     if (control) {

@@ -76,6 +76,7 @@ function checkModels(runtime: ModelRuntime, s: GenerationSettings): void {
     } else check(c.model.path, c.kind, c.kind === 'cnxs' ? 'ControlNet-XS' : 'ControlNet');
   }
   for (const l of s.loras) check(l.model.path, 'lora', 'LoRA');
+  for (const list of s.regionLoras ?? []) for (const l of list) check(l.model.path, 'lora', `LoRA ${l.model.name} of a region`);
   if (s.vae) check(s.vae.path, 'vae', 'VAE');
   if (s.hires?.upscaler === 'model' && !existsSync(s.hires.model?.path ?? '')) {
     throw new TaskError('model-missing', `The upscaler ${s.hires.model?.path ?? '(none named)'} does not exist (moved or deleted? rescan the library).`);
@@ -138,7 +139,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const resize = s.initResizeMode ?? 'just-resize';
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
-  const regions = prepareRegions(s.regions, s.width, s.height);
+  const regions = prepareRegions(s.regions, s.width, s.height, s.regionLoras);
   const messages: string[] = [...regions.notes];
   const embeddings = loadEmbeddings(payload.embeddings ?? [], messages);
 
@@ -196,8 +197,14 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
         throw explainFailure(err, s, runtime.provider ?? ctx.provider, compute);
       }
       if (index === 0) for (const m of result.messages) messages.push(m);
-      const { regions: _, ...rest } = s;
-      const settings: GenerationSettings = { ...rest, seed, batchIndex: index, ...(regions.records.length ? { regions: regions.records } : {}) };
+      const { regions: _, regionLoras: __, ...rest } = s;
+      const settings: GenerationSettings = {
+        ...rest,
+        seed,
+        batchIndex: index,
+        ...(regions.records.length ? { regions: regions.records } : {}),
+        ...(regions.recordLoras.some((l) => l.length > 0) ? { regionLoras: regions.recordLoras } : {}),
+      };
       if (result.embeddingsUsed.length > 0) {
         settings.embeddings = result.embeddingsUsed.map((e) => ({ id: null, name: e.name, hash: e.shortHash, path: e.path }));
       }

@@ -25,3 +25,26 @@ export function suggestAt(text: string, caret: number, names: readonly string[],
 export function acceptSuggestion(text: string, s: Suggestion, name: string): { text: string; caret: number } {
   return { text: text.slice(0, s.from) + name + text.slice(s.to), caret: s.from + name.length };
 }
+
+/** The tag a region prompt names a LoRA with, at weight 1 (common/region-loras.ts). */
+export const loraTag = (name: string) => `<lora:${name}:1>`;
+
+/**
+ * Suggestions for a prompt that may also name LoRAs (a region's): inside an open `<lora:` the LoRA names that
+ * complete it; otherwise the embedding names for the word before the caret, then the LoRAs whose name it starts,
+ * each offered as its whole tag `<lora:name:1>`, which replaces the word.
+ */
+export function suggestWithLoras(text: string, caret: number, embeddings: readonly string[], loras: readonly string[], limit = 6): Suggestion | null {
+  const open = /<lora:([^:>]*)$/i.exec(text.slice(0, caret));
+  if (open) {
+    const partial = open[1].toLowerCase();
+    const found = loras.filter((n) => n.toLowerCase().startsWith(partial)).slice(0, limit).map(loraTag);
+    return found.length ? { from: caret - open[0].length, to: caret, names: found } : null;
+  }
+  const words = suggestAt(text, caret, embeddings, limit);
+  const m = WORD_BEFORE_CARET.exec(text.slice(0, caret));
+  const word = m && m[0].length >= 2 ? m[0].toLowerCase() : null;
+  const tags = word ? loras.filter((n) => n.toLowerCase().startsWith(word)).map(loraTag) : [];
+  const names = [...(words?.names ?? []), ...tags].slice(0, limit);
+  return names.length ? { from: caret - m![0].length, to: caret, names } : null;
+}
