@@ -167,7 +167,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   const mask = req.mask ? latentMask(req.mask, h, w) : null;
   if (mask && !initLatents) throw new GenerateError('bad-request', 'inpainting needs an init image');
 
-  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls);
+  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls, req.regions);
 
   const latents = await sampler.sample({
     noise,
@@ -190,5 +190,5 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
       ? (r) => hooks.onStep!({ step: r.stepIndex + 1, total: r.evaluations, predicted: r.predictedOriginal, latentHeight: h, latentWidth: w })
       : undefined,
   });
-  return { shape: latentShape, data: latents, embeddingsUsed: conditioning.embeddingsUsed, messages: conditioning.embeddingMessages };
+  return { shape: latentShape, data: latents, embeddingsUsed: conditioning.embeddingsUsed, messages: [...conditioning.embeddingMessages, ...controls.messages] };
 }
