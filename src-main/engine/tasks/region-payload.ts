@@ -13,6 +13,8 @@ export interface PreparedRegions {
   requests: RegionRequest[];
   /** The regions as recorded: each mask the grey PNG at the generation size. */
   records: RegionRecord[];
+  /** For each kept region, its index in the payload's list (empty ones are left out, so the two can differ). */
+  kept: number[];
   notes: string[];
 }
 
@@ -24,7 +26,7 @@ export function prepareRegions(raw: unknown, width: number, height: number): Pre
   } catch (err) {
     throw new TaskError('bad-request', `generate: ${(err as Error).message}`);
   }
-  const out: PreparedRegions = { requests: [], records: [], notes: [] };
+  const out: PreparedRegions = { requests: [], records: [], kept: [], notes: [] };
   regions.forEach((region, i) => {
     const what = `region ${i + 1} (${JSON.stringify(region.prompt.slice(0, 40))}) mask`;
     let grey;
@@ -43,6 +45,7 @@ export function prepareRegions(raw: unknown, width: number, height: number): Pre
     }
     const png = Buffer.from(encodePng({ width, height, channels: 1, data: grey.data })).toString('base64');
     out.records.push({ ...region, maskPngBase64: png });
+    out.kept.push(i);
     out.requests.push({
       mask: { shape: [1, 1, height, width], data: Float32Array.from(grey.data, (v) => v / 255) },
       prompt: region.prompt,
