@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ContractError } from './errors.ts';
+import { createDocumentRecord, createHintLayer, createRegionLayer } from './document/layers.ts';
+import { checkDocumentRecord } from './document-record-check.ts';
 import { controlLabels, regionHintLabels, withRegionHints } from './control-regions.ts';
 import { validateGenerateInput } from './generation-contract.ts';
 import { regionChunkFromPngText, regionsFromPngText, regionsToPngText, type RegionRecord } from './regions-contract.ts';
@@ -72,4 +74,17 @@ test('read back, the names find their units whatever order the parameters text l
     { kind: 'ctrlora', name: 'edge', region: 1 },
     { kind: 'cnxs', name: 'xs' }, // a ControlNet-XS is never tied, whatever a chunk says
   ]);
+});
+
+test('a hint layer keeps its region tie in the document; one saved before ties reads as the whole picture', () => {
+  const doc = createDocumentRecord({ name: 'd', width: 256, height: 256 });
+  const region = createRegionLayer({ prompt: 'a red dragon' });
+  doc.layers.push(region, createHintLayer('scribble', { regionLayerId: region.id }), createHintLayer('depth'));
+  const checked = checkDocumentRecord(structuredClone(doc));
+  assert.deepEqual(checked.layers.map((l) => (l.type === 'hint' ? l.regionLayerId : '-')), ['-', '-', region.id, null]);
+  const old = structuredClone(doc) as unknown as { layers: Record<string, unknown>[] };
+  delete old.layers[2].regionLayerId;
+  assert.equal((checkDocumentRecord(old).layers[2] as { regionLayerId: unknown }).regionLayerId, null);
+  old.layers[2].regionLayerId = 'no spaces allowed';
+  assert.throws(() => checkDocumentRecord(old), /record\.layers\[2\]\.regionLayerId must be an id/);
 });

@@ -12,7 +12,7 @@
 import { ContractError } from './errors.ts';
 
 /** Shown where a hint layer's region is chosen. */
-export const HINT_REGION_EXPLANATION = 'Tied to a region, the hint steers only where that region is painted (its soft edge fading it out); the rest of the picture ignores it.';
+export const HINT_REGION_EXPLANATION = 'Tied to a region, the hint steers only where that region is painted (fading over its soft edge); elsewhere it has no effect.';
 
 interface TiedUnit {
   kind: string;
