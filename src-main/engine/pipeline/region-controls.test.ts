@@ -2,13 +2,16 @@
 // the UNet receives are read by a ModelRuntime that records them on their way in (the real runtime underneath).
 // Checked against an independent float64 computation of the region's feathered mask (a direct 2-D Gaussian of
 // sigma feather/3 cut at `feather` pixels, renormalised over the taps inside the picture) and of its area average
-// (adaptive average pooling: cell i averages pixels floor(iH/h) .. ceil((i+1)H/h)-1).
+// (adaptive average pooling: cell i averages pixels floor(iH/h) .. ceil((i+1)H/h)-1). Hires fix masks the second
+// pass by the region resized to the target size.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { fixture, referenceJson, relativeError } from '../goldens.test-support.ts';
 import { controlShapes } from '../models/unet.ts';
 import type { ControlUnit } from './control-units.ts';
+import { hiresTarget } from '../../common/hires-contract.ts';
 import { generate, GenerateError, type GenerateRequest } from './generate.ts';
+import { generateHires } from './hires-fix.ts';
 import { ModelRuntime, type LoraUse, type RegionFeeds, type Tensor32 } from './model-runtime.ts';
 import type { RegionRequest } from './regions.ts';
 
@@ -85,7 +88,8 @@ function pooled64(plane: Float64Array, h: number, w: number): Float64Array {
   return out;
 }
 
-const hint = (f: (x: number, y: number) => number): Tensor32 => ({ shape: [1, 3, H, W], data: Float32Array.from({ length: 3 * W * H }, (_, i) => f(i % W, Math.floor((i % (W * H)) / W))) });
+const hintAt = (w: number, h: number, f: (x: number, y: number) => number): Tensor32 => ({ shape: [1, 3, h, w], data: Float32Array.from({ length: 3 * w * h }, (_, i) => f(i % w, Math.floor((i % (w * h)) / w))) });
+const hint = (f: (x: number, y: number) => number): Tensor32 => hintAt(W, H, f);
 const scribble = hint((x, y) => ((x + 2 * y) % 17 < 3 ? 1 : 0));
 const blob = hint((x, y) => ((x - 40) ** 2 + (y - 30) ** 2 < 400 ? 1 : 0));
 const cn = (path: string, region?: number): ControlUnit => ({ kind: 'controlnet', path: fixture(path), image: scribble, weight: 1, start: 0, end: 1, region });
@@ -162,4 +166,34 @@ test('a tie to a region that does not exist, or of a ControlNet-XS, is a bad req
   for (const [extra, message] of cases) {
     await assert.rejects(generate(runtime, request(extra)), (err: unknown) => err instanceof GenerateError && err.kind === 'bad-request' && message.test(err.message));
   }
+});
+
+test('hires fix: the second pass masks a tied hint by its region at the target size', async () => {
+  const target = hiresTarget(W, H, { scale: 2, resizeWidth: 0, resizeHeight: 0 });
+  assert.deepEqual([target.width, target.height], [2 * W, 2 * H]);
+  const big = hintAt(target.width, target.height, (x, y) => ((x + 2 * y) % 23 < 5 ? 1 : 0));
+  const run = async (region?: number) => {
+    runtime.controls = [];
+    const plan = { target, upscale: { kind: 'latent', mode: 'bilinear', antialias: false } as const, steps: 2, denoise: 0.5, controls: [{ ...cn('tiny-controlnet.safetensors', region), image: big }] };
+    const result = await generateHires(runtime, request({ regions: regions(), controls: [cn('tiny-controlnet.safetensors', region)] }), plan);
+    return { latents: result.latents.data, last: runtime.controls.at(-1)! }; // the last evaluation is the second pass's
+  };
+  const tied = await run(1); // the region right of x = 52 (x = 104 at the target size)
+  const untied = await run();
+  const levels = controlShapes(runtime.config(CHECKPOINT).unet, 2, target.height / 8, target.width / 8);
+  let zeros = 0;
+  levels.forEach(([b, c, h, w], i) => {
+    for (let j = 0; j < w; j++) {
+      if (Math.ceil(((j + 1) * target.width) / w) > 96) continue; // cells whose pixels all lie left of x = 96
+      let moved = 0;
+      for (let row = 0; row < b * c * h; row++) {
+        assert.ok(tied.last[i][row * w + j] === 0, `residual ${i}, column ${j}: nothing left of the region`);
+        if (untied.last[i][row * w + j] !== 0) moved++;
+      }
+      assert.ok(moved > 0, `residual ${i}, column ${j}: the untied hint steers there`);
+      zeros++;
+    }
+  });
+  assert.ok(zeros >= 13, `${zeros} columns checked`);
+  assert.ok(relativeError(tied.latents, untied.latents) > 1e-3);
 });
