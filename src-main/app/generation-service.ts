@@ -26,7 +26,8 @@ import { asDiskWriteError, removeStaleTempFiles, writeFileAtomic } from '../form
 import { containedFileSync } from '../base/contained-file.ts';
 import { kindError } from '../common/errors.ts';
 import type { EventBus } from '../base/event-bus.ts';
-import { REGIONS_PNG_KEYWORD, regionsFromPngText } from '../common/regions-contract.ts';
+import { REGIONS_PNG_KEYWORD, regionChunkFromPngText } from '../common/regions-contract.ts';
+import { withRegionHints } from '../common/control-regions.ts';
 
 export type GenerationMethod = 'generate.start' | 'history.list' | 'history.get' | 'history.delete' | 'png.readParameters';
 export type GenerationHandlers = { [M in GenerationMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };
@@ -192,9 +193,12 @@ export class GenerationService {
     const chunks = readPngText(Buffer.from(pngBase64, 'base64'), { source: 'the dropped PNG' });
     const text = chunks.parameters;
     const regionsText = chunks[REGIONS_PNG_KEYWORD];
-    const regions = regionsText === undefined ? undefined : { regions: regionsFromPngText(regionsText) };
+    const chunk = regionsText === undefined ? null : regionChunkFromPngText(regionsText);
+    const regions = chunk ? { regions: chunk.regions } : undefined;
     if (text === undefined) return { parameters: null, settings: null, ...regions };
     const settings = infotextToSettings(text);
+    // the hints tied to a region, named in the chunk as the parameters text names them
+    if (chunk) settings.controls = withRegionHints(settings.controls, chunk.hints);
     const items = this.o.library.list();
     const match = (m: ReadModel, kind: ModelKind): ReadModel => {
       const h = m.hash.toLowerCase();

@@ -48,7 +48,9 @@ export async function settingsFromInput(input: GenerateInput, models: ModelResol
     const base = c.kind === 'ctrlora' ? await models.resolve(c.base!, 'ctrlora-base', 'CtrLoRA Base ControlNet') : null;
     const { kind, role } = CONTROL_MODEL[c.kind];
     const record: ControlRecord = { kind: c.kind, model: await models.resolve(c.model, kind, role), base, weight: c.weight, start: c.start, end: c.end, resizeMode: c.resizeMode };
-    controls.push(c.layer === undefined ? record : { ...record, layer: c.layer });
+    if (c.layer !== undefined) record.layer = c.layer;
+    if (c.region !== undefined && c.region !== null) record.region = c.region;
+    controls.push(record);
   }
   const loras = await Promise.all(input.loras.map(async (l) => ({ model: await models.resolve(l.model, 'lora', 'LoRA'), weight: l.weight })));
   const regionLoras = await resolveRegionLoras(input.regions ?? [], models);

@@ -1,6 +1,7 @@
 // The `hintbrush generate` unit arguments: FILE:WEIGHT (--lora) and FILE:IMAGE:WEIGHT[:START:END] (--control,
 // --ctrlora, --cnxs). Read from the right, since paths may hold ':' themselves: a Windows drive (C:\models\...)
-// is a lone letter whose colon is followed by a slash, and the numbers are the trailing fields.
+// is a lone letter whose colon is followed by a slash, and the numbers are the trailing fields. A unit may end
+// in `:region=N`, tying the hint to entry N (from 0) of the --regions file.
 
 import { UsageError } from './command.ts';
 
@@ -10,6 +11,8 @@ export interface UnitSpec {
   weight: number;
   start: number;
   end: number;
+  /** `region=N`: the index in the --regions file of the region the hint is limited to. */
+  region?: number;
 }
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -40,12 +43,21 @@ export function parseLoraSpec(spec: string, option = '--lora'): { file: string; 
   return { file, weight: number(parts.at(-1)!, 'weight', option, 0, 2) };
 }
 
-/** --control FILE:IMAGE:WEIGHT[:START:END] (also --ctrlora LORA:IMAGE:WEIGHT and --cnxs FILE:IMAGE:WEIGHT). */
+/** --control FILE:IMAGE:WEIGHT[:START:END][:region=N] (also --ctrlora LORA:IMAGE:WEIGHT and --cnxs FILE:IMAGE:WEIGHT). */
 export function parseUnitSpec(spec: string, option: string): UnitSpec {
   const parts = fields(spec);
+  let region: number | undefined;
+  const tie = /^region=(.*)$/.exec(parts.at(-1) ?? '');
+  if (tie) {
+    if (!/^\d+$/.test(tie[1]) || Number(tie[1]) > 1000) {
+      throw new UsageError(`${option}: region=N takes a region's place in the --regions file counting from 0, not ${JSON.stringify(tie[1])}`);
+    }
+    region = Number(tie[1]);
+    parts.pop();
+  }
   let numbers = 0;
   while (numbers < parts.length && numbers < 3 && NUMBER.test(parts[parts.length - 1 - numbers])) numbers++;
-  const usage = `${option} takes FILE:IMAGE:WEIGHT[:START:END], not ${JSON.stringify(spec)}`;
+  const usage = `${option} takes FILE:IMAGE:WEIGHT[:START:END][:region=N], not ${JSON.stringify(spec)}`;
   if (numbers !== 1 && numbers !== 3) throw new UsageError(usage);
   const paths = parts.slice(0, parts.length - numbers);
   if (paths.length !== 2 || !paths[0] || !paths[1]) {
@@ -56,7 +68,7 @@ export function parseUnitSpec(spec: string, option: string): UnitSpec {
   const start = numbers === 3 ? number(tail[1], 'start', option, 0, 1) : 0;
   const end = numbers === 3 ? number(tail[2], 'end', option, 0, 1) : 1;
   if (!(start < end)) throw new UsageError(`${option}: start ${start} must be below end ${end}`);
-  return { file: paths[0], image: paths[1], weight, start, end };
+  return { file: paths[0], image: paths[1], weight, start, end, ...(region === undefined ? {} : { region }) };
 }
 
 /** A string option's values as a list (repeatable options come as arrays, others as one string). */

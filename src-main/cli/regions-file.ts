@@ -19,6 +19,19 @@ function bad(file: string, message: string): Error {
 
 /** The regions of a regions file, masks as base64 PNG bytes; `note` hears about skipped regions. */
 export function readRegionsFile(file: string, note: (line: string) => void): RegionRecord[] {
+  return readRegionsFileIndexed(file, note).regions;
+}
+
+export interface RegionsFileContents {
+  regions: RegionRecord[];
+  /** Each returned region's index in the file (a skipped one shifts those after it). */
+  fileIndex: number[];
+  /** How many regions the file lists, skipped ones included (what a hint's `region=N` counts). */
+  fileCount: number;
+}
+
+/** readRegionsFile, with where each region stands in the file (hints name regions by that place). */
+export function readRegionsFileIndexed(file: string, note: (line: string) => void): RegionsFileContents {
   const full = path.resolve(file);
   let text: string;
   try {
@@ -36,6 +49,7 @@ export function readRegionsFile(file: string, note: (line: string) => void): Reg
   if (!Array.isArray(parsed)) throw bad(full, `must be ${shape}`);
   if (parsed.length > MAX_REGIONS) throw bad(full, `${parsed.length} regions; at most ${MAX_REGIONS} can steer a generation`);
   const regions: RegionRecord[] = [];
+  const fileIndex: number[] = [];
   parsed.forEach((entry: unknown, i) => {
     const at = `region [${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw bad(full, `${at} must be an object, ${shape}`);
@@ -69,6 +83,7 @@ export function readRegionsFile(file: string, note: (line: string) => void): Reg
       return;
     }
     regions.push({ maskPngBase64: bytes.toString('base64'), prompt: r.prompt, feather, appendMain: r.appendMain === true });
+    fileIndex.push(i);
   });
-  return regions;
+  return { regions, fileIndex, fileCount: parsed.length };
 }

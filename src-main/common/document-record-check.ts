@@ -105,6 +105,8 @@ function layer(v: unknown, where: string, w: number, h: number): Layer {
         rasterId,
         people: list(l.people, `${where}.people`, MAX_PEOPLE).map((p, i) => person(p, `${where}.people[${i}]`, w, h)),
         canny,
+        // absent in documents saved before hints could be tied to a region: the whole picture
+        regionLayerId: l.regionLayerId === undefined || l.regionLayerId === null ? null : idText(l.regionLayerId, `${where}.regionLayerId`),
       };
     }
     default:

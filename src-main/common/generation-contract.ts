@@ -10,7 +10,8 @@ import { base64, fields, int, list, model, num, oneOf, text, type ModelSelector 
 import type { ModelRef, ReadModel } from './model-refs.ts';
 import { validateHires, type HiresInput, type HiresSettings, type ReadHires } from './hires-contract.ts';
 import { promptScheduleProblem } from './prompt-schedule.ts';
-import { validateRegions, type RegionRecord } from './regions-contract.ts';
+import { checkControlRegions } from './control-regions.ts';
+import { MAX_REGIONS, validateRegions, type RegionRecord } from './regions-contract.ts';
 
 export type SamplerName = 'ddim' | 'euler' | 'euler_a' | 'dpmpp_2m' | 'dpmpp_2m_karras' | 'dpmpp_sde_karras' | 'unipc' | 'lcm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['ddim', 'euler', 'euler_a', 'dpmpp_2m', 'dpmpp_2m_karras', 'dpmpp_sde_karras', 'unipc', 'lcm'];
@@ -51,6 +52,11 @@ export interface ControlUnitInput {
   resizeMode: ResizeModeName;
   /** The studio's hint layer the hint came from, recorded in the history (absent from the CLI). */
   layer?: string;
+  /**
+   * The region (an index into the same request's `regions`) whose feathered mask limits this hint; absent or null:
+   * the whole picture. ControlNet and CtrLoRA units only (control-regions.ts says why).
+   */
+  region?: number | null;
 }
 
 export interface LoraInput {
@@ -99,6 +105,8 @@ export interface ControlRecord {
   resizeMode: ResizeModeName;
   /** The hint layer the hint came from (studio runs; absent for the CLI and for settings read from a PNG). */
   layer?: string;
+  /** The region (index into the settings' `regions`) the hint is limited to; absent: the whole picture. */
+  region?: number;
 }
 
 /** Everything one picture was made with; `seed` is this picture's own. */
@@ -179,7 +187,8 @@ export interface ReadSettings {
   sampler: SamplerName | null;
   samplerA1111: string;
   checkpoint: ReadModel;
-  controls: { kind: ControlKind; model: ReadModel; base: ReadModel | null; weight: number; start: number; end: number; module: string; resizeMode: ResizeModeName }[];
+  /** `region`: the region the hint was limited to (from the PNG's hintbrush-regions chunk); absent: the whole picture. */
+  controls: { kind: ControlKind; model: ReadModel; base: ReadModel | null; weight: number; start: number; end: number; module: string; resizeMode: ResizeModeName; region?: number }[];
   loras: { model: ReadModel; weight: number }[];
   denoisingStrength: number | null;
   /** "VAE" (A1111 writes the file name with its extension) and "VAE hash"; null when the checkpoint's was used. */
@@ -227,7 +236,7 @@ const png = (value: unknown, what: string): string => base64(value, what, MAX_IM
 
 function controlUnit(value: unknown, i: number): ControlUnitInput {
   const what = `controls[${i}]`;
-  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode', 'layer']);
+  const r = fields(value, what, ['kind', 'model', 'base', 'imagePngBase64', 'weight', 'start', 'end', 'resizeMode', 'layer', 'region']);
   const kind = oneOf(r.kind, `${what}.kind`, CONTROL_KINDS);
   const unit: ControlUnitInput = {
     kind,
@@ -240,6 +249,7 @@ function controlUnit(value: unknown, i: number): ControlUnitInput {
   };
   if (!(unit.start < unit.end)) throw new ContractError(`${what}: start must be below end`);
   if (r.layer !== undefined) unit.layer = text(r.layer, `${what}.layer`, 200);
+  if (r.region !== undefined && r.region !== null) unit.region = int(r.region, `${what}.region`, 0, MAX_REGIONS - 1);
   if (kind === 'ctrlora') unit.base = model(r.base, `${what}.base`);
   else if (r.base !== undefined) throw new ContractError(`${what}: only a CtrLoRA unit takes a base`);
   return unit;
@@ -308,6 +318,7 @@ export function validateGenerateInput(input: unknown): GenerateInput {
     if (problem) throw new ContractError(`The ${what}'s prompt editing does not parse: ${problem.message}`);
   }
   const regions = validateRegions(r.regions);
+  checkControlRegions(controls, regions.length);
   return {
     ...(regions.length ? { regions } : {}),
     ...vae,

@@ -35,7 +35,7 @@ test('the PNG chunk round-trips and refuses what Hintbrush did not write', () =>
   const regions = [region(), region({ prompt: 'ünïcode castle', feather: 0, appendMain: true })];
   assert.deepEqual(regionsFromPngText(regionsToPngText(regions)), regions);
   assert.throws(() => regionsFromPngText('{'), /is not JSON/);
-  assert.throws(() => regionsFromPngText('{"version":2,"regions":[]}'), /version 2 is not one this Hintbrush reads/);
+  assert.throws(() => regionsFromPngText('{"version":3,"regions":[]}'), /version 3 is not one this Hintbrush reads/);
   assert.throws(() => regionsFromPngText('{"version":1,"regions":[{"prompt":"x"}]}'), /hintbrush-regions\.regions\[0\]\.maskPngBase64/);
 });
 

@@ -57,12 +57,27 @@ export function validateRegions(value: unknown, what = 'regions'): RegionRecord[
 /** The PNG text chunk that carries a picture's regions. */
 export const REGIONS_PNG_KEYWORD = 'hintbrush-regions';
 
-export function regionsToPngText(regions: readonly RegionRecord[]): string {
-  return JSON.stringify({ version: 1, regions });
+/**
+ * The chunk's JSON. Version 1: `{version: 1, regions}`. Version 2, written only when a hint is tied to a region
+ * (so a picture without ties stays readable by a Hintbrush that knows only version 1): each region may add
+ * `hints`, the names of its hints as the `parameters` text gives them ("ControlNet 0"; control-regions.ts).
+ */
+export function regionsToPngText(regions: readonly RegionRecord[], hints: readonly (readonly string[])[] = []): string {
+  if (!hints.some((h) => h.length > 0)) return JSON.stringify({ version: 1, regions });
+  return JSON.stringify({ version: 2, regions: regions.map((r, i) => (hints[i]?.length ? { ...r, hints: hints[i] } : r)) });
 }
 
 /** Regions from a PNG's chunk text; a chunk that is not what Hintbrush writes is a ContractError naming why. */
 export function regionsFromPngText(textValue: string): RegionRecord[] {
+  return regionChunkFromPngText(textValue).regions;
+}
+
+const MAX_HINT_NAME = 40;
+/** A request holds at most 8 control units (generation-contract.ts). */
+const MAX_HINTS = 8;
+
+/** The regions and, per region, the names of the hints tied to it (empty lists in a version 1 chunk). */
+export function regionChunkFromPngText(textValue: string): { regions: RegionRecord[]; hints: string[][] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(textValue);
@@ -70,6 +85,23 @@ export function regionsFromPngText(textValue: string): RegionRecord[] {
     throw new ContractError(`the PNG's ${REGIONS_PNG_KEYWORD} text is not JSON`);
   }
   const r = fields(parsed, REGIONS_PNG_KEYWORD, ['version', 'regions']);
-  if (r.version !== 1) throw new ContractError(`${REGIONS_PNG_KEYWORD}: version ${JSON.stringify(r.version)} is not one this Hintbrush reads`);
-  return validateRegions(r.regions, `${REGIONS_PNG_KEYWORD}.regions`);
+  const what = `${REGIONS_PNG_KEYWORD}.regions`;
+  if (r.version === 1) {
+    const regions = validateRegions(r.regions, what);
+    return { regions, hints: regions.map(() => []) };
+  }
+  if (r.version !== 2) throw new ContractError(`${REGIONS_PNG_KEYWORD}: version ${JSON.stringify(r.version)} is not one this Hintbrush reads`);
+  if (!Array.isArray(r.regions) || r.regions.length > MAX_REGIONS) throw new ContractError(`${what} must be a list of at most ${MAX_REGIONS} regions`);
+  const hints: string[][] = [];
+  const plain = r.regions.map((v: unknown, i) => {
+    const entry = fields(v, `${what}[${i}]`, [...REGION_FIELDS, 'hints']);
+    const { hints: names, ...region } = entry;
+    const list = names === undefined ? [] : names;
+    if (!Array.isArray(list) || list.length > MAX_HINTS || !list.every((n) => typeof n === 'string' && n.length > 0 && n.length <= MAX_HINT_NAME)) {
+      throw new ContractError(`${what}[${i}].hints must be a list of hint names such as "ControlNet 0"`);
+    }
+    hints.push(list as string[]);
+    return region;
+  });
+  return { regions: validateRegions(plain, what), hints };
 }

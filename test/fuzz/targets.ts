@@ -135,7 +135,7 @@ export function targets(): FuzzTarget[] {
         const seed = regionsToPngText([
           { maskPngBase64: encodePng({ width: 4, height: 4, channels: 1, data: new Uint8Array(16).fill(255) }).toString('base64'), prompt: 'a red (dragon:1.2)', feather: 8, appendMain: true },
           { maskPngBase64: 'iVBORw0KGgo=', prompt: 'ü castle', feather: 0, appendMain: false },
-        ]);
+        ], r() < 0.5 ? [] : [['ControlNet 0', 'CtrLoRA 0'], []]); // version 1, or 2 with hints tied to a region
         const text = mutateText(r, seed);
         regionsFromPngText(text);
         return Buffer.from(text);

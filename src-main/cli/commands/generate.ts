@@ -19,7 +19,8 @@ import { embeddingFilesIn } from '../../engine/pipeline/textual-inversion.ts';
 import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command.ts';
 import { listOption, numberValue, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
 import { existingFile, fileModelResolverWith } from '../file-model-resolver.ts';
-import { readRegionsFile } from '../regions-file.ts';
+import { readRegionsFileIndexed, type RegionsFileContents } from '../regions-file.ts';
+import { CNXS_REGION_REFUSAL } from '../../common/control-regions.ts';
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
@@ -40,9 +41,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   seed: str('N', 'seed, 0 to 4294967295 (default: random, printed); picture i of the run uses seed + i'),
   sampler: str('NAME', `${SAMPLER_NAMES.join('|')} (default euler_a)`),
   'clip-skip': str('N', '1 or 2 (default 1)'),
-  control: str('FILE:IMAGE:WEIGHT[:START:END]', 'a ControlNet with its hint PNG (repeatable)', true),
+  control: str('FILE:IMAGE:WEIGHT[:START:END][:region=N]', 'a ControlNet with its hint PNG (repeatable); region=N limits it to entry N (from 0) of the --regions file', true),
   'ctrlora-base': str('FILE', 'the CtrLoRA Base ControlNet the --ctrlora conditions run on'),
-  ctrlora: str('LORA:IMAGE:WEIGHT[:START:END]', 'a CtrLoRA condition LoRA with its hint PNG (repeatable)', true),
+  ctrlora: str('LORA:IMAGE:WEIGHT[:START:END][:region=N]', 'a CtrLoRA condition LoRA with its hint PNG (repeatable); region=N as for --control', true),
   cnxs: str('FILE:IMAGE:WEIGHT[:START:END]', 'a ControlNet-XS with its hint PNG (one)'),
   lora: str('FILE:WEIGHT', 'a LoRA and its weight, 0 to 2 (repeatable)', true),
   'lora-dir': str('DIR', 'a folder of LoRAs that <lora:name:weight> tags in --regions prompts name by file stem (repeatable)', true),
@@ -107,14 +108,31 @@ export function flagMessage(message: string): string {
 }
 
 /**
+ * A hint's `region=N` as the request's index: N counts the --regions file's entries, the request holds only the
+ * regions that are not empty, so N is renumbered; a hint tied to an empty (skipped) region is skipped too.
+ */
+function regionOf(n: number, kind: ControlKind, spec: string, option: string, file: RegionsFileContents, note: (line: string) => void): number | 'skipped' {
+  if (kind === 'cnxs') throw new UsageError(`${option}: ${CNXS_REGION_REFUSAL}`);
+  if (file.fileCount === 0) throw new UsageError(`${option} ${JSON.stringify(spec)}: region=${n} needs --regions FILE.json`);
+  if (n >= file.fileCount) throw new UsageError(`${option} ${JSON.stringify(spec)}: region=${n}, but the --regions file lists ${file.fileCount} (0 to ${file.fileCount - 1})`);
+  const index = file.fileIndex.indexOf(n);
+  if (index < 0) note(`${option} ${JSON.stringify(spec)}: region [${n}] is skipped (empty mask), so this hint is skipped too`);
+  return index < 0 ? 'skipped' : index;
+}
+
+/**
  * The request the options describe, in the shape the studio sends (models named by their files, pictures as
  * base64 PNG), checked by the studio's own validateGenerateInput: one place holds the defaults and ranges.
  */
 export function requestFromOptions(values: Values, note: (line: string) => void = () => {}): GenerateInput {
   const resizeMode = values['resize-mode'] === undefined ? undefined : oneOf(values['resize-mode'], 'resize-mode', RESIZE_MODE_NAMES, 'crop-and-resize');
+  if (values.regions !== undefined && typeof values.regions !== 'string') throw new UsageError('--regions takes one FILE.json');
+  const regionsFile: RegionsFileContents = typeof values.regions === 'string' ? readRegionsFileIndexed(values.regions, note) : { regions: [], fileIndex: [], fileCount: 0 };
   const unit = (kind: ControlKind, spec: string, option: string, base?: string) => {
     const u = parseUnitSpec(spec, option);
-    const record = { kind, model: u.file, imagePngBase64: pictureBase64(u.image, `${option} image`), weight: u.weight, start: u.start, end: u.end, resizeMode };
+    const region = u.region === undefined ? null : regionOf(u.region, kind, spec, option, regionsFile, note);
+    if (region === 'skipped') return null;
+    const record = { kind, model: u.file, imagePngBase64: pictureBase64(u.image, `${option} image`), weight: u.weight, start: u.start, end: u.end, resizeMode, region };
     return base === undefined ? record : { ...record, base };
   };
   const ctrlora = listOption(values.ctrlora);
@@ -125,7 +143,7 @@ export function requestFromOptions(values: Values, note: (line: string) => void 
     ...listOption(values.control).map((spec) => unit('controlnet', spec, '--control')),
     ...ctrlora.map((spec) => unit('ctrlora', spec, '--ctrlora', required(values, 'ctrlora-base'))),
     ...cnxs.map((spec) => unit('cnxs', spec, '--cnxs')),
-  ];
+  ].filter((c) => c !== null);
   const loras = listOption(values.lora).map((spec) => {
     const l = parseLoraSpec(spec);
     return { model: l.file, weight: l.weight };
@@ -139,8 +157,6 @@ export function requestFromOptions(values: Values, note: (line: string) => void 
     const problem = typeof values[flag] === 'string' ? promptScheduleProblem(values[flag]) : null;
     if (problem) throw new UsageError(`--${flag}: the prompt editing does not parse: ${problem.message}`);
   }
-  if (values.regions !== undefined && typeof values.regions !== 'string') throw new UsageError('--regions takes one FILE.json');
-  const regions = typeof values.regions === 'string' ? readRegionsFile(values.regions, note) : [];
   const hires = hiresFromOptions(values, typeof initFile === 'string'); // before the init picture is read
   const request = {
     checkpoint: required(values, 'checkpoint'),
@@ -162,7 +178,7 @@ export function requestFromOptions(values: Values, note: (line: string) => void 
     // the CLI has no library, so no default VAE: the checkpoint's own unless --vae names one
     vae: typeof values.vae === 'string' ? values.vae : null,
     hires,
-    regions,
+    regions: regionsFile.regions,
   };
   try {
     return validateGenerateInput(request);
@@ -213,7 +229,7 @@ export const generate: CliCommand = {
   summary: 'make pictures from a prompt, hints (ControlNet, CtrLoRA, ControlNet-XS), LoRAs and an init picture',
   usage:
     '--checkpoint FILE --prompt TEXT [--negative TEXT] [--width 512 --height 512] [--steps 20] [--cfg 7.5] [--seed N] ' +
-    '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END]]... [--lora FILE:WEIGHT]... ' +
+    '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END][:region=N]]... [--lora FILE:WEIGHT]... ' +
     '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT] [--init-image PNG --strength S] [--mask PNG] ' +
     '[--regions FILE.json [--lora-dir DIR]...] [--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
     '--out PNG [--latents-out FILE]',

@@ -127,6 +127,7 @@ export function createHintLayer(hint: HintKind, init: Partial<Omit<HintLayer, 't
     rasterId: init.rasterId ?? newId('raster'),
     people: init.people ?? [],
     canny: init.canny ?? (hint === 'canny' ? { sourceLayerId: null, low: DEFAULT_CANNY.low, high: DEFAULT_CANNY.high } : null),
+    regionLayerId: init.regionLayerId ?? null,
   };
 }
 

@@ -69,6 +69,11 @@ export interface HintLayer extends LayerCommon {
   people: PosePerson[];
   /** Canny hints: the image layer they are computed from and the thresholds. */
   canny: { sourceLayerId: string | null; low: number; high: number } | null;
+  /**
+   * The region layer this hint is limited to (it steers only where that region is painted); null: the whole
+   * picture. Kept when the region layer is deleted, so undo brings the tie back; until then the hint is left out.
+   */
+  regionLayerId: string | null;
 }
 
 export interface MaskLayer extends LayerCommon {

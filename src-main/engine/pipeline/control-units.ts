@@ -3,10 +3,15 @@
 // pass (it exchanges features with the UNet at every block), so when one is active the fused UNet+XS graph
 // replaces the plain UNet for that step. Each unit has its own image, weight and start/end fraction of the
 // steps (diffusers' control_guidance_start/end: a unit runs at step i when i/n >= start and (i+1)/n <= end).
+// A ControlNet or CtrLoRA unit may be tied to a region: its residuals are then masked by it (region-controls.ts).
 
 import { GenerateError } from './generate-errors.ts';
 import { batchOf } from './conditioning.ts';
 import type { LoraUse, ModelRuntime, RegionFeeds, Tensor32 } from './model-runtime.ts';
+import { controlShapes } from '../models/unet.ts';
+import type { UnetConfig } from '../models/unet-config.ts';
+import { unitRegions, type RegionMask } from './region-controls.ts';
+import type { RegionRequest } from './regions.ts';
 
 interface UnitBase {
   /** Control image [1, 3, H, W] in [0, 1] at the generation size. */
@@ -14,6 +19,8 @@ interface UnitBase {
   weight: number;
   start: number; // fraction of the steps, 0..1
   end: number;
+  /** Index into the generation's regions whose feathered mask limits this unit; absent or null: the whole picture. */
+  region?: number | null;
 }
 
 export interface ControlNetUnit extends UnitBase {
@@ -44,13 +51,22 @@ export class PreparedControls {
   private constructor(
     readonly units: readonly ControlUnit[],
     private readonly inputs: Map<ControlUnit, Tensor32>,
+    private readonly masks: Map<ControlUnit, RegionMask>,
+    /** The UNet's layout, for the residuals' shapes (only when a unit is masked). */
+    private readonly unet: UnetConfig | null,
+    /** Units left out (tied to an empty region), one sentence each. */
+    readonly messages: readonly string[],
   ) {}
 
-  /** CtrLoRA conditions go through the VAE encoder once, from RGB in [0, 1] as the authors feed it. */
-  static async prepare(runtime: ModelRuntime, checkpoint: string, units: readonly ControlUnit[]): Promise<PreparedControls> {
-    if (units.filter((u) => u.kind === 'cnxs').length > 1) {
+  /**
+   * CtrLoRA conditions go through the VAE encoder once, from RGB in [0, 1] as the authors feed it. `regions` are
+   * the generation's (what a unit's `region` indexes); a unit tied to an empty one is left out, with a message.
+   */
+  static async prepare(runtime: ModelRuntime, checkpoint: string, all: readonly ControlUnit[], regions: readonly RegionRequest[] = []): Promise<PreparedControls> {
+    if (all.filter((u) => u.kind === 'cnxs').length > 1) {
       throw new GenerateError('bad-request', 'only one ControlNet-XS can steer a generation (it is fused into the UNet)');
     }
+    const { units, masks, messages } = unitRegions(all, regions);
     const inputs = new Map<ControlUnit, Tensor32>();
     for (const unit of units) {
       if (!(unit.end > unit.start) || unit.start < 0 || unit.end > 1) {
@@ -59,7 +75,7 @@ export class PreparedControls {
       const input = unit.kind === 'ctrlora' ? await runtime.vaeEncode(checkpoint, unit.image) : unit.image;
       inputs.set(unit, batchOf([input, input]));
     }
-    return new PreparedControls(units, inputs);
+    return new PreparedControls(units, inputs, masks, masks.size ? runtime.config(checkpoint).unet : null, messages);
   }
 
   /** Sum of the active residual units (ControlNet, CtrLoRA), or null when none is active. */
@@ -76,10 +92,16 @@ export class PreparedControls {
     for (const unit of this.units) {
       if (unit.kind === 'cnxs' || !activeAt(unit, stepIndex, steps) || unit.weight === 0) continue;
       const input = this.inputs.get(unit)!;
-      const residuals =
+      let residuals =
         unit.kind === 'controlnet'
           ? await runtime.controlNet(unit.path, sample, timestep, context, input, unit.weight, regions)
           : await runtime.ctrLora(unit.base, unit.path, input, timestep, context, unit.weight, regions);
+      const mask = this.masks.get(unit);
+      if (mask) {
+        const [b, , h, w] = sample.shape;
+        const shapes = controlShapes(this.unet!, b, h, w); // [B, C_i, h_i, w_i], as the UNet takes them
+        residuals = residuals.map((r, i) => mask.apply(r, shapes[i]));
+      }
       if (!sum) sum = residuals.map((r) => Float32Array.from(r));
       else residuals.forEach((r, i) => r.forEach((v, j) => (sum![i][j] += v)));
     }

@@ -171,7 +171,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   const mask = req.mask ? latentMask(req.mask, h, w) : null;
   if (mask && !initLatents) throw new GenerateError('bad-request', 'inpainting needs an init image');
 
-  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls);
+  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls, req.regions);
 
   const latents = await sampler.sample({
     noise,
@@ -196,5 +196,5 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   });
   const embeddingsUsed = [...conditioning.embeddingsUsed];
   for (const e of regions?.embeddingsUsed ?? []) if (!embeddingsUsed.some((u) => u.name === e.name)) embeddingsUsed.push(e);
-  return { shape: latentShape, data: latents, embeddingsUsed, messages: [...new Set([...conditioning.embeddingMessages, ...(regions?.notes ?? [])])] };
+  return { shape: latentShape, data: latents, embeddingsUsed, messages: [...new Set([...conditioning.embeddingMessages, ...(regions?.notes ?? []), ...controls.messages])] };
 }

@@ -45,8 +45,9 @@ export interface GenerateTaskResult {
   /** Fused graphs the provider refused so far, each in one line (runtime/fusions.ts): the plain graphs ran. */
   fallbacks: string[];
   /**
-   * What was adjusted or left out, one sentence each: a region mask resized, an empty region skipped, an
-   * embedding that cannot be read or was made for another text encoder. The CLI prints them, the studio shows them.
+   * What was adjusted or left out, one sentence each: a region mask resized, an empty region skipped (and a hint
+   * tied to it), an embedding that cannot be read or was made for another text encoder. The CLI prints them, the
+   * studio shows them.
    */
   messages?: string[];
 }

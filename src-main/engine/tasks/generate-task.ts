@@ -10,6 +10,8 @@ import { settingsToInfotext } from '../../generation/infotext.ts';
 import { encodePng } from '../../formats/png.ts';
 import { hiresSecondPass, hiresTarget } from '../../common/hires-contract.ts';
 import { REGIONS_PNG_KEYWORD, regionsToPngText } from '../../common/regions-contract.ts';
+import { regionHintLabels } from '../../common/control-regions.ts';
+import { tieControlsToRegions } from './control-region-payload.ts';
 import { generate, type GenerateRequest, type StepUpdate } from '../pipeline/generate.ts';
 import { generateHires } from '../pipeline/hires-fix.ts';
 import { openHiresPlan, type OpenedHiresPlan } from './hires-plan.ts';
@@ -128,10 +130,13 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   for (const [i, p] of payload.controls.entries()) controlPictures.push(await fit(p, `control image ${i + 1}`));
   const initPicture = payload.init ? await fit(payload.init, 'init image') : null;
   const maskPicture = payload.mask ? await fit(payload.mask, 'mask') : null;
+  const regions = prepareRegions(s.regions, s.width, s.height, s.regionLoras);
+  // hints tied to a region follow it: renumbered to the regions kept, left out with one left out
+  const tied = tieControlsToRegions(s.controls, s.regions?.length ?? 0, regions.kept, (s.regions ?? []).map((r) => r.prompt));
   const controlsAt = (width: number, height: number): ControlUnit[] =>
-    s.controls.map((c, i) => {
+    tied.units.map(({ index: i, record: c }) => {
       const image = controlTensor(controlPictures[i], c.resizeMode, width, height, `control image ${i + 1}`);
-      const unit = { image, weight: c.weight, start: c.start, end: c.end };
+      const unit = { image, weight: c.weight, start: c.start, end: c.end, region: c.region };
       if (c.kind === 'ctrlora') return { kind: 'ctrlora', base: c.base!.path, path: c.model.path, ...unit };
       return { kind: c.kind, path: c.model.path, ...unit };
     });
@@ -139,8 +144,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
   const resize = s.initResizeMode ?? 'just-resize';
   const init = initPicture ? { image: initTensor(initPicture, resize, s.width, s.height), strength: s.denoisingStrength ?? 0.75 } : undefined;
   const mask = maskPicture ? maskTensor(maskPicture, resize, s.width, s.height) : undefined;
-  const regions = prepareRegions(s.regions, s.width, s.height, s.regionLoras);
-  const messages: string[] = [...regions.notes];
+  const messages: string[] = [...regions.notes, ...tied.notes];
   const embeddings = loadEmbeddings(payload.embeddings ?? [], messages);
 
   let hires: OpenedHiresPlan | null = null;
@@ -200,6 +204,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       const { regions: _, regionLoras: __, ...rest } = s;
       const settings: GenerationSettings = {
         ...rest,
+        controls: tied.units.map((u) => u.record),
         seed,
         batchIndex: index,
         ...(regions.records.length ? { regions: regions.records } : {}),
@@ -210,7 +215,7 @@ export async function generateTask(raw: unknown, ctx: TaskContext): Promise<Gene
       }
       const parameters = settingsToInfotext(settings);
       const text: Record<string, string> = { parameters };
-      if (regions.records.length) text[REGIONS_PNG_KEYWORD] = regionsToPngText(regions.records);
+      if (regions.records.length) text[REGIONS_PNG_KEYWORD] = regionsToPngText(regions.records, regionHintLabels(settings.controls, regions.records.length));
       const picture: GeneratedPicture = {
         index,
         seed,

@@ -16,6 +16,8 @@ export interface PreparedRegions {
   records: RegionRecord[];
   /** The resolved LoRAs of each recorded region (settings.regionLoras without the skipped regions' lists). */
   recordLoras: ResolvedLoras[];
+  /** For each kept region, its index in the payload's list (empty ones are left out, so the two can differ). */
+  kept: number[];
   notes: string[];
 }
 
@@ -32,7 +34,7 @@ export function prepareRegions(raw: unknown, width: number, height: number, regi
   if (regionLoras !== undefined && (!Array.isArray(regionLoras) || regionLoras.length !== regions.length || !regionLoras.every(Array.isArray))) {
     throw new TaskError('bad-request', `generate: settings.regionLoras must hold one list of LoRAs per region (${regions.length})`);
   }
-  const out: PreparedRegions = { requests: [], records: [], recordLoras: [], notes: [] };
+  const out: PreparedRegions = { requests: [], records: [], recordLoras: [], kept: [], notes: [] };
   regions.forEach((region, i) => {
     const what = `region ${i + 1} (${JSON.stringify(region.prompt.slice(0, 40))}) mask`;
     let grey;
@@ -53,6 +55,7 @@ export function prepareRegions(raw: unknown, width: number, height: number, regi
     const loras = regionLoras?.[i] ?? [];
     out.records.push({ ...region, maskPngBase64: png });
     out.recordLoras.push(loras);
+    out.kept.push(i);
     out.requests.push({
       mask: { shape: [1, 1, height, width], data: Float32Array.from(grey.data, (v) => v / 255) },
       prompt: region.prompt, // its <lora:...> tags are taken out where it is encoded (regions.ts regionText)

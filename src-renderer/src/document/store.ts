@@ -223,6 +223,12 @@ export class DocumentStore<S extends RasterSurface = RasterSurface> {
     this.discrete('Choose control model', () => this.patchLayer(id, { control }));
   }
 
+  /** Limits a hint layer to a region layer (null: the whole picture). */
+  setHintRegion(id: string, regionLayerId: string | null): void {
+    this.hintLayer(id);
+    this.discrete('Choose hint region', () => this.patchLayer(id, { regionLayerId }));
+  }
+
   setCannySource(id: string, sourceLayerId: string | null): void {
     const canny = this.hintLayer(id).canny;
     if (!canny) throw new Error(`layer ${id} is not a canny hint`);

@@ -1,7 +1,8 @@
 // The studio's document turned into a `generate.start` request: the settings, one control unit per enabled
 // hint layer that has a model (control images by document/control-images.ts, at the canvas size; main
 // resizes them to the generation size), and, when the inpaint mask holds anything, the visible image layers
-// as the init picture with the mask. Hints left out are named, so the panel can say why.
+// as the init picture with the mask. Hints left out are named, so the panel can say why. A hint tied to a region
+// layer carries that region's index in the request; tied to one that is not sent (off, empty, deleted) it is left out.
 import type { GenerateInput, SamplerName, ControlUnitInput } from '../../../../src-main/common/generation-contract.ts';
 import { SAMPLER_NAMES } from '../../../../src-main/common/generation-contract.ts';
 import type { LibraryItem } from '../../../../src-main/common/contract.ts';
@@ -57,8 +58,41 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
   const s = doc.settings;
   if (src.checkpointId === null) throw Object.assign(new Error('Add a checkpoint to the library first'), { kind: 'no-checkpoint' });
   const built = buildControlImages(doc, (id) => src.pixels(id));
+  // Regions: each enabled region layer's painted coverage as a grey PNG (white = the region); empty ones are named.
+  const regions: RegionRecord[] = [];
+  const regionIndex = new Map<string, number>(); // region layer id -> its index in `regions`
+  const skipped = built.skipped.map((s) => s.reason);
+  for (const layer of enabledRegions(doc)) {
+    const pixels = src.pixels(layer.rasterId);
+    const grey = pixels ? coverage(pixels) : null;
+    if (!grey) {
+      skipped.push(`${layer.name}: nothing painted, region left out`);
+      continue;
+    }
+    const data = new Uint8ClampedArray(grey.width * grey.height * 4);
+    for (let i = 0, o = 0; i < grey.data.length; i++, o += 4) {
+      data[o] = data[o + 1] = data[o + 2] = grey.data[i];
+      data[o + 3] = 255;
+    }
+    regionIndex.set(layer.id, regions.length);
+    regions.push({ maskPngBase64: await rgbaToPngBase64({ width: grey.width, height: grey.height, data }), prompt: layer.prompt, feather: layer.feather, appendMain: layer.appendMain });
+  }
+
   const controls: ControlUnitInput[] = [];
   for (const unit of built.units) {
+    // a hint tied to a region layer goes with it: to its index among the regions sent, or left out with it
+    const hintLayer = doc.layers.find((l): l is HintLayer => l.id === unit.layerId && l.type === 'hint');
+    const tie = hintLayer?.regionLayerId ?? null;
+    const region = tie === null ? null : (regionIndex.get(tie) ?? -1);
+    if (region === -1) {
+      const regionLayer = doc.layers.find((l) => l.id === tie);
+      skipped.push(`${hintLayer!.name}: ${regionLayer ? `its region ${regionLayer.name} is off or has nothing painted` : 'its region layer was deleted'}, hint left out`);
+      continue;
+    }
+    if (region !== null && unit.family === 'cnxs') {
+      skipped.push(`${hintLayer!.name}: a ControlNet-XS steers the whole picture and cannot be tied to a region, hint left out`);
+      continue;
+    }
     const control: ControlUnitInput = {
       kind: unit.family,
       model: unit.modelId,
@@ -71,6 +105,7 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     if (unit.baseId !== null) control.base = unit.baseId;
     const layerName = doc.layers.find((l) => l.id === unit.layerId)?.name;
     if (layerName !== undefined) control.layer = layerName.slice(0, 200);
+    if (region !== null) control.region = region;
     controls.push(control);
   }
 
@@ -85,24 +120,6 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
     }
     init = { imagePngBase64: await rgbaToPngBase64(src.composite()), strength: src.denoise, resizeMode: 'just-resize' };
     mask = { imagePngBase64: await rgbaToPngBase64({ width: m.width, height: m.height, data }) };
-  }
-
-  // Regions: each enabled region layer's painted coverage as a grey PNG (white = the region); empty ones are named.
-  const regions: RegionRecord[] = [];
-  const skipped = built.skipped.map((s) => s.reason);
-  for (const layer of enabledRegions(doc)) {
-    const pixels = src.pixels(layer.rasterId);
-    const grey = pixels ? coverage(pixels) : null;
-    if (!grey) {
-      skipped.push(`${layer.name}: nothing painted, region left out`);
-      continue;
-    }
-    const data = new Uint8ClampedArray(grey.width * grey.height * 4);
-    for (let i = 0, o = 0; i < grey.data.length; i++, o += 4) {
-      data[o] = data[o + 1] = data[o + 2] = grey.data[i];
-      data[o + 3] = 255;
-    }
-    regions.push({ maskPngBase64: await rgbaToPngBase64({ width: grey.width, height: grey.height, data }), prompt: layer.prompt, feather: layer.feather, appendMain: layer.appendMain });
   }
 
   if (src.hires && init) skipped.push('Hires fix: it is for text-to-image, not inpainting');

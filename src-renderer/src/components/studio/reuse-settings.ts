@@ -3,11 +3,12 @@
 // LoRAs (when the library has them), and each control's weight and step range onto the hint layer bound to
 // the same model. The size goes to the generate panel. Returns what could not be matched, to say so.
 // Regions (prompts and masks, from the history record or the PNG's hintbrush-regions chunk) come back as region
-// layers in place of the document's current ones (restoreRegions, also one undo step).
+// layers in place of the document's current ones (restoreRegions, also one undo step), and each hint that was
+// tied to a region is tied to the restored region layer again (an untied one goes back to the whole picture).
 // The VAE goes to the generate panel; embeddings must be in the library to be used.
 import type { GenerationSettings as UsedSettings, ReadSettings } from '../../../../src-main/common/generation-contract.ts';
 import type { RegionRecord } from '../../../../src-main/common/regions-contract.ts';
-import type { HintLayer } from '../../../../src-main/common/document/model.ts';
+import type { HintLayer, Layer } from '../../../../src-main/common/document/model.ts';
 import type { RgbaImage } from '../../document/raster-store.ts';
 import { loadImage, pixelsAt, pngDataUrl } from './image-io.ts';
 import type { Studio } from './studio.svelte.ts';
@@ -25,8 +26,8 @@ export interface ReusableSettings {
   checkpointId: number | null;
   checkpointName: string;
   loras: { id: number | null; name: string; weight: number }[];
-  /** `layer`: the hint layer the control came from, when the studio made the picture. */
-  controls: { kind: string; id: number | null; name: string; base: string | null; layer: string | null; weight: number; start: number; end: number }[];
+  /** `layer`: the hint layer the control came from, when the studio made the picture; `region`: index into `regions`. */
+  controls: { kind: string; id: number | null; name: string; base: string | null; layer: string | null; weight: number; start: number; end: number; region: number | null }[];
   /** The standalone VAE, null when the checkpoint's own was used. */
   vae: { id: number | null; name: string } | null;
   embeddings: { id: number | null; name: string }[];
@@ -60,6 +61,7 @@ export function reusableSettings(s: UsedSettings | ReadSettings, regions: Region
       weight: c.weight,
       start: c.start,
       end: c.end,
+      region: c.region ?? null,
     })),
     vae: s.vae ? { id: s.vae.id, name: s.vae.name } : null,
     embeddings: (s.embeddings ?? []).map((e) => ({ id: e.id, name: e.name })),
@@ -91,16 +93,15 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
       loras,
       ...(known(s.checkpointId) ? { checkpointId: s.checkpointId } : {}),
     });
-    const hints = doc.layers.filter((l): l is HintLayer => l.type === 'hint');
     for (const c of s.controls) {
-      // the layer of the same name when several are bound to the model
-      const bound = c.id === null ? [] : hints.filter((h) => h.control.modelId === c.id);
-      const layer = bound.find((h) => h.name === c.layer) ?? bound[0];
+      const layer = hintLayerFor(doc.layers, c);
       if (!layer) {
         missing.push(`a hint layer for ${c.name}`);
         continue;
       }
-      store.updateLayer(layer.id, { weight: c.weight, start: c.start, end: c.end, enabled: true }, 'Use these settings');
+      // a tie to a region is made by restoreRegions, once the region layers exist
+      const whole = c.region === null ? { regionLayerId: null } : {};
+      store.updateLayer(layer.id, { weight: c.weight, start: c.start, end: c.end, enabled: true, ...whole }, 'Use these settings');
     }
   });
   if (s.vae && !known(s.vae.id)) missing.push(`VAE ${s.vae.name}`);
@@ -114,6 +115,12 @@ export function reuseSettings(studio: Studio, s: ReusableSettings): string[] {
   return missing;
 }
 
+/** The hint layer a control goes back to: bound to its model, the one of the same name when several are. */
+function hintLayerFor(layers: readonly Layer[], c: ReusableSettings['controls'][number]): HintLayer | undefined {
+  const bound = c.id === null ? [] : layers.filter((h): h is HintLayer => h.type === 'hint' && h.control.modelId === c.id);
+  return bound.find((h) => h.name === c.layer) ?? bound[0];
+}
+
 /** A grey mask (white = the region) as region paint: white whose alpha is the mask, at the document size. */
 function regionPixels(mask: RgbaImage): RgbaImage {
   const data = new Uint8ClampedArray(mask.data.length);
@@ -124,18 +131,26 @@ function regionPixels(mask: RgbaImage): RgbaImage {
   return { width: mask.width, height: mask.height, data };
 }
 
-/** Replaces the document's region layers by the given regions (nothing happens when there are none). */
-export async function restoreRegions(studio: Studio, regions: readonly RegionRecord[]): Promise<number> {
+/**
+ * Replaces the document's region layers by the given regions (nothing happens when there are none), and ties
+ * each control's hint layer that had a region to the restored layer.
+ */
+export async function restoreRegions(studio: Studio, regions: readonly RegionRecord[], controls: ReusableSettings['controls'] = []): Promise<number> {
   const { store } = studio;
   const doc = store.state.doc;
   if (!doc || regions.length === 0) return 0;
   const masks = await Promise.all(regions.map(async (r) => regionPixels(pixelsAt(await loadImage(pngDataUrl(r.maskPngBase64)), doc.width, doc.height))));
   store.transact('Restore regions', () => {
     for (const old of doc.layers.filter((l) => l.type === 'region')) store.removeLayer(old.id);
-    regions.forEach((r, i) => {
+    const restored = regions.map((r, i) => {
       const layer = store.addRegionLayer({ name: `Region ${i + 1}`, prompt: r.prompt, feather: r.feather, appendMain: r.appendMain });
       store.replaceRaster(layer.rasterId, masks[i], 'Restore regions');
+      return layer;
     });
+    for (const c of controls) {
+      const hint = c.region === null ? undefined : hintLayerFor(doc.layers, c);
+      if (hint && restored[c.region!]) store.updateLayer(hint.id, { regionLayerId: restored[c.region!].id }, 'Restore regions');
+    }
   });
   return regions.length;
 }
