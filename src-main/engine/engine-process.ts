@@ -24,6 +24,7 @@ import { tinyModel } from './runtime/probe-model.ts';
 import { providerEntry, setProviderDevice } from './runtime/session.ts';
 import { diagnoseProvider } from './runtime/provider-diagnosis.ts';
 import { cachedProviderFailure } from './runtime/provider-log.ts';
+import { configureOptimizedModelCache } from './runtime/optimized-model-cache.ts';
 import { annotateTask } from './tasks/annotate-task.ts';
 import { generateTask } from './tasks/generate-task.ts';
 import { trainTask } from './tasks/train-task.ts';
@@ -210,6 +211,7 @@ function connectToMain(): MainPort {
 export async function runEngine(port: MainPort = connectToMain()): Promise<void> {
   const resourcesDir = process.env[ENGINE_ENV.resourcesDir] ?? '';
   const dataDir = process.env[ENGINE_ENV.dataDir] ?? '';
+  configureOptimizedModelCache(dataDir);
   let current: { jobId: string; abort: AbortController } | null = null;
   let pendingChoice: ProviderSetting | null = null;
   const applyChoice = (choice: ProviderSetting) => {
