@@ -1,20 +1,22 @@
-// Graph optimisation on disk: the first CPU session of a graph saves onnxruntime's optimized model
-// (`optimizedModelFilePath`), and a later engine process with the same graph, weights file, session settings and
-// onnxruntime loads that instead, with optimisation off. For the full-size UNet that takes the session from about
-// 1 s to 0.15 s (memory-first settings), and with folded weights (HINTBRUSH_CPU_WEIGHTS=fold) from about 10 s to
-// under 1 s: the folded float32 weights are saved beside the model and memory-mapped from there.
+// Graph optimisation on disk, for sessions that fold their weights: the first CPU session of such a graph saves
+// onnxruntime's optimized model (`optimizedModelFilePath`) with its folded float32 weights beside it, and a later
+// engine process with the same graph, weights file, session settings and onnxruntime maps those instead of
+// casting and folding again. Measured on the full-size UNet (HINTBRUSH_CPU_WEIGHTS=fold): the session takes
+// about 0.5 s instead of 18 s on this shared 2-core machine (the first one, which writes the 3.3 GB entry, about
+// twice as long as without the cache). The VAE's sessions fold their weights too, so they come from here as well.
 //
-// Two kinds of entry, both a folder <key>/ holding model.onnx:
-// - casts per run (LEAN_INFERENCE): the weights stay in the user's file, which model.onnx points into by base name
-//   and offset, as the emitted model does; the entry is a few hundred kB.
-// - folded weights: ORT writes every initializer to weights.bin in the entry; the entry needs no user file
-//   (the UNet's is 3.3 GB, so the cache keeps at most `limitBytes`, least recently used entries going first).
+// Memory-first sessions (casts per run, LEAN_INFERENCE) are not cached: their saved model keeps pointing into the
+// user's file, and onnxruntime 1.30 ran it measurably slower (its fp16->fp32 Casts took 2.3x as long in an ORT
+// profile of the CLIP text encoder: 2.2 s against 1.0 s over two runs), which would cost more than the 0.8 s of
+// optimisation it saves.
 //
+// An entry is a folder <key>/ holding model.onnx and weights.bin (every initializer, so it needs no user file).
 // The key covers everything the saved model depends on: the emitted bytes (graph, sizes, fused ops, LoRA values,
-// weight offsets), the session options, onnxruntime's version, the CPU, and each weights file's identity (size,
-// modification time, inode and a sample of its bytes), so a changed or replaced checkpoint gets a new entry.
-// An entry is written to a temporary folder and renamed into place, so a crash or a second engine process never
-// leaves half an entry under a key; an entry ORT cannot load is deleted and made again.
+// weight offsets), the session options, onnxruntime's version, the CPU, and each weights file's identity (path,
+// size, modification time, inode and a 1 MiB sample of its bytes), so a changed or replaced checkpoint gets a new
+// entry. An entry is written to a temporary folder and renamed into place, so a crash or a second engine process
+// never leaves half an entry under a key; an entry ORT cannot load is deleted and made again. The folder keeps at
+// most `limitBytes`, least recently used entries going first.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,7 +32,7 @@ type OrtOptions = import('onnxruntime-node').InferenceSession.SessionOptions;
 const FORMAT = 1;
 const MODEL_FILE = 'model.onnx';
 const WEIGHTS_FILE = 'weights.bin';
-/** The cache's size limit: two full-size UNets with folded weights, or thousands of entries without. */
+/** The cache's size limit: two full-size UNets (3.3 GB each) and their VAEs. */
 export const DEFAULT_LIMIT_BYTES = 8 * 2 ** 30;
 /** Temporary folders older than this were left by a process that died while writing. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -48,18 +50,17 @@ export class OptimizedModelCache {
   ) {}
 
   /**
-   * A CPU session for `model` with `options` (as ModelSession builds them): loaded from the cache when an entry
-   * exists, else created as usual with ORT saving its optimized model into a new entry. `foldsWeights` says whether
-   * the options fold weight casts (the entry then carries the weights).
+   * A CPU session for `model` with `options` (as ModelSession builds them, folding weight casts): loaded from the
+   * cache when an entry exists, else created as usual with ORT saving its optimized model into a new entry.
    */
-  async createSession(ort: Ort, model: EmittedModel, options: OrtOptions, foldsWeights: boolean): Promise<OrtSession> {
+  async createSession(ort: Ort, model: EmittedModel, options: OrtOptions): Promise<OrtSession> {
     const key = this.keyFor(model, options, ort.env.versions.node ?? ort.env.versions.common);
     if (!key) return ort.InferenceSession.create(model.bytes, options);
     const entry = path.join(this.folder, key);
     const hit = this.read(entry);
     if (hit) {
       try {
-        const session = await ort.InferenceSession.create(hit, loadOptions(options, foldsWeights ? entry : null));
+        const session = await ort.InferenceSession.create(hit, loadOptions(options, entry));
         this.stats.hits++;
         touch(path.join(entry, MODEL_FILE));
         return session;
@@ -71,7 +72,7 @@ export class OptimizedModelCache {
     let session: OrtSession;
     try {
       fs.mkdirSync(temp, { recursive: true });
-      session = await ort.InferenceSession.create(model.bytes, saveOptions(options, path.join(temp, MODEL_FILE), foldsWeights));
+      session = await ort.InferenceSession.create(model.bytes, saveOptions(options, path.join(temp, MODEL_FILE)));
     } catch {
       // Saving failed (a full disk, a folder we may not write) or the graph itself did: create it the usual way,
       // which throws the graph's own error if there is one.
@@ -180,17 +181,15 @@ function withSession(options: OrtOptions, session: Record<string, string>): OrtO
   return { ...options, extra: { ...extra, session: { ...extra.session, ...session } } } as OrtOptions;
 }
 
-/** ORT saves the optimized model; with folded casts, every initializer goes to weights.bin beside it. */
-function saveOptions(options: OrtOptions, modelPath: string, foldsWeights: boolean): OrtOptions {
+/** ORT saves the optimized model, and every initializer to weights.bin beside it. */
+function saveOptions(options: OrtOptions, modelPath: string): OrtOptions {
   const o = { ...options, optimizedModelFilePath: modelPath };
-  if (!foldsWeights) return o;
   return withSession(o, { optimized_model_external_initializers_file_name: WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024' });
 }
 
-/** The saved model is already optimized; with weights in the entry, ORT reads them from there. */
-function loadOptions(options: OrtOptions, weightsFolder: string | null): OrtOptions {
-  const o = { ...options, graphOptimizationLevel: 'disabled' } as OrtOptions;
-  return weightsFolder ? withSession(o, { model_external_initializers_file_folder_path: weightsFolder }) : o;
+/** The saved model is already optimized, and its weights are in the entry. */
+function loadOptions(options: OrtOptions, entry: string): OrtOptions {
+  return withSession({ ...options, graphOptimizationLevel: 'disabled' } as OrtOptions, { model_external_initializers_file_folder_path: entry });
 }
 
 // ---- the engine's cache -----------------------------------------------------------------------------

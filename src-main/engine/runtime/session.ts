@@ -94,7 +94,7 @@ export interface SessionOptions {
   residentOutputs?: string[];
   /**
    * Keep ORT's optimized model in the engine's optimized-model cache (optimized-model-cache.ts) and load it from
-   * there next time: CPU sessions of emitted graphs only (the generation runtime's).
+   * there next time: CPU sessions of emitted graphs whose `cpuMemory` folds weight casts (the generation runtime's).
    */
   cacheOptimized?: boolean;
 }
@@ -222,9 +222,10 @@ export class ModelSession {
     for (const [i, provider] of providers.entries()) {
       try {
         const options = sessionOptions(externalFolder, provider, opts);
-        const cache = provider === 'cpu' && opts.cacheOptimized && emitted ? optimizedModelCache() : null;
+        // only sessions that fold their weights: a memory-first one runs slower from a saved model (the cache says why)
+        const cache = provider === 'cpu' && opts.cacheOptimized && opts.cpuMemory?.foldWeightCasts && emitted ? optimizedModelCache() : null;
         const session = await (cache && emitted
-          ? cache.createSession(ort(), emitted, options, opts.cpuMemory?.foldWeightCasts ?? true)
+          ? cache.createSession(ort(), emitted, options)
           : typeof source === 'string'
             ? ort().InferenceSession.create(source, options)
             : ort().InferenceSession.create(source, options));
