@@ -6,9 +6,14 @@ import { emitOnnx } from '../src-main/engine/graph/emit-onnx.ts';
 import type { Node } from '../src-main/engine/graph/node.ts';
 import type { DataType } from '../src-main/engine/graph/dtype.ts';
 import { createFusedSession, type FusionOptions, type Fusions } from '../src-main/engine/runtime/fusions.ts';
+import { configureOptimizedModelCache } from '../src-main/engine/runtime/optimized-model-cache.ts';
 import { type CpuMemoryPolicy, FOLDED_INFERENCE, LEAN_INFERENCE, ModelSession, type ProviderName, type TensorData } from '../src-main/engine/runtime/session.ts';
 
 export type ModelName = 'tiny' | 'full';
+
+// The engine's optimized-model cache, only where HINTBRUSH_ORT_CACHE names a folder: by default every scenario
+// measures sessions made from scratch.
+configureOptimizedModelCache('', process.env.HINTBRUSH_ORT_CACHE);
 
 /** One model set to measure: a checkpoint, a ControlNet for it, and the sizes each scenario uses on it. */
 export interface BenchModel {
@@ -109,7 +114,8 @@ export async function benchSession(
   };
   const used = opts.foldWeights && cpuMemory === LEAN_INFERENCE ? FOLDED_INFERENCE : cpuMemory;
   const t0 = now();
-  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: used });
+  // cacheOptimized: only when HINTBRUSH_ORT_CACHE names a folder (run twice: the second run loads what the first saved)
+  const session = await createFusedSession(timedBuild, 'bench', { providers: [opts.provider], fusions: fusionOverrides(opts), cpuMemory: used, cacheOptimized: true });
   const sessionMs = now() - t0 - buildMs;
   const fused = Buffer.from(session.model.bytes);
   const ops = [fused.includes('MultiHeadAttention') ? 'fused attention' : '', fused.includes('GroupNorm') ? 'fused GroupNorm' : ''].filter(Boolean);

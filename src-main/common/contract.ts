@@ -106,6 +106,11 @@ export interface ProviderReport {
   reason: string; // why it is not available, or '' when it is
   /** The fix in one line, when there is one the user can do (install X, update the driver). */
   fix?: string;
+  /**
+   * False on an unavailable provider whose reason comes from onnxruntime's one-line summary only (a plain engine
+   * start); a probe (`engine.probe`, `hintbrush probe`) reads ORT's own log and names the missing piece.
+   */
+  diagnosed?: boolean;
 }
 
 export type EngineState = 'starting' | 'ready' | 'busy' | 'crashed' | 'restarting' | 'stopped';

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EngineToMain, MainToEngine } from './protocol.ts';
 import { chooseProvider, probeProviders, runEngine } from './engine-process.ts';
+import { cachedProviderFailure } from './runtime/provider-log.ts';
 
 class FakeParentPort {
   readonly received: EngineToMain[] = [];
@@ -87,6 +88,26 @@ describe('provider probe', () => {
     const reports = await probeProviders();
     assert.deepEqual(reports.find((r) => r.name === 'cpu'), { name: 'cpu', available: true, reason: '' });
     for (const r of reports) assert.ok(r.available === (r.reason === ''), `${r.name}: ${r.reason}`);
+  });
+
+  it('at engine start reads only the summary of a failed provider; a probe reads ORT\'s log, once per process', async () => {
+    const plain = await probeProviders({ diagnose: false });
+    assert.deepEqual(plain.find((r) => r.name === 'cpu'), { name: 'cpu', available: true, reason: '' });
+    for (const r of plain.filter((p) => !p.available)) assert.equal(r.diagnosed, false, r.name);
+    const cuda = plain.find((r) => r.name === 'cuda');
+    if (process.platform === 'linux' && process.arch === 'x64' && cuda && !cuda.available) {
+      // The JS summary does not say which file is missing; ORT's log, read by the probe, does.
+      assert.doesNotMatch(cuda.reason, /libonnxruntime_providers_cuda\.so/);
+      const probed = await probeProviders();
+      const diagnosed = probed.find((r) => r.name === 'cuda');
+      assert.match(diagnosed?.reason ?? '', /libonnxruntime_providers_cuda\.so/);
+      assert.equal(diagnosed?.diagnosed, undefined);
+      // The capture is kept for the process: a second probe starts no child.
+      assert.equal(cachedProviderFailure('cuda'), cachedProviderFailure('cuda'));
+      const t0 = performance.now();
+      assert.deepEqual(await probeProviders(), probed);
+      assert.ok(performance.now() - t0 < 1000, `a second probe (three captures take about 1.5 s) took ${(performance.now() - t0).toFixed(0)} ms`);
+    }
   });
 
   it('chooses the best available provider, webgpu only when asked', () => {

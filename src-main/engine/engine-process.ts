@@ -23,7 +23,8 @@ import { DEVICE_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice, type ProviderS
 import { tinyModel } from './runtime/probe-model.ts';
 import { providerEntry, setProviderDevice } from './runtime/session.ts';
 import { diagnoseProvider } from './runtime/provider-diagnosis.ts';
-import { captureProviderFailure } from './runtime/provider-log.ts';
+import { cachedProviderFailure } from './runtime/provider-log.ts';
+import { configureOptimizedModelCache } from './runtime/optimized-model-cache.ts';
 import { annotateTask } from './tasks/annotate-task.ts';
 import { generateTask } from './tasks/generate-task.ts';
 import { trainTask } from './tasks/train-task.ts';
@@ -54,8 +55,12 @@ const PLATFORM_PROVIDERS: Record<string, string[]> = {
   darwin: ['coreml', 'webgpu', 'cpu'],
 };
 
-/** Which providers exist here: listed by onnxruntime-node and able to create and run a tiny session. */
-export async function probeProviders(): Promise<ProviderReport[]> {
+/**
+ * Which providers exist here: listed by onnxruntime-node and able to create and run a tiny session. With
+ * `diagnose` (a probe), each failing provider's cause is read from ORT's own log in a child process (cached per
+ * engine process); without (engine start), only ORT's one-line summary is used, so generation is not delayed.
+ */
+export async function probeProviders({ diagnose = true }: { diagnose?: boolean } = {}): Promise<ProviderReport[]> {
   let ort: Ort;
   try {
     ort = loadOrt();
@@ -85,10 +90,15 @@ export async function probeProviders(): Promise<ProviderReport[]> {
       reports.push({ name, available: true, reason: '' });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
+      if (!diagnose) {
+        const { reason, fix } = diagnoseProvider(name, message);
+        reports.push({ name, available: false, reason, fix, diagnosed: false });
+        continue;
+      }
       // The JS message is a summary; ORT's log names the cause (which library, which CUDA error).
       const entry = providerEntry(name);
       const deviceId = typeof entry === 'string' ? undefined : entry.deviceId;
-      const failure = (await captureProviderFailure(name, { deviceId })) ?? { message, log: '' };
+      const failure = (await cachedProviderFailure(name, deviceId)) ?? { message, log: '' };
       const { reason, fix } = diagnoseProvider(name, message, failure.log);
       reports.push({ name, available: false, reason, fix });
     }
@@ -201,6 +211,7 @@ function connectToMain(): MainPort {
 export async function runEngine(port: MainPort = connectToMain()): Promise<void> {
   const resourcesDir = process.env[ENGINE_ENV.resourcesDir] ?? '';
   const dataDir = process.env[ENGINE_ENV.dataDir] ?? '';
+  configureOptimizedModelCache(dataDir);
   let current: { jobId: string; abort: AbortController } | null = null;
   let pendingChoice: ProviderSetting | null = null;
   const applyChoice = (choice: ProviderSetting) => {
@@ -260,7 +271,7 @@ export async function runEngine(port: MainPort = connectToMain()): Promise<void>
   });
 
   if (process.env[ENGINE_ENV.skipProbe] !== '1') {
-    providerReports = await probeProviders();
+    providerReports = await probeProviders({ diagnose: false });
     provider = chooseProvider(providerReports);
   } else {
     providerReports = [{ name: 'cpu', available: true, reason: '' }];

@@ -25,6 +25,8 @@ export interface EmittedModel {
   nodeCount: number;
   externalBytes: number;
   embeddedBytes: number;
+  /** The files in `externalFolder` whose bytes the model points into (the optimized-model cache keys on them). */
+  externalFiles?: string[];
 }
 
 interface OnnxNode {
@@ -81,6 +83,7 @@ export function emitOnnx(outputs: Record<string, Node>, opts: { graphName?: stri
   let constCount = 0;
   let externalBytes = 0;
   let embeddedBytes = 0;
+  const externalFiles = new Set<string>();
 
   // Pick the folder holding the most external bytes; the others get embedded.
   const bytesPerFolder = new Map<string, number>();
@@ -128,7 +131,10 @@ export function emitOnnx(outputs: Record<string, Node>, opts: { graphName?: stri
         }),
       );
       if (embedded) embeddedBytes += embedded.byteLength;
-      else if (ext) externalBytes += ext.length;
+      else if (ext) {
+        externalBytes += ext.length;
+        externalFiles.add(ext.file);
+      }
       continue;
     }
     const ins = n.inputs.map((i) => names.get(i.id)!);
@@ -194,6 +200,7 @@ export function emitOnnx(outputs: Record<string, Node>, opts: { graphName?: stri
     nodeCount: onnxNodes.length,
     externalBytes,
     embeddedBytes,
+    externalFiles: [...externalFiles].sort(),
   };
 }
 

@@ -111,7 +111,8 @@ export class ModelRuntime {
      */
     memoryFirst = process.env.HINTBRUSH_CPU_WEIGHTS !== 'fold',
   ) {
-    this.sessions = new SessionCache(16, { providers, fusions, cpuMemory: memoryFirst ? LEAN_INFERENCE : FOLDED_INFERENCE });
+    // optimized models on disk (when the engine has a cache folder): a later app start skips graph optimisation
+    this.sessions = new SessionCache(16, { providers, fusions, cpuMemory: memoryFirst ? LEAN_INFERENCE : FOLDED_INFERENCE, cacheOptimized: true });
   }
 
   config(checkpoint: string): { unet: UnetConfig; vae: VaeConfig } {

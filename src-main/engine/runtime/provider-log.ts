@@ -5,7 +5,9 @@
 // child's stderr. The child is Node itself, or Electron run as Node (ELECTRON_RUN_AS_NODE, which is why the
 // packaged app keeps the runAsNode fuse on: electron-builder.yml).
 //
-// Lifecycle: each call starts one child and kills it after `timeoutMs` at the latest.
+// Lifecycle: each call starts one child and kills it after `timeoutMs` at the latest. The child costs about half a
+// second, so the engine captures only when a diagnosis is shown (a probe), once per provider and device for the
+// life of the engine process (`cachedProviderFailure`): a plain engine start never waits for one.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tinyModel } from './probe-model.ts';
@@ -72,4 +74,18 @@ export function captureProviderFailure(provider: string, opts: CaptureOptions = 
       }
     });
   });
+}
+
+// Keyed by provider and device: the libraries and drivers one engine process sees do not change while it runs.
+const captured = new Map<string, Promise<ProviderFailure | null>>();
+
+/** `captureProviderFailure` with this engine's onnxruntime, run once per provider and device per process. */
+export function cachedProviderFailure(provider: string, deviceId?: number): Promise<ProviderFailure | null> {
+  const key = `${provider}:${deviceId ?? ''}`;
+  let failure = captured.get(key);
+  if (!failure) {
+    failure = captureProviderFailure(provider, { deviceId });
+    captured.set(key, failure);
+  }
+  return failure;
 }

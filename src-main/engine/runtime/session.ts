@@ -13,6 +13,7 @@ import { emitOnnx, type EmittedModel } from '../graph/emit-onnx.ts';
 import { Graph } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
 import { diagnoseProvider, isOutOfMemory } from './provider-diagnosis.ts';
+import { optimizedModelCache } from './optimized-model-cache.ts';
 
 const require = createRequire(import.meta.url);
 type Ort = typeof import('onnxruntime-node');
@@ -91,6 +92,11 @@ export interface SessionOptions {
    * that can keep outputs on the device from JS (ort-facts.md); in ORT's own host tensor elsewhere.
    */
   residentOutputs?: string[];
+  /**
+   * Keep ORT's optimized model in the engine's optimized-model cache (optimized-model-cache.ts) and load it from
+   * there next time: CPU sessions of emitted graphs whose `cpuMemory` folds weight casts (the generation runtime's).
+   */
+  cacheOptimized?: boolean;
 }
 
 export interface CpuMemoryPolicy {
@@ -184,7 +190,7 @@ export class ModelSession {
   }
 
   static async create(model: EmittedModel, opts: SessionOptions = {}): Promise<ModelSession> {
-    return ModelSession.open(model.bytes, model.externalFolder, () => model, opts);
+    return ModelSession.open(model.bytes, model.externalFolder, () => model, opts, model);
   }
 
   /**
@@ -209,16 +215,23 @@ export class ModelSession {
     externalFolder: string | null,
     describe: (session: import('onnxruntime-node').InferenceSession) => EmittedModel,
     opts: SessionOptions,
+    emitted?: EmittedModel,
   ): Promise<ModelSession> {
     const skipped: ProviderReport[] = [];
     const providers = opts.providers ?? candidateProviders();
     for (const [i, provider] of providers.entries()) {
       try {
         const options = sessionOptions(externalFolder, provider, opts);
-        const session = await (typeof source === 'string' ? ort().InferenceSession.create(source, options) : ort().InferenceSession.create(source, options));
+        // only sessions that fold their weights: a memory-first one runs slower from a saved model (the cache says why)
+        const cache = provider === 'cpu' && opts.cacheOptimized && opts.cpuMemory?.foldWeightCasts && emitted ? optimizedModelCache() : null;
+        const session = await (cache && emitted
+          ? cache.createSession(ort(), emitted, options)
+          : typeof source === 'string'
+            ? ort().InferenceSession.create(source, options)
+            : ort().InferenceSession.create(source, options));
         const made = new ModelSession(session, provider, describe(session), skipped, new Set(opts.residentOutputs ?? []));
         const rest = providers.slice(i + 1);
-        if (rest.length > 0) made.reopenElsewhere = () => ModelSession.open(source, externalFolder, describe, { ...opts, providers: rest });
+        if (rest.length > 0) made.reopenElsewhere = () => ModelSession.open(source, externalFolder, describe, { ...opts, providers: rest }, emitted);
         return made;
       } catch (err) {
         const message = (err as Error).message ?? String(err);

@@ -30,6 +30,10 @@ export class Session {
   private readonly jobListeners = new Set<(job: JobInfo, previous: JobInfo | undefined) => void>();
   private readonly openListeners = new Set<() => void>();
   private nextNotice = 1;
+  /** The engine process whose providers were already sent for a full diagnosis. */
+  private diagnosedPid: number | null = null;
+  /** The list was opened while the engine was starting or busy: diagnose once it is ready. */
+  private diagnosisWanted = false;
 
   readonly client: HintbrushClient;
 
@@ -45,7 +49,7 @@ export class Session {
         this.connection = state;
         if (state.status === 'open' && !wasOpen) void this.refresh();
       }),
-      this.client.on('engine.status', (status) => (this.engine = status)),
+      this.client.on('engine.status', (status) => this.takeEngineStatus(status)),
       this.client.on('job.updated', (job) => this.applyJob(job)),
     ];
     return () => offs.forEach((off) => off());
@@ -74,7 +78,7 @@ export class Session {
     ]);
     if (setting.status === 'fulfilled') this.providerSetting = setting.value;
     if (info.status === 'fulfilled') this.info = info.value;
-    if (engine.status === 'fulfilled') this.engine = engine.value;
+    if (engine.status === 'fulfilled') this.takeEngineStatus(engine.value);
     else this.notify('error', `Engine status unavailable: ${errorText(engine.reason)}`);
     if (jobs.status === 'fulfilled') {
       // Active jobs main no longer knows (it restarted while the link was down) would spin forever.
@@ -113,6 +117,26 @@ export class Session {
     } catch (err) {
       this.notify('error', `Could not probe the engine: ${errorText(err)}`);
     }
+  }
+
+  /**
+   * When the provider list opens: if the engine has reported failed providers by onnxruntime's one-line summary
+   * only (a plain start skips the slow capture of ORT's log), asks once per engine process for the full diagnosis.
+   * Only while the engine is idle, so it never queues behind a generation; "Probe again" is always there.
+   */
+  diagnoseProviders(): void {
+    this.diagnosisWanted = true;
+    const engine = this.engine;
+    if (!engine || engine.state !== 'ready' || engine.pid === null) return; // asked again when it is
+    this.diagnosisWanted = false;
+    if (this.diagnosedPid === engine.pid || !engine.providers.some((p) => !p.available && p.diagnosed === false)) return;
+    this.diagnosedPid = engine.pid;
+    void this.probeEngine();
+  }
+
+  private takeEngineStatus(status: EngineStatus): void {
+    this.engine = status;
+    if (this.diagnosisWanted) this.diagnoseProviders();
   }
 
   /** Remembers the provider choice; the engine's new status arrives as an engine.status event. */
