@@ -3,27 +3,17 @@
 // picture's own PNG (the hintbrush-regions chunk) and in the history view; then the region layers are deleted,
 // the PNG is dropped on the history and "Use these settings" brings both regions back with their masks.
 // Screenshots: test-results/studio-regions-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { regionsFromPngText, REGIONS_PNG_KEYWORD } from '../../src-main/common/regions-contract.ts';
 import { decodePng, readPngText } from '../../src-main/formats/png.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
 import { addFixtures, addLayer, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const session = e2eSession();
 
 /** Mean of a grey mask PNG over the left and right thirds (the painted shapes cover about 85% of their third). */
 function sides(png: Uint8Array): { left: number; right: number; width: number; height: number } {
@@ -51,9 +41,7 @@ async function paintRegion(page: Page, prompt: string, from: { x: number; y: num
 }
 
 test('two painted regions with their own prompts: recorded in history and PNG, restored from the PNG', { timeout: 420_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { server, page, problems } = await session.open();
   await addFixtures(page);
   await openStudio(page);
 

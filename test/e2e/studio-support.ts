@@ -1,6 +1,6 @@
-// Steps the studio end-to-end tests share: adding the fixtures folder through the Library view, opening the
-// studio, turning document coordinates into page coordinates (the canvas publishes its viewport as data
-// attributes), drawing strokes, reading what the canvas shows at a point, and waiting for autosave.
+// Steps the studio end-to-end tests share: adding the fixtures (or another models folder) through the Library
+// view, opening the studio, turning document coordinates into page coordinates (the canvas publishes its viewport
+// as data attributes), drawing strokes, reading what the canvas shows at a point, and waiting for autosave.
 import type { Page } from 'playwright-core';
 import { fixturesDir } from '../support/paths.ts';
 
@@ -11,17 +11,22 @@ export interface Point {
 
 /** Adds test/fixtures/sd15-tiny through the Library view's folder dialog and waits for the scan. */
 export async function addFixtures(page: Page): Promise<void> {
+  await addModelFolder(page, fixturesDir, ['tiny-sd15', 'tiny-controlnet', 'tiny-ctrlora-edge', 'tiny-ctrlora-blob', 'tiny-ctrlora-base']);
+}
+
+/** Adds a folder through the Library view's folder dialog and waits until the scan is over and lists `names`. */
+export async function addModelFolder(page: Page, folder: string, names: readonly string[]): Promise<void> {
   await page.locator('nav button[title^="Library"]').click();
   await page.getByTestId('add-folder').click();
-  await page.getByTestId('add-folder-path').fill(fixturesDir);
+  await page.getByTestId('add-folder-path').fill(folder);
   await page.getByTestId('add-folder-submit').click();
   await page.getByTestId('add-folder-dialog').waitFor({ state: 'hidden' });
   await page.waitForFunction(
-    () => {
-      const names = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
-      return ['tiny-sd15', 'tiny-controlnet', 'tiny-ctrlora-edge', 'tiny-ctrlora-blob', 'tiny-ctrlora-base'].every((n) => names.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
+    (wanted) => {
+      const listed = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
+      return wanted.every((n) => listed.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
     },
-    null,
+    names,
     { timeout: 120_000 },
   );
 }
