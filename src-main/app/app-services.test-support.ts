@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { LibraryItem } from '../common/contract.ts';
+import type { Events, LibraryItem } from '../common/contract.ts';
 import { toErrorInfo } from '../common/errors.ts';
 import { fixture } from '../engine/goldens.test-support.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
@@ -19,6 +19,14 @@ export async function errorKindOf(promise: Promise<unknown>): Promise<string> {
     return toErrorInfo(err).kind;
   }
   return 'no error';
+}
+
+/** A `listen` that records every generation's progress and finished events, in order, into the given lists. */
+export function recordGenerateEvents(progress: Events['generate.progress'][], finished: Events['generate.finished'][]): (services: Services) => void {
+  return (services) => {
+    services.events.on('generate.progress', (e) => progress.push(e));
+    services.events.on('generate.finished', (e) => finished.push(e));
+  };
 }
 
 export interface AppServicesOptions {

@@ -12,7 +12,7 @@ import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 import { hugePng16 } from '../formats/huge-png.test-support.ts';
 import { decodePng, encodePng } from '../formats/png.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
-import { errorKindOf, startAppServices, type AppServices } from './app-services.test-support.ts';
+import { errorKindOf, recordGenerateEvents, startAppServices, type AppServices } from './app-services.test-support.ts';
 import type { Services } from './bootstrap.ts';
 
 /** A 64x48 RGB gradient PNG (another size and ratio than the generation's, so it is resized). */
@@ -46,10 +46,7 @@ describe('generation services', () => {
     app = await startAppServices({
       name: 'generation',
       fixtures: ['tiny-sd15.safetensors', 'tiny-controlnet.safetensors', 'tiny-lora.safetensors'],
-      listen: (s) => {
-        s.events.on('generate.progress', (e) => progress.push(e));
-        s.events.on('generate.finished', (e) => finished.push(e));
-      },
+      listen: recordGenerateEvents(progress, finished),
       expectItems: 3,
     });
     ({ services, dataDir, items } = app);

@@ -10,7 +10,7 @@ import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
 import { decodePng, readPngText } from '../formats/png.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
-import { errorKindOf, startAppServices, type AppServices } from './app-services.test-support.ts';
+import { errorKindOf, recordGenerateEvents, startAppServices, type AppServices } from './app-services.test-support.ts';
 import type { Services } from './bootstrap.ts';
 
 describe('live pictures', () => {
@@ -31,10 +31,7 @@ describe('live pictures', () => {
     app = await startAppServices({
       name: 'live',
       fixtures: ['tiny-sd15.safetensors', 'tiny-lora.safetensors'],
-      listen: (s) => {
-        s.events.on('generate.progress', (e) => progress.push(e));
-        s.events.on('generate.finished', (e) => finished.push(e));
-      },
+      listen: recordGenerateEvents(progress, finished),
       expectItems: 2,
     });
     ({ services, dataDir, items } = app);

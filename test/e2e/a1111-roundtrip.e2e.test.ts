@@ -26,7 +26,7 @@ import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { repoRoot } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addModelFolder, openStudio } from './studio-support.ts';
+import { addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
 
 const PROMPT = 'a lighthouse on a cliff at dusk, (stormy sky:1.2)';
 const NEGATIVE = 'tinyneg, (blurry:1.1)';
@@ -169,9 +169,7 @@ test('an A1111 PNG with an embedding, a VAE and hires fix, dropped and reused, g
   await page.mouse.move(0, 0);
   await screenshot(page, 'a1111-roundtrip-reused');
 
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 300_000 });
+  await generateAndWait(page, 300_000);
   await page.mouse.move(0, 0);
   await screenshot(page, 'a1111-roundtrip-result');
 

@@ -9,7 +9,7 @@ import { readPngText } from '../../src-main/formats/png.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
+import { addFixtures, generateAndWait, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -72,9 +72,7 @@ test('an edge and a blob hint through two CtrLoRA conditions, weighed 0.6 and 0.
 
   await page.getByTestId('steps').fill('4');
 
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click();
   await page.locator('[data-testid="layer-row"][data-kind="image"]').nth(1).waitFor({ timeout: 30_000 });
   await page.mouse.move(0, 0);

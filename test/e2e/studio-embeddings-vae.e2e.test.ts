@@ -17,7 +17,7 @@ import { getClipTokenizer } from '../../src-main/generation/tokenizer.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addModelFolder, openStudio } from './studio-support.ts';
+import { addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
 
 const session = e2eSession();
 let folder: string;
@@ -66,9 +66,7 @@ test('an embedding suggested in the prompt and a chosen VAE end up in the pictur
     await page.getByTestId(side).dispatchEvent('change');
   }
   await page.getByTestId('steps').fill('2');
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 180_000 });
+  await generateAndWait(page, 180_000);
 
   const api = await connect(server);
   const { items } = await api.call('history.list', { limit: 5, offset: 0 });

@@ -15,7 +15,7 @@ import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { repoRoot } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addModelFolder, openStudio } from './studio-support.ts';
+import { addFixtures, addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -66,9 +66,7 @@ test('hires fix from the studio with a library upscaler: history, PNG metadata, 
   await page.getByTestId('hires-target').scrollIntoViewIfNeeded();
   await screenshot(page, 'studio-hires-settings');
 
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 300_000 });
+  await generateAndWait(page, 300_000);
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-hires-result');
 

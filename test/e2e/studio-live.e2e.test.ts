@@ -20,7 +20,7 @@ import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, layerNames, openStudio, stroke } from './studio-support.ts';
+import { addFixtures, addLayer, frameTimes, generateAndWait, layerNames, openStudio, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -77,28 +77,6 @@ function hintAt(base64: string, x: number, y: number): number {
   const image = decodePng(Buffer.from(base64, 'base64'));
   const i = (y * image.width + x) * image.channels;
   return image.data[i];
-}
-
-/** requestAnimationFrame deltas in the page while `paint` runs (the first, partial one dropped). */
-async function frameTimes(page: Page, paint: () => Promise<void>): Promise<number[]> {
-  // A string, not a function: tsx would wrap the named callback in a helper the page does not have.
-  await page.evaluate(`(() => {
-    window.__frames = [];
-    window.__recording = true;
-    let last = performance.now();
-    function tick(t) {
-      window.__frames.push(t - last);
-      last = t;
-      if (window.__recording) requestAnimationFrame(tick);
-    }
-    requestAnimationFrame(tick);
-  })()`);
-  await paint();
-  return page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __recording: boolean };
-    w.__recording = false;
-    return w.__frames.slice(1);
-  });
 }
 
 function frameStats(frames: number[]) {
@@ -230,9 +208,7 @@ test('live mode follows ten quick strokes, cancels stale pictures within a step,
     await page.getByTestId(side).dispatchEvent('change');
   }
   const generateSent = frames.length;
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   const generate = frames.slice(generateSent).find((f) => f.dir === 'sent' && f.message.method === 'generate.start')!;
   const generateHint = (generate.message.params as GenerateInput).controls[0].imagePngBase64;
   assert.deepEqual(decodePng(Buffer.from(lastHint, 'base64')).data, decodePng(Buffer.from(generateHint, 'base64')).data, 'the same hint as Generate sends');

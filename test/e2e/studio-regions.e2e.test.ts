@@ -11,7 +11,7 @@ import { decodePng, readPngText } from '../../src-main/formats/png.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
+import { addFixtures, addLayer, generateAndWait, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -68,9 +68,7 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
     await page.getByTestId(side).dispatchEvent('change');
   }
   await page.getByTestId('steps').fill('3');
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click();
   await page.locator('[data-testid="layer-row"][data-kind="image"]').nth(1).waitFor({ timeout: 30_000 });
   await page.mouse.move(0, 0);

@@ -15,7 +15,7 @@ import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';
 import type { ServeHandle } from '../support/serve.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, inkAt, layerNames, openStudio, stroke, toScreen, waitSaved } from './studio-support.ts';
+import { addFixtures, addLayer, frameTimes, inkAt, layerNames, openStudio, stroke, toScreen, waitSaved, type Point } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -214,27 +214,13 @@ test('painting a 1024x1024 canvas with 10 layers stays responsive', { timeout: 3
   await page.getByTestId('tool-brush').click();
   await page.keyboard.press('BracketRight');
 
-  // A string, not a function: tsx would wrap the named callback in a helper the page does not have.
-  await page.evaluate(`(() => {
-    window.__frames = [];
-    window.__recording = true;
-    let last = performance.now();
-    function tick(t) {
-      window.__frames.push(t - last);
-      last = t;
-      if (window.__recording) requestAnimationFrame(tick);
-    }
-    requestAnimationFrame(tick);
-  })()`);
-  const loop = [];
+  const loop: Point[] = [];
   for (let i = 0; i <= 24; i++) loop.push({ x: centre.x + Math.cos(i / 3) * 380, y: centre.y + Math.sin(i / 2) * 380 });
-  const started = Date.now();
-  await stroke(page, loop, 8);
-  const strokeMs = Date.now() - started;
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __recording: boolean };
-    w.__recording = false;
-    return w.__frames.slice(1);
+  let strokeMs = 0;
+  const frames = await frameTimes(page, async () => {
+    const started = Date.now();
+    await stroke(page, loop, 8);
+    strokeMs = Date.now() - started;
   });
   assert.ok(frames.length > 20, `frames were measured while painting (${frames.length})`);
   const sorted = [...frames].sort((a, b) => a - b);
