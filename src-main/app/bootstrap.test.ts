@@ -17,20 +17,11 @@ import { SettingsStore } from '../library/settings-store.ts';
 import { TrainingStore } from '../training/training-store.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from '../common/errors.ts';
+import { errorKindOf } from './app-services.test-support.ts';
 import { DATABASE_FILE } from './library-port.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = path.join(repo, 'test/fixtures/sd15-tiny/tiny-lora.safetensors');
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return toErrorInfo(err).kind;
-  }
-  return 'no error';
-}
 
 describe('createServices', () => {
   let dataDir: string;
@@ -66,14 +57,14 @@ describe('createServices', () => {
   });
 
   it('rejects invalid input with kind bad-request before any handler runs', async () => {
-    assert.equal(await kindOf(services.call('library.add', { paths: 'not-a-list' })), 'bad-request');
-    assert.equal(await kindOf(services.call('library.add', { paths: [] })), 'bad-request');
-    assert.equal(await kindOf(services.call('library.remove', { id: -1 })), 'bad-request');
-    assert.equal(await kindOf(services.call('library.list', { extra: true })), 'bad-request');
-    assert.equal(await kindOf(services.call('jobs.cancel', { id: 7 })), 'bad-request');
-    assert.equal(await kindOf(services.call('no.such.method', {})), 'bad-request');
-    assert.equal(await kindOf(services.call('__proto__', {})), 'bad-request');
-    assert.equal(await kindOf(services.call('library.list', [1])), 'bad-request');
+    assert.equal(await errorKindOf(services.call('library.add', { paths: 'not-a-list' })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('library.add', { paths: [] })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('library.remove', { id: -1 })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('library.list', { extra: true })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('jobs.cancel', { id: 7 })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('no.such.method', {})), 'bad-request');
+    assert.equal(await errorKindOf(services.call('__proto__', {})), 'bad-request');
+    assert.equal(await errorKindOf(services.call('library.list', [1])), 'bad-request');
     assert.deepEqual(await services.call('jobs.list', {}), [], 'nothing was queued by the bad requests');
   });
 
@@ -82,7 +73,7 @@ describe('createServices', () => {
     assert.equal(info.mode, 'browser');
     assert.equal(info.dataDir, dataDir);
     assert.match(info.version, /^\d+\.\d+\.\d+/);
-    assert.equal(await kindOf(services.call('dialog.chooseFolders', {})), 'unsupported');
+    assert.equal(await errorKindOf(services.call('dialog.chooseFolders', {})), 'unsupported');
   });
 
   it('library.add runs a scan job with progress and announces the change', async () => {
@@ -111,7 +102,7 @@ describe('createServices', () => {
     const [item] = await services.call('library.list', {});
     assert.deepEqual(await services.call('library.remove', { id: item.id }), { ok: true });
     assert.equal((await services.call('library.list', {})).length, 0);
-    assert.equal(await kindOf(services.call('library.remove', { id: item.id })), 'not-found');
+    assert.equal(await errorKindOf(services.call('library.remove', { id: item.id })), 'not-found');
   });
 
   it('engine.probe runs a probe job in the engine and reports the providers in engine.status', async () => {

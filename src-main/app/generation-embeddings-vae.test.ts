@@ -3,20 +3,19 @@
 // (null asks for the checkpoint's own), the history and the PNG record both, and a dropped PNG finds them in
 // the library again.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
 import { ldmVaeTensors, writeVaeSafetensors } from '../engine/models/vae-file.test-support.ts';
 import { writeA1111Pt, writeA1111Safetensors } from '../engine/pipeline/textual-inversion.test-support.ts';
-import { fixture, fixtureFile } from '../engine/goldens.test-support.ts';
-import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
-import { createServices, type Services } from './bootstrap.ts';
+import { fixtureFile } from '../engine/goldens.test-support.ts';
+import { startAppServices, type AppServices } from './app-services.test-support.ts';
+import type { Services } from './bootstrap.ts';
 
 describe('embeddings and VAE files in the app', () => {
-  let tmp: string;
+  let app: AppServices;
   let services: Services;
   let items: LibraryItem[];
   const finished: Events['generate.finished'][] = [];
@@ -41,29 +40,19 @@ describe('embeddings and VAE files in the app', () => {
   };
 
   before(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-ti-vae-app-'));
-    const dataDir = path.join(tmp, 'data');
-    const models = path.join(tmp, 'models');
-    mkdirSync(models);
-    copyFileSync(fixture('tiny-sd15.safetensors'), path.join(models, 'tiny-sd15.safetensors'));
-    writeVaeSafetensors(path.join(models, 'my-vae.safetensors'), ldmVaeTensors(fixtureFile('tiny-sd15.safetensors')));
-    writeA1111Pt(path.join(models, 'badthing.pt'), Float32Array.from({ length: 2 * 32 }, (_, i) => Math.sin(i) * 0.02), 2, 32, 'badthing');
-    writeA1111Safetensors(path.join(models, 'sdtwoemb.safetensors'), new Float32Array(1024), 1, 1024);
-    services = createServices({
-      dataDir,
-      resourcesDir: tmp,
-      engineLauncher: nodeEngineLauncher({ dataDir, resourcesDir: tmp, env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1' } }),
-      supervisor: { heartbeatMs: 200, hangMs: 20_000, backoffInitialMs: 50 },
+    app = await startAppServices({
+      name: 'ti-vae-app',
+      fixtures: ['tiny-sd15.safetensors'],
+      writeModels: (models) => {
+        writeVaeSafetensors(path.join(models, 'my-vae.safetensors'), ldmVaeTensors(fixtureFile('tiny-sd15.safetensors')));
+        writeA1111Pt(path.join(models, 'badthing.pt'), Float32Array.from({ length: 2 * 32 }, (_, i) => Math.sin(i) * 0.02), 2, 32, 'badthing');
+        writeA1111Safetensors(path.join(models, 'sdtwoemb.safetensors'), new Float32Array(1024), 1, 1024);
+      },
+      listen: (s) => s.events.on('generate.finished', (e) => finished.push(e)),
     });
-    services.events.on('generate.finished', (e) => finished.push(e));
-    const { jobId } = await services.call('library.add', { paths: [models] });
-    await services.queue.wait(jobId);
-    items = await services.call('library.list', {});
+    ({ services, items } = app);
   });
-  after(async () => {
-    await services.dispose();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => app.dispose());
 
   it('the default VAE and a library embedding are used, recorded, written as A1111 does and found again', async () => {
     assert.equal(byName('sdtwoemb').kind, 'unsupported'); // an SD2 embedding: named, not offered

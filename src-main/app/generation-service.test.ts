@@ -2,8 +2,7 @@
 // parameter, a cancel stops within a step, and an engine killed mid-job fails the job and leaves the history
 // as it was; a full disk fails the job in words and leaves nothing half-written.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
@@ -12,19 +11,9 @@ import { fixture } from '../engine/goldens.test-support.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 import { hugePng16 } from '../formats/huge-png.test-support.ts';
 import { decodePng, encodePng } from '../formats/png.ts';
-import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
-import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from '../common/errors.ts';
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return toErrorInfo(err).kind;
-  }
-  return 'no error';
-}
+import { errorKindOf, recordGenerateEvents, startAppServices, type AppServices } from './app-services.test-support.ts';
+import type { Services } from './bootstrap.ts';
 
 /** A 64x48 RGB gradient PNG (another size and ratio than the generation's, so it is resized). */
 function hintPng(): string {
@@ -33,7 +22,7 @@ function hintPng(): string {
 }
 
 describe('generation services', () => {
-  let tmp: string;
+  let app: AppServices;
   let dataDir: string;
   let services: Services;
   let items: LibraryItem[];
@@ -54,39 +43,26 @@ describe('generation services', () => {
   });
 
   before(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-generation-'));
-    dataDir = path.join(tmp, 'data');
-    const models = path.join(tmp, 'models');
-    mkdirSync(models);
-    for (const f of ['tiny-sd15.safetensors', 'tiny-controlnet.safetensors', 'tiny-lora.safetensors']) copyFileSync(fixture(f), path.join(models, f));
-    services = createServices({
-      dataDir,
-      resourcesDir: tmp,
-      engineLauncher: nodeEngineLauncher({ dataDir, resourcesDir: tmp, env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1' } }),
-      supervisor: { heartbeatMs: 200, hangMs: 20_000, backoffInitialMs: 50 },
+    app = await startAppServices({
+      name: 'generation',
+      fixtures: ['tiny-sd15.safetensors', 'tiny-controlnet.safetensors', 'tiny-lora.safetensors'],
+      listen: recordGenerateEvents(progress, finished),
+      expectItems: 3,
     });
-    services.events.on('generate.progress', (e) => progress.push(e));
-    services.events.on('generate.finished', (e) => finished.push(e));
-    const { jobId } = await services.call('library.add', { paths: [models] });
-    await services.queue.wait(jobId);
-    items = await services.call('library.list', {});
-    assert.equal(items.length, 3);
+    ({ services, dataDir, items } = app);
   });
-  after(async () => {
-    await services.dispose();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => app.dispose());
 
   it('refuses models the library does not hold and values out of bounds', async () => {
-    assert.equal(await kindOf(services.call('generate.start', input({ checkpoint: fixture('tiny-sd15.safetensors') }))), 'not-found');
-    assert.equal(await kindOf(services.call('generate.start', input({ checkpoint: byName('tiny-lora').id }))), 'wrong-model');
-    assert.equal(await kindOf(services.call('generate.start', input({ width: 100 }))), 'bad-request');
-    assert.equal(await kindOf(services.call('generate.start', input({ steps: 151 }))), 'bad-request');
-    assert.equal(await kindOf(services.call('generate.start', input({ seed: 2 ** 32 }))), 'bad-request');
-    assert.equal(await kindOf(services.call('generate.start', { ...input(), loras: [{ model: 1, weight: 2.5 }] })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('generate.start', input({ checkpoint: fixture('tiny-sd15.safetensors') }))), 'not-found');
+    assert.equal(await errorKindOf(services.call('generate.start', input({ checkpoint: byName('tiny-lora').id }))), 'wrong-model');
+    assert.equal(await errorKindOf(services.call('generate.start', input({ width: 100 }))), 'bad-request');
+    assert.equal(await errorKindOf(services.call('generate.start', input({ steps: 151 }))), 'bad-request');
+    assert.equal(await errorKindOf(services.call('generate.start', input({ seed: 2 ** 32 }))), 'bad-request');
+    assert.equal(await errorKindOf(services.call('generate.start', { ...input(), loras: [{ model: 1, weight: 2.5 }] })), 'bad-request');
     const unit = { kind: 'controlnet', model: byName('tiny-controlnet').id, imagePngBase64: hintPng(), weight: 1, start: 0.5, end: 0.5 };
-    assert.equal(await kindOf(services.call('generate.start', { ...input(), controls: [unit] })), 'bad-request');
-    assert.equal(await kindOf(services.call('generate.start', { ...input(), extra: 1 })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('generate.start', { ...input(), controls: [unit] })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('generate.start', { ...input(), extra: 1 })), 'bad-request');
     assert.equal((await services.call('history.list', { limit: 10, offset: 0 })).total, 0);
   });
 
@@ -155,7 +131,7 @@ describe('generation services', () => {
     const gone = services.imageFile(entries[0].id)!;
     assert.deepEqual(await services.call('history.delete', { id: entries[0].id }), { ok: true });
     assert.equal(existsSync(gone), false);
-    assert.equal(await kindOf(services.call('history.get', { id: entries[0].id })), 'not-found');
+    assert.equal(await errorKindOf(services.call('history.get', { id: entries[0].id })), 'not-found');
     assert.equal((await services.call('history.get', { id: entries[1].id })).settings.seed, seed + 1);
   });
 

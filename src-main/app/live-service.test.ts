@@ -2,30 +2,19 @@
 // generation but stays out of the history and off the disk until kept; keeping records it once, as a normal
 // generation; a cancelled live job stops within one step; the LoRA stack of the request is honoured.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
 import type { GenerateInput } from '../common/generation-contract.ts';
-import { fixture } from '../engine/goldens.test-support.ts';
 import { decodePng, readPngText } from '../formats/png.ts';
-import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
-import { createServices, type Services } from './bootstrap.ts';
-import { toErrorInfo } from '../common/errors.ts';
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return toErrorInfo(err).kind;
-  }
-  return 'no error';
-}
+import { errorKindOf, recordGenerateEvents, startAppServices, type AppServices } from './app-services.test-support.ts';
+import type { Services } from './bootstrap.ts';
 
 describe('live pictures', () => {
-  let tmp: string;
+  let app: AppServices;
   let dataDir: string;
   let services: Services;
   let items: LibraryItem[];
@@ -39,28 +28,15 @@ describe('live pictures', () => {
     ({ checkpoint: byName('tiny-sd15').id, prompt: 'a red fox in the snow', negative: '', width: 64, height: 64, steps: 4, cfg: 1.5, seed: 77, sampler: 'lcm', ...extra }) as GenerateInput;
 
   before(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-live-'));
-    dataDir = path.join(tmp, 'data');
-    const models = path.join(tmp, 'models');
-    mkdirSync(models);
-    for (const f of ['tiny-sd15.safetensors', 'tiny-lora.safetensors']) copyFileSync(fixture(f), path.join(models, f));
-    services = createServices({
-      dataDir,
-      resourcesDir: tmp,
-      engineLauncher: nodeEngineLauncher({ dataDir, resourcesDir: tmp, env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1' } }),
-      supervisor: { heartbeatMs: 200, hangMs: 20_000, backoffInitialMs: 50 },
+    app = await startAppServices({
+      name: 'live',
+      fixtures: ['tiny-sd15.safetensors', 'tiny-lora.safetensors'],
+      listen: recordGenerateEvents(progress, finished),
+      expectItems: 2,
     });
-    services.events.on('generate.progress', (e) => progress.push(e));
-    services.events.on('generate.finished', (e) => finished.push(e));
-    const { jobId } = await services.call('library.add', { paths: [models] });
-    await services.queue.wait(jobId);
-    items = await services.call('library.list', {});
-    assert.equal(items.length, 2);
+    ({ services, dataDir, items } = app);
   });
-  after(async () => {
-    await services.dispose();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => app.dispose());
 
   it('makes a picture that stays out of the history and off the disk, the same for the same edit', async () => {
     const { jobId, seed } = await services.call('live.start', input());
@@ -111,10 +87,10 @@ describe('live pictures', () => {
     await until(() => progress.some((p) => p.jobId === jobId && p.step >= 2), 60_000);
     assert.deepEqual(await services.call('jobs.cancel', { id: jobId }), { ok: true });
     const stepAtCancel = Math.max(...progress.filter((p) => p.jobId === jobId).map((p) => p.step));
-    assert.equal(await kindOf(services.call('live.result', { jobId })), 'cancelled');
+    assert.equal(await errorKindOf(services.call('live.result', { jobId })), 'cancelled');
     const last = Math.max(...progress.filter((p) => p.jobId === jobId).map((p) => p.step));
     assert.ok(last <= stepAtCancel + 1, `stopped at step ${last}, cancel came after step ${stepAtCancel}`);
-    assert.equal(await kindOf(services.call('live.keep', { jobId })), 'not-found');
+    assert.equal(await errorKindOf(services.call('live.keep', { jobId })), 'not-found');
     assert.equal(await historyTotal(), before);
   });
 
@@ -132,7 +108,7 @@ describe('live pictures', () => {
   it('refuses batches and unknown jobs with a clear message', async () => {
     await assert.rejects(services.call('live.start', { ...input(), batchSize: 2 }), /live\.start: a live picture is one picture/);
     await assert.rejects(services.call('live.start', { ...input(), steps: 0 }), /live\.start: steps must be/);
-    assert.equal(await kindOf(services.call('live.result', { jobId: 'no-such-job' })), 'not-found');
-    assert.equal(await kindOf(services.call('live.keep', { jobId: 'no-such-job' })), 'not-found');
+    assert.equal(await errorKindOf(services.call('live.result', { jobId: 'no-such-job' })), 'not-found');
+    assert.equal(await errorKindOf(services.call('live.keep', { jobId: 'no-such-job' })), 'not-found');
   });
 });

@@ -3,30 +3,18 @@
 // resumes and lands in the library with its settings; a CtrLoRA condition usable at once as a hint; calibration
 // and presets; cancel.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Events, LibraryItem } from '../common/contract.ts';
-import { fixture } from '../engine/goldens.test-support.ts';
 import { makeDataset, testCondition, testPicture } from '../engine/training/training-data.test-support.ts';
-import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
-import { createServices, type Services } from '../app/bootstrap.ts';
-import { toErrorInfo } from '../common/errors.ts';
+import { errorKindOf, startAppServices, type AppServices } from '../app/app-services.test-support.ts';
+import type { Services } from '../app/bootstrap.ts';
 import { fillDisk, tempFilesIn } from '../formats/disk-full.test-support.ts';
 
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return toErrorInfo(err).kind;
-  }
-  return 'no error';
-}
-
 describe('training services', () => {
-  let tmp: string;
+  let app: AppServices;
   let services: Services;
   let items: LibraryItem[];
   const progress: Events['training.progress'][] = [];
@@ -35,25 +23,19 @@ describe('training services', () => {
   const common = { rank: 4, lr: 1e-3, resolution: 256 as const, batchSize: 1, checkpointEvery: 2, sampleEvery: 0, seed: 99 };
 
   before(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-training-'));
-    const dataDir = path.join(tmp, 'data');
-    const models = path.join(tmp, 'models');
-    mkdirSync(models);
-    for (const f of ['tiny-sd15.safetensors', 'tiny-ctrlora-base.safetensors']) copyFileSync(fixture(f), path.join(models, f));
-    services = createServices({
-      dataDir,
-      resourcesDir: tmp,
-      engineLauncher: nodeEngineLauncher({ dataDir, resourcesDir: tmp, env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1' } }),
+    app = await startAppServices({
+      name: 'training',
+      fixtures: ['tiny-sd15.safetensors', 'tiny-ctrlora-base.safetensors'],
       supervisor: { heartbeatMs: 200, hangMs: 60_000, cancelGraceMs: 60_000, backoffInitialMs: 50 },
+      listen: (s) => {
+        s.events.on('training.progress', (e) => progress.push(e));
+        s.events.on('training.finished', (e) => finished.push(e));
+      },
     });
-    services.events.on('training.progress', (e) => progress.push(e));
-    services.events.on('training.finished', (e) => finished.push(e));
-    const { jobId } = await services.call('library.add', { paths: [models] });
-    await services.queue.wait(jobId);
-    items = await services.call('library.list', {});
+    ({ services, items } = app);
   });
 
-  after(() => services.dispose());
+  after(() => app.dispose());
 
   it('imports a folder of pairs, reports every file it leaves out, and keeps edited captions', async () => {
     const dir = makeDataset(3, { pairs: true, size: [256, 256] });
@@ -75,7 +57,7 @@ describe('training services', () => {
     const again = await services.call('training.dataset', { id: report.id });
     assert.equal(again.items[1].caption, 'hbstyle, edited');
     assert.equal((await services.call('training.datasets', {}))[0].problemCount, 5);
-    assert.equal(await kindOf(services.call('training.updateCaption', { datasetId: report.id, itemId: 999999, caption: 'x' })), 'not-found');
+    assert.equal(await errorKindOf(services.call('training.updateCaption', { datasetId: report.id, itemId: 999999, caption: 'x' })), 'not-found');
   });
 
   it('makes canny conditions from plain pictures', async () => {
@@ -106,9 +88,9 @@ describe('training services', () => {
     const dataset = await services.call('training.importDataset', { path: makeDataset(2, { size: [256, 256] }) });
     const start = await services.call('training.start', { ...common, recipe: 'style', checkpoint: byName('tiny-sd15').id, datasetId: dataset.id, steps: 4, sampleEvery: 2, outputName: 'discs' });
     assert.equal(start.steps, 4);
-    const refused = await kindOf(services.call('generate.start', { checkpoint: byName('tiny-sd15').id, prompt: 'x', width: 64, height: 64, steps: 1 }));
+    const refused = await errorKindOf(services.call('generate.start', { checkpoint: byName('tiny-sd15').id, prompt: 'x', width: 64, height: 64, steps: 1 }));
     assert.equal(refused, 'training-running');
-    assert.equal(await kindOf(services.call('training.start', { ...common, recipe: 'style', checkpoint: byName('tiny-sd15').id, datasetId: dataset.id, steps: 2 })), 'training-running');
+    assert.equal(await errorKindOf(services.call('training.start', { ...common, recipe: 'style', checkpoint: byName('tiny-sd15').id, datasetId: dataset.id, steps: 2 })), 'training-running');
     await until(() => progress.some((p) => p.runId === start.runId && p.step >= 1), 240_000);
     assert.equal((await services.call('training.pause', { runId: start.runId })).ok, true);
     await until(() => finished.some((f) => f.runId === start.runId), 120_000);
@@ -130,7 +112,7 @@ describe('training services', () => {
     assert.equal(model.kind, 'lora');
     assert.equal(model.metadata.ss_network_dim, '4');
     assert.equal(JSON.parse(model.metadata.hintbrush_training).datasetId, dataset.id);
-    assert.equal(await kindOf(services.call('training.resume', { runId: start.runId })), 'bad-request');
+    assert.equal(await errorKindOf(services.call('training.resume', { runId: start.runId })), 'bad-request');
   });
 
   it('a CtrLoRA condition is in the library at once and steers a generation as a hint', async () => {

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ldmVaeTensors, writeVaeSafetensors } from '../../src-main/engine/models/vae-file.test-support.ts';
 import { tokenRows, writeA1111Pt } from '../../src-main/engine/pipeline/textual-inversion.test-support.ts';
 import { fixture, fixtureFile } from '../../src-main/engine/goldens.test-support.ts';
@@ -22,25 +22,23 @@ import { decodePng } from '../../src-main/formats/png.ts';
 import { getClipTokenizer } from '../../src-main/generation/tokenizer.ts';
 import { main } from '../../src-main/cli/hintbrush.ts';
 import type { CliIo } from '../../src-main/cli/command.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { repoRoot } from '../support/paths.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { openStudio } from './studio-support.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
 
 const PROMPT = 'a lighthouse on a cliff at dusk, (stormy sky:1.2)';
 const NEGATIVE = 'tinyneg, (blurry:1.1)';
 const DELTA = [0.08, -0.06, 0.05]; // added to the VAE decoder's last bias, per RGB channel
 
-let browser: Browser;
+const session = e2eSession();
 let folder: string;
 let embedding: string;
 let vae: string;
-const servers: ServeHandle[] = [];
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 before(async () => {
-  browser = await launchBrowser();
   folder = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-e2e-a1111-'));
   copyFileSync(fixture('tiny-sd15.safetensors'), path.join(folder, 'tiny-sd15.safetensors'));
   const ckpt = fixtureFile('tiny-sd15.safetensors');
@@ -55,8 +53,6 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
   rmSync(folder, { recursive: true, force: true });
 });
 
@@ -129,21 +125,8 @@ test('an A1111 PNG with an embedding, a VAE and hires fix, dropped and reused, g
     assert.deepEqual([params.VAE, params['VAE hash']], ['shifted-vae.safetensors', sha256(vae).slice(0, 10)]);
   }
 
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
-  await page.locator('nav button[title^="Library"]').click();
-  await page.getByTestId('add-folder').click();
-  await page.getByTestId('add-folder-path').fill(folder);
-  await page.getByTestId('add-folder-submit').click();
-  await page.waitForFunction(
-    () => {
-      const names = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
-      return ['tiny-sd15', 'shifted-vae', 'tinyneg'].every((n) => names.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
-    },
-    null,
-    { timeout: 120_000 },
-  );
+  const { server, page, problems } = await session.open();
+  await addModelFolder(page, folder, ['tiny-sd15', 'shifted-vae', 'tinyneg']);
   const api = await connect(server);
   const library = await api.call('library.list', {});
   const byName = (n: string) => library.find((i) => i.name === n)!;
@@ -186,9 +169,7 @@ test('an A1111 PNG with an embedding, a VAE and hires fix, dropped and reused, g
   await page.mouse.move(0, 0);
   await screenshot(page, 'a1111-roundtrip-reused');
 
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 300_000 });
+  await generateAndWait(page, 300_000);
   await page.mouse.move(0, 0);
   await screenshot(page, 'a1111-roundtrip-result');
 

@@ -1,12 +1,12 @@
 // End to end: `hintbrush serve` with a fresh data folder, real Chromium, the fixtures folder added through
 // the UI. Checks that the library lists what the detector found, with the right kinds, and that the page
 // ran without console errors or CSP violations. Screenshot: test-results/library.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import type { Page } from 'playwright-core';
+import { screenshot } from '../support/browser.ts';
 import { fixturesDir } from '../support/paths.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
 
 const EXPECTED: Record<string, string> = {
   'tiny-sd15': 'checkpoint',
@@ -37,22 +37,10 @@ function readRows(page: Page): Promise<Row[]> {
   );
 }
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const session = e2eSession();
 
 test('adding the fixtures folder lists the checkpoint, the ControlNets and the LoRA with their kinds', { timeout: 180_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { page, problems } = await session.open();
   await page.locator('nav button[title^="Library"]').click();
 
   await page.getByTestId('library-empty').waitFor();
@@ -113,9 +101,7 @@ test('adding the fixtures folder lists the checkpoint, the ControlNets and the L
 });
 
 test('the status bar says so when the server goes away', { timeout: 60_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page } = await openPage(browser, server.url);
+  const { server, page } = await session.open();
   await page.locator('nav button[title^="Library"]').click();
   await page.getByTestId('library-empty').waitFor();
   assert.equal(await page.getByTestId('connection-state').count(), 0, 'nothing to say while connected');

@@ -2,32 +2,19 @@
 // to tiny-ctrlora-base), an edge stroke and a blob painted on their layers, weights 0.6 and 0.4, a picture
 // generated, and both weights found in the picture's PNG metadata (A1111 parameters) and in the history.
 // Screenshots: test-results/studio-ctrlora-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
 import { parseParameters, parseSettingsList } from '../../src-main/generation/a1111-parameters.ts';
 import { readPngText } from '../../src-main/formats/png.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { addFixtures, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addFixtures, generateAndWait, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const session = e2eSession();
 
 test('an edge and a blob hint through two CtrLoRA conditions, weighed 0.6 and 0.4', { timeout: 420_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { server, page, problems } = await session.open();
   await addFixtures(page);
   await openStudio(page);
 
@@ -85,9 +72,7 @@ test('an edge and a blob hint through two CtrLoRA conditions, weighed 0.6 and 0.
 
   await page.getByTestId('steps').fill('4');
 
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click();
   await page.locator('[data-testid="layer-row"][data-kind="image"]').nth(1).waitFor({ timeout: 30_000 });
   await page.mouse.move(0, 0);

@@ -8,24 +8,21 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { ldmVaeTensors, writeVaeSafetensors } from '../../src-main/engine/models/vae-file.test-support.ts';
 import { tokenRows, writeA1111Pt } from '../../src-main/engine/pipeline/textual-inversion.test-support.ts';
 import { fixture, fixtureFile } from '../../src-main/engine/goldens.test-support.ts';
 import { parseParameters } from '../../src-main/generation/a1111-parameters.ts';
 import { readPngText } from '../../src-main/formats/png.ts';
 import { getClipTokenizer } from '../../src-main/generation/tokenizer.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { openStudio } from './studio-support.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
 
-let browser: Browser;
+const session = e2eSession();
 let folder: string;
-const servers: ServeHandle[] = [];
 
 before(async () => {
-  browser = await launchBrowser();
   folder = mkdtempSync(path.join(os.tmpdir(), 'hintbrush-e2e-ti-vae-'));
   copyFileSync(fixture('tiny-sd15.safetensors'), path.join(folder, 'tiny-sd15.safetensors'));
   const ckpt = fixtureFile('tiny-sd15.safetensors');
@@ -36,27 +33,12 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
   rmSync(folder, { recursive: true, force: true });
 });
 
 test('an embedding suggested in the prompt and a chosen VAE end up in the picture and its history', { timeout: 300_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page } = await openPage(browser, server.url);
-  await page.locator('nav button[title^="Library"]').click();
-  await page.getByTestId('add-folder').click();
-  await page.getByTestId('add-folder-path').fill(folder);
-  await page.getByTestId('add-folder-submit').click();
-  await page.waitForFunction(
-    () => {
-      const names = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
-      return ['tiny-sd15', 'my-vae', 'catphrase'].every((n) => names.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
-    },
-    null,
-    { timeout: 120_000 },
-  );
+  const { server, page } = await session.open();
+  await addModelFolder(page, folder, ['tiny-sd15', 'my-vae', 'catphrase']);
   // the library lists the embedding with its vector count
   const row = page.locator('[data-testid="library-row"][data-name="catphrase"]');
   assert.match((await row.textContent()) ?? '', /Embedding.*5 vectors/s);
@@ -84,9 +66,7 @@ test('an embedding suggested in the prompt and a chosen VAE end up in the pictur
     await page.getByTestId(side).dispatchEvent('change');
   }
   await page.getByTestId('steps').fill('2');
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 180_000 });
+  await generateAndWait(page, 180_000);
 
   const api = await connect(server);
   const { items } = await api.call('history.list', { limit: 5, offset: 0 });

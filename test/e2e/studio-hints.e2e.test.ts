@@ -4,25 +4,15 @@
 // a normal map is imported from a file. Then a PNG written by another A1111-compatible tool is dropped on the
 // history: its settings are read, and "Use these settings" puts them into the studio.
 // Screenshots: test-results/studio-hints-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { encodePng } from '../../src-main/formats/png.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
+import { screenshot } from '../support/browser.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
 import { addLayer, openStudio, pixelsAt, stroke, toScreen, type Point } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const session = e2eSession();
 
 /** The colour the active layer's own canvas shows at a point (the active layer is drawn alone). */
 async function activeAt(page: Page, p: Point): Promise<[number, number, number, number]> {
@@ -40,9 +30,7 @@ async function strongestNear(page: Page, p: Point): Promise<[number, number, num
 }
 
 test('each hint kind paints as its model reads it', { timeout: 240_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { page, problems } = await session.open();
   await openStudio(page);
 
   // An image layer with a pale grey square: the canny preview shows its outline at the default thresholds
@@ -130,9 +118,7 @@ test('each hint kind paints as its model reads it', { timeout: 240_000 }, async 
 });
 
 test('a PNG from another A1111-compatible tool is read and its settings reused', { timeout: 120_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { page, problems } = await session.open();
   await openStudio(page);
 
   const parameters = [

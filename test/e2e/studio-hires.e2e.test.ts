@@ -3,43 +3,21 @@
 // 128x128 picture is made with hires fix x2 through it; the history entry and the PNG (256x256) carry the hires
 // settings, which A1111's parser (the Python port in test/support) reads back; the PNG dropped on the history
 // and "Use these settings" restore the hires controls. Screenshots: test-results/studio-hires-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { decodePng } from '../../src-main/formats/png.ts';
 import { tinyUpscalerGraph, writeGraph } from '../../src-main/engine/pipeline/tiny-upscaler.test-support.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { repoRoot } from '../support/paths.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { addFixtures, openStudio } from './studio-support.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addFixtures, addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-const dirs: string[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
-});
-
-async function addFolder(page: Page, folder: string, name: string): Promise<void> {
-  await page.locator('nav button[title^="Library"]').click();
-  await page.getByTestId('add-folder').click();
-  await page.getByTestId('add-folder-path').fill(folder);
-  await page.getByTestId('add-folder-submit').click();
-  await page.getByTestId('add-folder-dialog').waitFor({ state: 'hidden' });
-  await page.locator(`[data-testid="library-row"][data-name="${name}"]`).waitFor({ timeout: 60_000 });
-}
+const session = e2eSession();
 
 /** Back to the studio's Generate tab (openStudio waits for the Layers tab, which is not shown then). */
 async function generateTab(page: Page): Promise<void> {
@@ -54,17 +32,14 @@ async function setNumber(page: Page, testid: string, value: string): Promise<voi
 }
 
 test('hires fix from the studio with a library upscaler: history, PNG metadata, and the settings reused', { timeout: 600_000 }, async () => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hintbrush-hires-'));
-  dirs.push(dataDir);
+  const dataDir = await session.tempDir('hires');
   const upscalers = path.join(dataDir, 'upscalers');
   await mkdir(upscalers);
   writeGraph(path.join(upscalers, '2x-tiny-esrgan.onnx'), tinyUpscalerGraph(48, 48));
-  const server = await startServe({ dataDir });
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { server, page, problems } = await session.open({ dataDir });
 
   await addFixtures(page);
-  await addFolder(page, upscalers, '2x-tiny-esrgan');
+  await addModelFolder(page, upscalers, ['2x-tiny-esrgan']);
   const api = await connect(server);
   const upscaler = (await api.call('library.list', {})).find((i) => i.name === '2x-tiny-esrgan')!;
   assert.equal(upscaler.kind, 'upscaler', 'the ONNX file is recognised as an image upscaler');
@@ -91,9 +66,7 @@ test('hires fix from the studio with a library upscaler: history, PNG metadata, 
   await page.getByTestId('hires-target').scrollIntoViewIfNeeded();
   await screenshot(page, 'studio-hires-settings');
 
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 300_000 });
+  await generateAndWait(page, 300_000);
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-hires-result');
 

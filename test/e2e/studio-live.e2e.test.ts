@@ -7,34 +7,22 @@
 // equals the hint image Generate sends for the final document). Frame times during the strokes come from
 // requestAnimationFrame deltas in the page: every frame under 100 ms. Keep puts the picture in the history and
 // the layers. Screenshots: test-results/studio-live-*.png; numbers: test-results/live-mode.json.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { JobInfo } from '../../src-main/common/contract.ts';
 import type { GenerateInput } from '../../src-main/common/generation-contract.ts';
 import { decodePng } from '../../src-main/formats/png.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { addFixtures, addLayer, layerNames, openStudio, stroke } from './studio-support.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addFixtures, addLayer, frameTimes, generateAndWait, layerNames, openStudio, stroke } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-const dirs: string[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
-});
+const session = e2eSession();
 
 interface Frame {
   at: number;
@@ -91,28 +79,6 @@ function hintAt(base64: string, x: number, y: number): number {
   return image.data[i];
 }
 
-/** requestAnimationFrame deltas in the page while `paint` runs (the first, partial one dropped). */
-async function frameTimes(page: Page, paint: () => Promise<void>): Promise<number[]> {
-  // A string, not a function: tsx would wrap the named callback in a helper the page does not have.
-  await page.evaluate(`(() => {
-    window.__frames = [];
-    window.__recording = true;
-    let last = performance.now();
-    function tick(t) {
-      window.__frames.push(t - last);
-      last = t;
-      if (window.__recording) requestAnimationFrame(tick);
-    }
-    requestAnimationFrame(tick);
-  })()`);
-  await paint();
-  return page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __recording: boolean };
-    w.__recording = false;
-    return w.__frames.slice(1);
-  });
-}
-
 function frameStats(frames: number[]) {
   const sorted = [...frames].sort((a, b) => a - b);
   const round = (v: number) => Math.round(v * 10) / 10;
@@ -128,11 +94,8 @@ const strokeY = (i: number) => 40 + i * 46;
 const LIVE_STEPS = 8;
 
 test('live mode follows ten quick strokes, cancels stale pictures within a step, and keeps painting smooth', { timeout: 600_000 }, async () => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hintbrush-live-'));
-  dirs.push(dataDir);
-  const server = await startServe({ dataDir });
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const dataDir = await session.tempDir('live');
+  const { server, page, problems } = await session.open({ dataDir });
   await addFixtures(page);
   const frames = await watchFrames(page);
   const api = await connect(server);
@@ -245,9 +208,7 @@ test('live mode follows ten quick strokes, cancels stale pictures within a step,
     await page.getByTestId(side).dispatchEvent('change');
   }
   const generateSent = frames.length;
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   const generate = frames.slice(generateSent).find((f) => f.dir === 'sent' && f.message.method === 'generate.start')!;
   const generateHint = (generate.message.params as GenerateInput).controls[0].imagePngBase64;
   assert.deepEqual(decodePng(Buffer.from(lastHint, 'base64')).data, decodePng(Buffer.from(generateHint, 'base64')).data, 'the same hint as Generate sends');

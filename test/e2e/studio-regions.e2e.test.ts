@@ -5,27 +5,17 @@
 // prompt box offers the library's LoRA as a tag (`<lora:tiny-lora:1>`, taken with Tab): it ties the LoRA to the
 // region, is recorded resolved to the library's file, and stays in the prompt through the PNG and back.
 // Screenshots: test-results/studio-regions-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { regionsFromPngText, REGIONS_PNG_KEYWORD } from '../../src-main/common/regions-contract.ts';
 import { decodePng, readPngText } from '../../src-main/formats/png.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { addFixtures, addLayer, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addFixtures, addLayer, generateAndWait, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const session = e2eSession();
 
 /** Mean of a grey mask PNG over the left and right thirds (the painted shapes cover about 85% of their third). */
 function sides(png: Uint8Array): { left: number; right: number; width: number; height: number } {
@@ -53,9 +43,7 @@ async function paintRegion(page: Page, prompt: string, from: { x: number; y: num
 }
 
 test('two painted regions with their own prompts: recorded in history and PNG, restored from the PNG', { timeout: 420_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { server, page, problems } = await session.open();
   await addFixtures(page);
   await openStudio(page);
 
@@ -90,9 +78,7 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
     await page.getByTestId(side).dispatchEvent('change');
   }
   await page.getByTestId('steps').fill('3');
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click();
   await page.locator('[data-testid="layer-row"][data-kind="image"]').nth(1).waitFor({ timeout: 30_000 });
   await page.mouse.move(0, 0);

@@ -1,6 +1,7 @@
-// Steps the studio end-to-end tests share: adding the fixtures folder through the Library view, opening the
-// studio, turning document coordinates into page coordinates (the canvas publishes its viewport as data
-// attributes), drawing strokes, reading what the canvas shows at a point, and waiting for autosave.
+// Steps the studio end-to-end tests share: adding the fixtures (or another models folder) through the Library
+// view, opening the studio, turning document coordinates into page coordinates (the canvas publishes its viewport
+// as data attributes), drawing strokes, reading what the canvas shows at a point, waiting for autosave, running
+// a generation to its end, and timing the page's frames while it is painted on.
 import type { Page } from 'playwright-core';
 import { fixturesDir } from '../support/paths.ts';
 
@@ -11,17 +12,22 @@ export interface Point {
 
 /** Adds test/fixtures/sd15-tiny through the Library view's folder dialog and waits for the scan. */
 export async function addFixtures(page: Page): Promise<void> {
+  await addModelFolder(page, fixturesDir, ['tiny-sd15', 'tiny-controlnet', 'tiny-ctrlora-edge', 'tiny-ctrlora-blob', 'tiny-ctrlora-base']);
+}
+
+/** Adds a folder through the Library view's folder dialog and waits until the scan is over and lists `names`. */
+export async function addModelFolder(page: Page, folder: string, names: readonly string[]): Promise<void> {
   await page.locator('nav button[title^="Library"]').click();
   await page.getByTestId('add-folder').click();
-  await page.getByTestId('add-folder-path').fill(fixturesDir);
+  await page.getByTestId('add-folder-path').fill(folder);
   await page.getByTestId('add-folder-submit').click();
   await page.getByTestId('add-folder-dialog').waitFor({ state: 'hidden' });
   await page.waitForFunction(
-    () => {
-      const names = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
-      return ['tiny-sd15', 'tiny-controlnet', 'tiny-ctrlora-edge', 'tiny-ctrlora-blob', 'tiny-ctrlora-base'].every((n) => names.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
+    (wanted) => {
+      const listed = new Set(Array.from(document.querySelectorAll<HTMLElement>('[data-testid="library-row"]'), (r) => r.dataset.name));
+      return wanted.every((n) => listed.has(n)) && !document.querySelector('[data-testid="scan-progress"]');
     },
-    null,
+    names,
     { timeout: 120_000 },
   );
 }
@@ -89,4 +95,33 @@ export async function addLayer(page: Page, choice: string): Promise<void> {
 export async function layerNames(page: Page): Promise<string[]> {
   await page.getByTestId('tab-layers').click();
   return page.locator('[data-testid="layer-row"] .name').allTextContents();
+}
+
+/** Clicks Generate, waits for its progress to show, then for the Generate button to come back (the run is over). */
+export async function generateAndWait(page: Page, timeoutMs: number): Promise<void> {
+  await page.getByTestId('generate').click();
+  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
+  await page.getByTestId('generate').waitFor({ timeout: timeoutMs });
+}
+
+/** requestAnimationFrame deltas in the page while `paint` runs (the first, partial one dropped). */
+export async function frameTimes(page: Page, paint: () => Promise<void>): Promise<number[]> {
+  // A string, not a function: tsx would wrap the named callback in a helper the page does not have.
+  await page.evaluate(`(() => {
+    window.__frames = [];
+    window.__recording = true;
+    let last = performance.now();
+    function tick(t) {
+      window.__frames.push(t - last);
+      last = t;
+      if (window.__recording) requestAnimationFrame(tick);
+    }
+    requestAnimationFrame(tick);
+  })()`);
+  await paint();
+  return page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __recording: boolean };
+    w.__recording = false;
+    return w.__frames.slice(1);
+  });
 }

@@ -4,32 +4,20 @@
 // it on the same data folder, and find the document intact both times. A second test measures frame times
 // while a stroke is painted on a 1024x1024 canvas with 10 layers (reported, not asserted: CI machines vary).
 // Screenshots of each state: test-results/studio-*.png. Frame times: test-results/frame-times.json.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { HintLayer } from '../../src-main/common/document/model.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
-import { addFixtures, addLayer, inkAt, layerNames, openStudio, stroke, toScreen, waitSaved } from './studio-support.ts';
+import type { ServeHandle } from '../support/serve.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
+import { addFixtures, addLayer, frameTimes, inkAt, layerNames, openStudio, stroke, toScreen, waitSaved, type Point } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-const dirs: string[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
-});
+const session = e2eSession();
 
 const WAVE = [
   { x: 120, y: 330 },
@@ -58,11 +46,9 @@ async function openedPose(server: ServeHandle): Promise<HintLayer> {
 }
 
 test('paint a scribble and a pose, weigh them, generate, and never lose the work', { timeout: 600_000 }, async () => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hintbrush-studio-'));
-  dirs.push(dataDir);
-  let server = await startServe({ dataDir });
-  servers.push(server);
-  const first = await openPage(browser, server.url);
+  const dataDir = await session.tempDir('studio');
+  const first = await session.open({ dataDir });
+  let server = first.server;
   const page = first.page;
 
   await addFixtures(page);
@@ -185,9 +171,8 @@ test('paint a scribble and a pose, weigh them, generate, and never lose the work
   await waitSaved(page);
   await first.page.context().close();
   await server.kill();
-  server = await startServe({ dataDir });
-  servers.push(server);
-  const second = await openPage(browser, server.url);
+  const second = await session.open({ dataDir });
+  server = second.server;
   await openStudio(second.page);
   assert.deepEqual(await layerNames(second.page), names);
   await second.page.locator('[data-testid="layer-row"][data-kind="scribble"]').click();
@@ -205,9 +190,7 @@ test('paint a scribble and a pose, weigh them, generate, and never lose the work
 });
 
 test('painting a 1024x1024 canvas with 10 layers stays responsive', { timeout: 300_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { page, problems } = await session.open();
   await openStudio(page);
 
   await page.getByTestId('document-menu').click();
@@ -231,27 +214,13 @@ test('painting a 1024x1024 canvas with 10 layers stays responsive', { timeout: 3
   await page.getByTestId('tool-brush').click();
   await page.keyboard.press('BracketRight');
 
-  // A string, not a function: tsx would wrap the named callback in a helper the page does not have.
-  await page.evaluate(`(() => {
-    window.__frames = [];
-    window.__recording = true;
-    let last = performance.now();
-    function tick(t) {
-      window.__frames.push(t - last);
-      last = t;
-      if (window.__recording) requestAnimationFrame(tick);
-    }
-    requestAnimationFrame(tick);
-  })()`);
-  const loop = [];
+  const loop: Point[] = [];
   for (let i = 0; i <= 24; i++) loop.push({ x: centre.x + Math.cos(i / 3) * 380, y: centre.y + Math.sin(i / 2) * 380 });
-  const started = Date.now();
-  await stroke(page, loop, 8);
-  const strokeMs = Date.now() - started;
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __recording: boolean };
-    w.__recording = false;
-    return w.__frames.slice(1);
+  let strokeMs = 0;
+  const frames = await frameTimes(page, async () => {
+    const started = Date.now();
+    await stroke(page, loop, 8);
+    strokeMs = Date.now() - started;
   });
   assert.ok(frames.length > 20, `frames were measured while painting (${frames.length})`);
   const sorted = [...frames].sort((a, b) => a - b);

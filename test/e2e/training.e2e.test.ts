@@ -7,17 +7,16 @@
 // resumes from its checkpoint at the same step with the same loss curve, finishes, lands in the library, and
 // "Use it as a hint" puts it in the studio, where it generates through the CtrLoRA path.
 // Screenshots: test-results/training-*.png.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { TrainingRunInfo } from '../../src-main/common/training-contract.ts';
 import { writeBlobDataset } from '../support/blob-dataset.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
+import type { ServeHandle } from '../support/serve.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
 import { addFixtures, layerNames, stroke } from './studio-support.ts';
 
 const OUTPUT = 'outline-ctrlora';
@@ -27,19 +26,11 @@ const STEPS = 40;
 const CHECKPOINT_EVERY = 4;
 const SAMPLE_EVERY = 10;
 
-let browser: Browser;
+const session = e2eSession();
 let workDir: string;
-const servers: ServeHandle[] = [];
 
 before(async () => {
-  browser = await launchBrowser();
-  workDir = await mkdtemp(path.join(os.tmpdir(), 'hintbrush-train-e2e-'));
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-  if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
+  workDir = await session.tempDir('train-e2e');
 });
 
 async function status(server: ServeHandle, runId: number): Promise<TrainingRunInfo> {
@@ -72,9 +63,7 @@ async function waitStep(page: Page, step: number, timeout = 240_000): Promise<vo
 test('a new CtrLoRA condition trained through the wizard survives a killed server and generates', { timeout: 900_000 }, async () => {
   const dataDir = path.join(workDir, 'data');
   const dataset = await writeBlobDataset(path.join(workDir, 'outlines'), { count: 32, size: 128 });
-  let server = await startServe({ dataDir });
-  servers.push(server);
-  let { page, problems } = await openPage(browser, server.url);
+  let { server, page, problems } = await session.open({ dataDir });
   await addFixtures(page);
   await openTrain(page);
 
@@ -173,9 +162,7 @@ test('a new CtrLoRA condition trained through the wizard survives a killed serve
   await server.kill();
   assert.deepEqual(problems, [], 'the page ran clean before the kill');
   await page.context().close();
-  server = await startServe({ dataDir });
-  servers.push(server);
-  ({ page, problems } = await openPage(browser, server.url));
+  ({ server, page, problems } = await session.open({ dataDir }));
   await openTrain(page);
   await page.locator('[data-testid="run-view"][data-state="interrupted"]').waitFor({ timeout: 30_000 });
   const interrupted = await status(server, runId);
