@@ -4,32 +4,19 @@
 // region layer is deleted (the hint shows its region as deleted), the PNG is dropped on the history, and "Use
 // these settings" restores the region layer and ties the hint to it again.
 // Screenshots: test-results/studio-region-hints-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
 import { REGIONS_PNG_KEYWORD } from '../../src-main/common/regions-contract.ts';
 import { readPngText } from '../../src-main/formats/png.ts';
-import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { startServe, type ServeHandle } from '../support/serve.ts';
+import { e2eSession } from './e2e-session.test-support.ts';
 import { addFixtures, addLayer, openStudio, stroke } from './studio-support.ts';
 
-let browser: Browser;
-const servers: ServeHandle[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const session = e2eSession();
 
 test('a hint tied to a region: recorded in history and PNG, restored from the PNG', { timeout: 420_000 }, async () => {
-  const server = await startServe();
-  servers.push(server);
-  const { page, problems } = await openPage(browser, server.url);
+  const { page, problems, server } = await session.open();
   await addFixtures(page);
   const api = await connect(server);
   const library = await api.call('library.list', {});
