@@ -73,11 +73,21 @@ describe('hintbrush generate: hints tied to a region', () => {
     assert.deepEqual(chunk.regions.map((r) => [r.prompt, r.hints]), [['a red dragon', undefined], ['a castle', ['ControlNet 0']]]);
   });
 
+  it('a ControlNet-XS ties too: a whole-picture tie is the untied run, a half-picture tie is not; the PNG names it', async () => {
+    const xs = (region?: number) => `${fixture('tiny-cnxs.ckpt')}:${path.join(tmp, 'hint.png')}:1${region === undefined ? '' : `:region=${region}`}`;
+    const untied = await run(['--cnxs', xs()], 'xs-untied');
+    const whole = await run(['--cnxs', xs(1)], 'xs-whole');
+    assert.ok(relativeError(whole.latents, untied.latents) < 1e-6, `whole picture: ${relativeError(whole.latents, untied.latents)}`);
+    const half = await run(['--cnxs', xs(2)], 'xs-half');
+    assert.ok(relativeError(half.latents, untied.latents) > 1e-3, 'the tie to the left half changes the picture');
+    const chunk = JSON.parse(readPngText(half.png)[REGIONS_PNG_KEYWORD] ?? '') as { regions: { prompt: string; hints?: string[] }[] };
+    assert.deepEqual(chunk.regions.map((r) => [r.prompt, r.hints]), [['a red dragon', undefined], ['a castle', ['ControlNet-XS 0']]]);
+  });
+
   it('a bad tie is refused before anything runs, naming the unit and the part', async () => {
     const cases: [string[], RegExp][] = [
       [['--control', cn(3)], /--control ".*hint\.png:1:region=3": region=3, but the --regions file lists 3 \(0 to 2\)/],
       [['--control', `${cn()}:region=two`], /--control: region=N takes a region's place in the --regions file counting from 0, not "two"/],
-      [['--cnxs', `${fixture('tiny-cnxs.ckpt')}:${path.join(tmp, 'hint.png')}:1:region=1`], /--cnxs: a ControlNet-XS is fused into the UNet and steers the whole picture; it cannot be tied to a region/],
     ];
     for (const [i, [extra, message]] of cases.entries()) {
       const io = captureIo();

@@ -28,7 +28,6 @@ test('a bad region tie names its field', () => {
     [request([unit({ region: '1' })]), /^controls\[0\]\.region must be a number from 0 to 7$/],
     [request([unit({ region: -1 })]), /^controls\[0\]\.region must be a number from 0 to 7$/],
     [request([unit({ region: 0.5 })]), /^controls\[0\]\.region must be an integer from 0 to 7$/],
-    [request([unit({ kind: 'cnxs', region: 0 })]), /^controls\[0\]\.region: a ControlNet-XS is fused into the UNet and steers the whole picture; it cannot be tied to a region$/],
   ];
   for (const [value, message] of cases) {
     assert.throws(() => validateGenerateInput(value), (e: unknown) => e instanceof ContractError && message.test(e.message), String(message));
@@ -72,7 +71,7 @@ test('read back, the names find their units whatever order the parameters text l
   assert.deepEqual(withRegionHints(read, [['ControlNet 0'], ['CtrLoRA 0', 'ControlNet-XS 0']]), [
     { kind: 'controlnet', name: 'cn', region: 0 },
     { kind: 'ctrlora', name: 'edge', region: 1 },
-    { kind: 'cnxs', name: 'xs' }, // a ControlNet-XS is never tied, whatever a chunk says
+    { kind: 'cnxs', name: 'xs', region: 1 },
   ]);
 });
 

@@ -1,8 +1,8 @@
-// Hints tied to a region: a ControlNet or CtrLoRA unit whose `region` names one of the same generation's regions
-// steers only there. The engine multiplies the unit's residuals by that region's feathered mask (1 inside, 0
-// outside, the feather between; not normalised against the other regions), area-averaged to each residual's
-// resolution (engine/pipeline/region-controls.ts). A ControlNet-XS cannot be tied: it is fused into the UNet and
-// exchanges features with it at every block, so it has no residuals of its own to mask.
+// Hints tied to a region: a ControlNet, CtrLoRA or ControlNet-XS unit whose `region` names one of the same
+// generation's regions steers only there. The engine multiplies the unit's residuals by that region's feathered
+// mask (1 inside, 0 outside, the feather between; not normalised against the other regions), area-averaged to each
+// residual's resolution (engine/pipeline/region-controls.ts); a ControlNet-XS, fused into the UNet, has no residuals
+// of its own, so each of its infusions into the UNet is masked instead (engine/models/cnxs.ts).
 //
 // In the PNG the tie lives in the hintbrush-regions chunk (regions-contract.ts), each region listing its hints by
 // the names A1111's `parameters` text gives them ("ControlNet 0", "CtrLoRA 1"): the reader of the text lists
@@ -19,16 +19,12 @@ interface TiedUnit {
   region?: number | null;
 }
 
-/** The message for a ControlNet-XS tied to a region, everywhere it is refused. */
-export const CNXS_REGION_REFUSAL = 'a ControlNet-XS is fused into the UNet and steers the whole picture; it cannot be tied to a region';
-
-/** Every unit's region names one of `regionCount` regions, and no ControlNet-XS has one; errors name the field. */
+/** Every unit's region names one of `regionCount` regions; errors name the field. */
 export function checkControlRegions(controls: readonly TiedUnit[], regionCount: number, what = 'controls'): void {
   controls.forEach((c, i) => {
     if (c.region === undefined || c.region === null) return;
     const at = `${what}[${i}].region`;
     if (!Number.isInteger(c.region) || c.region < 0) throw new ContractError(`${at} must be a region's index (an integer from 0)`);
-    if (c.kind === 'cnxs') throw new ContractError(`${at}: ${CNXS_REGION_REFUSAL}`);
     if (c.region >= regionCount) {
       throw new ContractError(`${at} ${c.region} names no region: the request has ${regionCount === 0 ? 'none' : `${regionCount} (0 to ${regionCount - 1})`}`);
     }
@@ -62,6 +58,6 @@ export function withRegionHints<T extends { kind: string }>(controls: readonly T
   const labels = controlLabels(controls);
   return controls.map((c, i) => {
     const region = hints.findIndex((names) => names.includes(labels[i]));
-    return region >= 0 && c.kind !== 'cnxs' ? { ...c, region } : { ...c };
+    return region >= 0 ? { ...c, region } : { ...c };
   });
 }

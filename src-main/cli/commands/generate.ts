@@ -20,7 +20,6 @@ import { UsageError, type CliCommand, type CliIo, type OptionSpec } from '../com
 import { listOption, numberValue, parseLoraSpec, parseUnitSpec } from '../generate-args.ts';
 import { existingFile, fileModelResolverWith } from '../file-model-resolver.ts';
 import { readRegionsFileIndexed, type RegionsFileContents } from '../regions-file.ts';
-import { CNXS_REGION_REFUSAL } from '../../common/control-regions.ts';
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
@@ -44,7 +43,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   control: str('FILE:IMAGE:WEIGHT[:START:END][:region=N]', 'a ControlNet with its hint PNG (repeatable); region=N limits it to entry N (from 0) of the --regions file', true),
   'ctrlora-base': str('FILE', 'the CtrLoRA Base ControlNet the --ctrlora conditions run on'),
   ctrlora: str('LORA:IMAGE:WEIGHT[:START:END][:region=N]', 'a CtrLoRA condition LoRA with its hint PNG (repeatable); region=N as for --control', true),
-  cnxs: str('FILE:IMAGE:WEIGHT[:START:END]', 'a ControlNet-XS with its hint PNG (one)'),
+  cnxs: str('FILE:IMAGE:WEIGHT[:START:END][:region=N]', 'a ControlNet-XS with its hint PNG (one); region=N as for --control'),
   lora: str('FILE:WEIGHT', 'a LoRA and its weight, 0 to 2 (repeatable)', true),
   'lora-dir': str('DIR', 'a folder of LoRAs that <lora:name:weight> tags in --regions prompts name by file stem (repeatable)', true),
   embeddings: str('DIR', 'a folder of textual-inversion embeddings, each named in prompts by its file stem (repeatable)', true),
@@ -112,7 +111,6 @@ export function flagMessage(message: string): string {
  * regions that are not empty, so N is renumbered; a hint tied to an empty (skipped) region is skipped too.
  */
 function regionOf(n: number, kind: ControlKind, spec: string, option: string, file: RegionsFileContents, note: (line: string) => void): number | 'skipped' {
-  if (kind === 'cnxs') throw new UsageError(`${option}: ${CNXS_REGION_REFUSAL}`);
   if (file.fileCount === 0) throw new UsageError(`${option} ${JSON.stringify(spec)}: region=${n} needs --regions FILE.json`);
   if (n >= file.fileCount) throw new UsageError(`${option} ${JSON.stringify(spec)}: region=${n}, but the --regions file lists ${file.fileCount} (0 to ${file.fileCount - 1})`);
   const index = file.fileIndex.indexOf(n);
@@ -230,7 +228,7 @@ export const generate: CliCommand = {
   usage:
     '--checkpoint FILE --prompt TEXT [--negative TEXT] [--width 512 --height 512] [--steps 20] [--cfg 7.5] [--seed N] ' +
     '[--sampler ddim|euler|euler_a|dpmpp_2m_karras|...] [--control FILE:IMAGE:WEIGHT[:START:END][:region=N]]... [--lora FILE:WEIGHT]... ' +
-    '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT] [--init-image PNG --strength S] [--mask PNG] ' +
+    '[--ctrlora-base FILE --ctrlora LORA:IMAGE:WEIGHT...] [--cnxs FILE:IMAGE:WEIGHT[:region=N]] [--init-image PNG --strength S] [--mask PNG] ' +
     '[--regions FILE.json [--lora-dir DIR]...] [--embeddings DIR]... [--vae FILE] [--clip-skip N] [--batch-size N] [--batch-count N] [--hires-scale S [--hires-steps N] [--hires-denoise D] [--hires-upscaler latent|lanczos|FILE]] ' +
     '--out PNG [--latents-out FILE]',
   options: OPTIONS,

@@ -15,6 +15,9 @@
 //     usual cat([h_base, skip_base.pop()]) and output block j.
 //   eps = base.out(h_base)
 // w is the user's weight times the checkpoint's `scale_list` entry (25 ones in released files) for that infusion.
+// Tied to a region (pipeline/region-controls.ts), every control -> base infusion is also multiplied by the region's
+// feathered mask area-averaged to its size (input `cnxs_region_mask_<h>x<w>` [1, 1, h, w], declared as infusions
+// need it), as a ControlNet's residuals are; base -> control stays unmasked (it only feeds the control stream).
 // The control stream's ResBlock GroupNorms use the largest divisor of the width <= 32 as group count; its
 // SpatialTransformers keep 32 groups and 8 heads of max(8, width / 8) channels (so inner width may exceed the
 // block's). Everything else (widths, block layout, concatenated widths) is read from the weights.
@@ -112,7 +115,13 @@ export interface CnxsInputs {
   weight: Node; // [1] scales every control -> base infusion
   /** Summed residuals of other control units (ControlNets, CtrLoRA), added as the plain UNet adds them. */
   control?: Node[] | null;
+  /** The region mask [1, 1, h, w] the infusions at h x w are multiplied by; absent: the whole picture. */
+  regionMask?: ((h: number, w: number) => Node) | null;
 }
+
+/** Name of the region mask input for the infusions at h x w (a ControlNet-XS tied to a region). */
+export const cnxsRegionMaskName = (h: number, w: number) => `cnxs_region_mask_${h}x${w}`;
+export const CNXS_REGION_MASK_PREFIX = 'cnxs_region_mask_';
 
 /** The UNet steered by ControlNet-XS: `base` at the UNet's key prefix, `xs` at the TwoStreamControlNet's. */
 export function cnxsUnet(base: Weights, baseCfg: UnetConfig, xs: Weights, cfg: CnxsConfig, inputs: CnxsInputs): Node {
@@ -127,7 +136,8 @@ export function cnxsUnet(base: Weights, baseCfg: UnetConfig, xs: Weights, cfg: C
   const toBase = (zero: Weights, h: Node) => {
     const s = cfg.scales[k++];
     const scale = s === 1 ? weight : op.mul(weight, op.scalar(weight.graph, s, weight.dtype));
-    return op.mul(conv2d(zero.sub(0), h, { padding: 0 }), scale);
+    const infused = op.mul(conv2d(zero.sub(0), h, { padding: 0 }), scale); // [B, C, h, w]
+    return inputs.regionMask ? op.mul(infused, op.cast(inputs.regionMask(h.shape[2], h.shape[3]), base.compute)) : infused;
   };
   const x = op.cast(inputs.sample, base.compute);
   let hBase = x;
@@ -176,12 +186,15 @@ export interface CnxsGraphOptions extends GraphOptions {
   regionNegativeReads?: readonly boolean[];
   /** Adds the 13 control residual inputs (control_0..control_11, control_mid) for other control units. */
   withControl?: boolean;
+  /** Tied to a region: adds a `cnxs_region_mask_<h>x<w>` input per infusion size. */
+  regionMasked?: boolean;
   loras?: (g: Graph, cfg: UnetConfig) => LayerAdapter | null;
 }
 
 /**
  * The fused UNet + ControlNet-XS graph: inputs `sample` [B, 4, h, w], `timestep` [B], `context` [B, T, D],
- * `hint` [B, 3, 8h, 8w] in [0, 1], `weight` [1]; output `eps`. Base weights come from `checkpoint`, control
+ * `hint` [B, 3, 8h, 8w] in [0, 1], `weight` [1] (and with `regionMasked`, `cnxs_region_mask_<h>x<w>` [1, 1, h, w]
+ * per infusion size); output `eps`. Base weights come from `checkpoint`, control
  * weights from `cnxs` (files in different folders are fine: the emitter embeds the smaller file's weights).
  */
 export function buildCnxsUnetGraph(checkpoint: TensorFile, cnxs: TensorFile, opts: CnxsGraphOptions): { graph: Graph; eps: Node; cfg: CnxsConfig; unet: UnetConfig } {
@@ -199,6 +212,18 @@ export function buildCnxsUnetGraph(checkpoint: TensorFile, cnxs: TensorFile, opt
   if (opts.withControl) {
     const shapes = controlShapes(unet, opts.batch, opts.height, opts.width);
     inputs.control = CONTROL_INPUT_NAMES(shapes.length).map((name, i) => g.input(name, 'float32', shapes[i]));
+  }
+  if (opts.regionMasked) {
+    const masks = new Map<string, Node>();
+    inputs.regionMask = (h, w) => {
+      const name = cnxsRegionMaskName(h, w);
+      let input = masks.get(name);
+      if (!input) {
+        input = g.input(name, 'float32', [1, 1, h, w]);
+        masks.set(name, input);
+      }
+      return input;
+    };
   }
   const compute = opts.compute ?? 'float32';
   const base = new Weights(g, checkpoint, unet.prefix, compute, opts.loras ? opts.loras(g, unet) : null);

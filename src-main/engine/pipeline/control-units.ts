@@ -3,7 +3,8 @@
 // pass (it exchanges features with the UNet at every block), so when one is active the fused UNet+XS graph
 // replaces the plain UNet for that step. Each unit has its own image, weight and start/end fraction of the
 // steps (diffusers' control_guidance_start/end: a unit runs at step i when i/n >= start and (i+1)/n <= end).
-// A ControlNet or CtrLoRA unit may be tied to a region: its residuals are then masked by it (region-controls.ts).
+// A unit may be tied to a region: its residuals (a ControlNet-XS: its infusions into the UNet) are then masked by
+// it (region-controls.ts).
 
 import { GenerateError } from './generate-errors.ts';
 import { batchOf } from './conditioning.ts';
@@ -122,7 +123,7 @@ export class PreparedControls {
   ): Promise<Float32Array> {
     const control = await this.residuals(runtime, sample, timestep, context, stepIndex, steps, regions);
     const xs = this.units.find((u): u is CnxsUnit => u.kind === 'cnxs' && activeAt(u, stepIndex, steps));
-    if (xs) return runtime.cnxsUnet(checkpoint, xs.path, sample, timestep, context, this.inputs.get(xs)!, xs.weight, control, loras, regions);
+    if (xs) return runtime.cnxsUnet(checkpoint, xs.path, sample, timestep, context, this.inputs.get(xs)!, xs.weight, control, loras, regions, this.masks.get(xs) ?? null);
     return runtime.unet(checkpoint, sample, timestep, context, control, loras, regions);
   }
 }

@@ -10,7 +10,7 @@ import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import type { Graph } from '../graph/node.ts';
 import { buildClipTextGraph, clipLoraName, detectClipText } from '../models/clip-text.ts';
-import { buildCnxsUnetGraph } from '../models/cnxs.ts';
+import { buildCnxsUnetGraph, CNXS_REGION_MASK_PREFIX } from '../models/cnxs.ts';
 import { buildControlNetGraph } from '../models/controlnet.ts';
 import { buildCtrLoraGraph } from '../models/ctrlora.ts';
 import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../models/lora.ts';
@@ -282,7 +282,11 @@ export class ModelRuntime {
     return session.model.outputNames.map((n) => out[n].data as Float32Array);
   }
 
-  /** One evaluation of the UNet fused with a ControlNet-XS (plus other units' residuals and LoRAs). */
+  /**
+   * One evaluation of the UNet fused with a ControlNet-XS (plus other units' residuals and LoRAs). `regionMask`
+   * (the tied region's feathered plane, pooled to a size on request: region-controls.ts RegionMask) limits the
+   * XS's infusions to that region; null: the whole picture, and the graph has no mask inputs.
+   */
   async cnxsUnet(
     checkpoint: string,
     cnxsPath: string,
@@ -294,9 +298,10 @@ export class ModelRuntime {
     control: Float32Array[] | null,
     loras: readonly LoraUse[],
     regions: RegionFeeds | null = null,
+    regionMask: { at(h: number, w: number): Float32Array } | null = null,
   ): Promise<Float32Array> {
     const [b, , h, w] = sample.shape;
-    const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}${regionKey(regions)}`;
+    const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${regionMask ? 'tied' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}${regionKey(regions)}`;
     const session = await this.sessions.get(key, (fusions) => {
       const built = buildCnxsUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.files.open(cnxsPath, 'cnxs'), {
         batch: b,
@@ -306,6 +311,7 @@ export class ModelRuntime {
         compute: this.compute,
         ...fusions,
         withControl: control !== null,
+        regionMasked: regionMask !== null,
         loras: (g, cfg) => this.unetLoras(g, loras, regions, unetLoraName(cfg), { batch: b, height: h, width: w }),
         regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
       });
@@ -323,6 +329,11 @@ export class ModelRuntime {
     if (control) {
       const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);
       CONTROL_INPUT_NAMES(shapes.length).forEach((name, i) => (feeds[name] = f32(shapes[i], control[i])));
+    }
+    for (const name of session.model.inputNames) {
+      if (!regionMask || !name.startsWith(CNXS_REGION_MASK_PREFIX)) continue;
+      const [mh, mw] = name.slice(CNXS_REGION_MASK_PREFIX.length).split('x').map(Number);
+      feeds[name] = f32([1, 1, mh, mw], regionMask.at(mh, mw));
     }
     return (await session.run(feeds)).eps.data as Float32Array;
   }

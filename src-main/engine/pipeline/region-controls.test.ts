@@ -157,11 +157,10 @@ test('a hint tied to an empty region is skipped with a message; the rest runs as
   assert.deepEqual(result.messages, ['hint 1 (tiny-controlnet.safetensors) is tied to region 1 ("nothing"), whose mask is empty: the hint is skipped']);
 });
 
-test('a tie to a region that does not exist, or of a ControlNet-XS, is a bad request naming the field', async () => {
+test('a tie to a region that does not exist is a bad request naming the field', async () => {
   const cases: [Partial<GenerateRequest>, RegExp][] = [
     [{ regions: regions(), controls: [ctrlora(), cn('tiny-controlnet.safetensors', 2)] }, /^controls\[1\]\.region 2 names no region: the generation has 2 \(0 to 1\)$/],
     [{ controls: [cn('tiny-controlnet.safetensors', 0)] }, /^controls\[0\]\.region 0 names no region: the generation has none$/],
-    [{ regions: regions(), controls: [{ kind: 'cnxs', path: fixture('tiny-cnxs.ckpt'), image: scribble, weight: 1, start: 0, end: 1, region: 0 }] }, /^controls\[0\]\.region: a ControlNet-XS is fused into the UNet/],
   ];
   for (const [extra, message] of cases) {
     await assert.rejects(generate(runtime, request(extra)), (err: unknown) => err instanceof GenerateError && err.kind === 'bad-request' && message.test(err.message));

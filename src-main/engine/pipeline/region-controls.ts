@@ -2,12 +2,12 @@
 // generation's regions has each of its residuals multiplied by that region's feathered mask, area-averaged to the
 // residual's resolution. The mask is the region's own plane (1 inside, 0 outside, the feather between), not the
 // weight it gets after normalising against the other regions: a hint tied to a region steers all of it, also
-// where another region overlaps. Both CFG rows are masked alike, as both get the control.
+// where another region overlaps. Both CFG rows are masked alike, as both get the control. A ControlNet-XS has no
+// residuals of its own; the same pooled planes mask each of its infusions into the UNet (models/cnxs.ts).
 //
 // Ownership: made per generation by PreparedControls.prepare (one per pass: a hires pass brings its own masks at
 // its size) and read by every step; pooled planes are kept per residual size.
 
-import { CNXS_REGION_REFUSAL } from '../../common/control-regions.ts';
 import { GenerateError } from './generate-errors.ts';
 import { areaAverage, featherPlane, isEmptyPlane, type Plane } from './region-masks.ts';
 import type { RegionRequest } from './regions.ts';
@@ -59,8 +59,8 @@ export interface UnitRegions<U> {
 const fileName = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
 /**
- * The masks of the units tied to a region. A tie to a region that does not exist or a ControlNet-XS tie is a
- * 'bad-request' naming the field; a unit tied to a region whose mask is empty (a region the regional prompting
+ * The masks of the units tied to a region (a ControlNet-XS's too: model-runtime.ts cnxsUnet masks its infusions).
+ * A tie to a region that does not exist is a 'bad-request' naming the field; a unit tied to a region whose mask is empty (a region the regional prompting
  * skips too) is left out and named.
  */
 export function unitRegions<U extends TiedUnit>(units: readonly U[], regions: readonly RegionRequest[]): UnitRegions<U> {
@@ -73,7 +73,6 @@ export function unitRegions<U extends TiedUnit>(units: readonly U[], regions: re
       return;
     }
     const at = `controls[${i}].region`;
-    if (unit.kind === 'cnxs') throw new GenerateError('bad-request', `${at}: ${CNXS_REGION_REFUSAL}`);
     if (!Number.isInteger(r) || r < 0 || r >= regions.length) {
       throw new GenerateError('bad-request', `${at} ${r} names no region: the generation has ${regions.length === 0 ? 'none' : `${regions.length} (0 to ${regions.length - 1})`}`);
     }

@@ -4,7 +4,6 @@
 // returned are what the run used: the history and the PNG see the same units and indices as the engine.
 
 import type { ControlRecord } from '../../common/generation-contract.ts';
-import { CNXS_REGION_REFUSAL } from '../../common/control-regions.ts';
 import { TaskError } from '../protocol.ts';
 
 export interface TiedControls {
@@ -17,7 +16,7 @@ const fileName = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
 /**
  * `controls` are the payload's, `regionCount` the payload's regions (before empty ones were left out), `kept` the
- * payload index of each region that runs (PreparedRegions.kept). A tie to no region, or of a ControlNet-XS, is a
+ * payload index of each region that runs (PreparedRegions.kept). A tie to no region is a
  * 'bad-request' naming the field.
  */
 export function tieControlsToRegions(controls: readonly ControlRecord[], regionCount: number, kept: readonly number[], prompts: readonly string[] = []): TiedControls {
@@ -30,7 +29,6 @@ export function tieControlsToRegions(controls: readonly ControlRecord[], regionC
       return;
     }
     const at = `generate: settings.controls[${index}].region`;
-    if (c.kind === 'cnxs') throw new TaskError('bad-request', `${at}: ${CNXS_REGION_REFUSAL}`);
     if (!Number.isInteger(r) || r < 0 || r >= regionCount) {
       throw new TaskError('bad-request', `${at} ${JSON.stringify(r)} names no region: the settings have ${regionCount}`);
     }

@@ -89,10 +89,6 @@ export async function buildGenerateInput(src: RequestSources): Promise<BuiltRequ
       skipped.push(`${hintLayer!.name}: ${regionLayer ? `its region ${regionLayer.name} is off or has nothing painted` : 'its region layer was deleted'}, hint left out`);
       continue;
     }
-    if (region !== null && unit.family === 'cnxs') {
-      skipped.push(`${hintLayer!.name}: a ControlNet-XS steers the whole picture and cannot be tied to a region, hint left out`);
-      continue;
-    }
     const control: ControlUnitInput = {
       kind: unit.family,
       model: unit.modelId,
