@@ -3,9 +3,10 @@
 // Each builds the graph as the engine builds it for WebGPU (fusions.ts: plain attention in query chunks) and
 // compares with the golden the CPU tests use, in float32.
 //
-// Measured CPU time of one check on SwiftShader (first run, shaders compiled on the way; README): CLIP 4 s,
-// CtrLoRA 65-73 s, VAE decode 645 s of wall time on a loaded machine. Not every check is in webgpu.test.ts:
-// the slow ones run by hand (`node --import tsx webgpu-checks.test-support.ts vae-decode` in swiftShaderEnv()).
+// CPU time of one check on SwiftShader (first run, shaders compiled on the way; README): CLIP 7 s, CtrLoRA 87 s,
+// VAE encoder 101 s, ControlNet-XS 274 s; the VAE decoder took 645 s of wall time on a loaded machine. The last
+// two are not in webgpu.test.ts; they run by hand: in swiftShaderEnv()'s environment,
+// `node --import tsx webgpu-checks.test-support.ts vae-decode` (or `cnxs`).
 
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { Node } from '../graph/node.ts';
