@@ -4,8 +4,8 @@
 // compares with the golden the CPU tests use, in float32.
 //
 // CPU time of one check on SwiftShader (first run, shaders compiled on the way; README): CLIP 7 s, CtrLoRA 87 s,
-// VAE encoder 101 s, ControlNet-XS 274 s, VAE decoder 181 s. The last two are not in webgpu.test.ts; they run by hand: in swiftShaderEnv()'s environment,
-// `node --import tsx webgpu-checks.test-support.ts vae-decode` (or `cnxs`).
+// VAE encoder 101 s, ControlNet-XS 274 s, VAE decoder 181 s. The last two are not in webgpu.test.ts; they run by
+// hand, in swiftShaderEnv()'s environment: `node --import tsx webgpu-checks.test-support.ts vae-decode` (or `cnxs`).
 
 import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { Node } from '../graph/node.ts';
