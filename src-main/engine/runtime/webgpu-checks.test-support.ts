@@ -16,6 +16,7 @@ import { goldenInitial, groupError, stepData, type GoldenSource } from '../train
 import { buildStyleLoraTraining } from '../training/recipes/style-lora.ts';
 import { TrainSession } from '../training/train-step.ts';
 import { fixture, fixtureFile, golden, relativeError, unetFeeds } from '../goldens.test-support.ts';
+import { moduleChecks } from './webgpu-module-checks.test-support.ts';
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 
@@ -142,6 +143,7 @@ const checks: Record<string, () => Promise<unknown>> = {
   controlnet,
   'refused-buffer': refusedBuffer,
   training,
+  ...moduleChecks,
 };
 
 const name = process.argv[2];

@@ -1,7 +1,8 @@
 // The GPU code path, run here in software: the WebGPU provider on SwiftShader (Debian's chromium package), in a
 // child process started with its environment (runtime/swiftshader.ts), against the same goldens and tolerances
 // as the CPU. SwiftShader is slow (one item of the tiny UNet takes minutes on 2 busy cores), so each check is one
-// run of one batch item where the goldens' items are independent.
+// run of one batch item where the goldens' items are independent, and the slowest goldens (VAE decode,
+// ControlNet-XS, the pipelines) are left to run by hand (webgpu-module-checks.test-support.ts, README).
 // Without SwiftShader these tests fail with the message that says what to install; they never skip.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -56,6 +57,30 @@ test('WebGPU (SwiftShader): the ControlNet from its fp16 file reproduces cn.down
   t.diagnostic(JSON.stringify(r));
   assert.equal(r.provider, 'webgpu');
   assert.ok((r.error as number) < MODULE_TOLERANCE, `ControlNet residual error ${r.error}`);
+});
+
+test('WebGPU (SwiftShader): the CLIP text encoder reproduces text.hidden and text.hidden_skip2 in float32', async (t) => {
+  const r = await runCheck('clip');
+  t.diagnostic(JSON.stringify(r));
+  assert.equal(r.provider, 'webgpu');
+  assert.deepEqual(r.fallbacks, []);
+  assert.ok((r.error as number) < MODULE_TOLERANCE, `text.hidden error ${r.hidden}, text.hidden_skip2 error ${r.skip2}`);
+});
+
+test('WebGPU (SwiftShader): the CtrLoRA Base ControlNet with the edge condition reproduces ctrlora.edge.out.0..12 (first item) in float32', async (t) => {
+  const r = await runCheck('ctrlora');
+  t.diagnostic(JSON.stringify(r));
+  assert.equal(r.provider, 'webgpu');
+  assert.deepEqual(r.fallbacks, []);
+  assert.ok((r.error as number) < MODULE_TOLERANCE, `ctrlora.edge.out errors ${r.errors}`);
+});
+
+test('WebGPU (SwiftShader): the VAE encoder reproduces vae.encoded_mean in float32 (convolutions in NCHW)', async (t) => {
+  const r = await runCheck('vae-encode');
+  t.diagnostic(JSON.stringify(r));
+  assert.equal(r.provider, 'webgpu');
+  assert.deepEqual(r.fallbacks, []);
+  assert.ok((r.error as number) < MODULE_TOLERANCE, `vae.encoded_mean error ${r.error}`);
 });
 
 test('WebGPU (SwiftShader): fp16 compute, refused by a device without shader-f16, moves to the CPU and reproduces unet.eps within 1e-2', async (t) => {
