@@ -33,6 +33,21 @@ if (files.some((f) => f.startsWith('test/e2e'))) {
 // Tests that measure how smooth painting stays while the engine works: on a 2-core machine a second test file
 // running beside them takes the CPU they measure, so they run after the others, one at a time.
 const RUN_ALONE = ['test/e2e/studio-live.e2e.test.ts'];
+// The longest files start first (longest-first scheduling keeps both lanes busy to the end instead of leaving one
+// file running alone): measured in a clean-clone run on 2 cores, each of these takes 2-12 minutes.
+const LONGEST_FIRST = [
+  'src-main/engine/runtime/webgpu.test.ts',
+  'test/e2e/training.e2e.test.ts',
+  'src-main/training/training-service.test.ts',
+  'src-main/engine/training/train-step.test.ts',
+  'src-main/engine/tasks/train-task.test.ts',
+  'test/e2e/disk-full.e2e.test.ts',
+];
+const rank = (f) => {
+  const i = LONGEST_FIRST.indexOf(f.split(path.sep).join('/'));
+  return i < 0 ? LONGEST_FIRST.length : i;
+};
+files.sort((a, b) => rank(a) - rank(b));
 const alone = files.filter((f) => RUN_ALONE.includes(f.split(path.sep).join('/')));
 const together = files.filter((f) => !alone.includes(f));
 let status = 0;
