@@ -11,7 +11,7 @@ import { readPngText } from '../../src-main/formats/png.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, openStudio, stroke } from './studio-support.ts';
+import { addFixtures, addLayer, generateAndWait, openStudio, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -46,9 +46,7 @@ test('a hint tied to a region: recorded in history and PNG, restored from the PN
     await page.getByTestId(side).dispatchEvent('change');
   }
   await page.getByTestId('steps').fill('3');
-  await page.getByTestId('generate').click();
-  await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-  await page.getByTestId('generate').waitFor({ timeout: 240_000 });
+  await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click(); // the studio reopens on this tab below
 
   // The history entry: the unit tied to region 0, the region's prompt beside it.
