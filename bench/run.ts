@@ -73,8 +73,13 @@ function runChild(s: Scenario, model: ModelName, opts: BenchOptions, timeoutS: n
 }
 
 const seconds = (ms: number) => (ms >= 100 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
-/** A metric as the table shows it: `*_ratio` metrics are plain factors (region-cost), the rest times. */
-const metricText = (name: string, v: number) => (name.endsWith('_ratio') ? `${v.toFixed(2)}x` : seconds(v));
+/** A metric as the table shows it: `*_ratio` metrics are plain factors (region-cost), `*_gflop(s)` work and rates, the rest times. */
+function metricText(name: string, v: number): string {
+  if (name.endsWith('_ratio')) return `${v.toFixed(2)}x`;
+  if (name.endsWith('_gflops')) return `${v.toFixed(0)} GFLOP/s`;
+  if (name.endsWith('_gflop')) return `${v.toFixed(0)} GFLOP`;
+  return seconds(v);
+}
 
 function table(rows: Row[]): string {
   const header = ['scenario', 'model', 'headline', 'CPU (all)', 'peak RSS', 'load', 'breakdown', 'measured'];

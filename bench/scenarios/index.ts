@@ -3,6 +3,7 @@
 // process for each model it names.
 
 import type { Scenario } from '../scenario.ts';
+import { computeCeiling } from './compute-ceiling.ts';
 import { controlCost } from './control-cost.ts';
 import { controlNetEval } from './controlnet-eval.ts';
 import { firstOutput } from './first-output.ts';
@@ -14,7 +15,7 @@ import { txt2imgScenarios } from './txt2img.ts';
 import { unetEval } from './unet-eval.ts';
 import { vaeDecode } from './vae-decode.ts';
 
-export const SCENARIOS: readonly Scenario[] = [firstOutput, unetEval, controlNetEval, vaeDecode, textEncode, ...txt2imgScenarios, controlCost, regionCost, ...trainStepScenarios, liveLatency];
+export const SCENARIOS: readonly Scenario[] = [firstOutput, unetEval, controlNetEval, vaeDecode, textEncode, ...txt2imgScenarios, controlCost, regionCost, ...trainStepScenarios, liveLatency, computeCeiling];
 
 export function scenario(name: string): Scenario {
   const found = SCENARIOS.find((s) => s.name === name);
