@@ -37,6 +37,8 @@ export interface CliCommand {
   usage: string;
   options: Record<string, OptionSpec>;
   positionals: { min: number; max: number };
+  /** Lines the command's help shows after its options (computed when shown: they may name this machine's folders). */
+  helpNotes?(): string[];
   /** Resolves with the exit code. */
   run(args: CommandArgs): Promise<number>;
 }

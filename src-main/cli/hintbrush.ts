@@ -11,6 +11,7 @@ import { probe } from './commands/probe.ts';
 import { serve } from './commands/serve.ts';
 import { train } from './commands/train.ts';
 import { packageRoot } from './paths.ts';
+import { cliOrtCacheHelp } from './ort-cache-folder.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -39,6 +40,8 @@ function commandUsage(c: CliCommand): string {
     const width = Math.max(...shown.map(([flag]) => flag.length));
     for (const [flag, text] of shown) lines.push(`  ${flag.padEnd(width)}  ${text}`);
   }
+  const notes = c.helpNotes?.() ?? [];
+  if (notes.length) lines.push('', ...notes);
   return `${lines.join('\n')}\n`;
 }
 
@@ -53,6 +56,8 @@ export function overview(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `hintbrush <command> --help` for the options of one command.',
+    '',
+    cliOrtCacheHelp(),
     '',
   ].join('\n');
 }

@@ -1,7 +1,8 @@
 // `<lora:name:weight>` in a --regions prompt, end to end through `hintbrush generate` (engine in a child process):
 // a whole-picture region with the tag gives the latents of `--prompt <its text> --lora FILE:1`, the name found in
-// --lora-dir; the PNG's regions chunk keeps the tag in the region's prompt (so reopening restores it); an unknown
-// name or a malformed tag is refused before anything runs, naming the region and the tag.
+// --lora-dir; the PNG's regions chunk keeps the tag in the region's prompt (so reopening restores it), and its
+// `parameters` name the LoRA in "Lora hashes" as the --lora run's do; an unknown name or a malformed tag is
+// refused before anything runs, naming the region and the tag.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +13,7 @@ import { openSafetensors } from '../formats/safetensors.ts';
 import { encodePng } from '../formats/png.ts';
 import { fixture, relativeError } from '../engine/goldens.test-support.ts';
 import { REGIONS_PNG_KEYWORD, regionsFromPngText } from '../common/regions-contract.ts';
+import { generationInfoFromText } from '../generation/a1111-parameters.ts';
 import { main } from './hintbrush.ts';
 
 const require = createRequire(import.meta.url);
@@ -57,6 +59,15 @@ describe('hintbrush generate: LoRAs tied to a region', () => {
     const texts = extractChunks(readFileSync(path.join(tmp, 'regional.png'))).filter((c) => c.name === 'tEXt').map((c) => decodeText(c.data));
     const regions = regionsFromPngText(texts.find((t) => t.keyword === REGIONS_PNG_KEYWORD)!.text);
     assert.deepEqual(regions.map((r) => r.prompt), ['a red dragon <lora:tiny-lora:1>']);
+    // "Lora hashes" names the region's LoRA with the hash the --lora run wrote for the same file (A1111's LoRA hash)
+    const loraHashes = (png: string) => {
+      const parameters = extractChunks(readFileSync(path.join(tmp, png))).filter((c) => c.name === 'tEXt').map((c) => decodeText(c.data)).find((t) => t.keyword === 'parameters')!.text;
+      return [...generationInfoFromText(parameters).loraHashes];
+    };
+    const expected = loraHashes('global.png');
+    assert.equal(expected.length, 1);
+    assert.match(expected[0][1], /^[0-9a-f]{12}$/);
+    assert.deepEqual(loraHashes('regional.png'), expected);
   });
 
   it('an unknown LoRA name or a malformed tag in a region prompt is refused before anything runs, naming the region', async () => {

@@ -1,8 +1,9 @@
 // A picture's settings as the A1111 `parameters` text other tools read (A1111, Forge, Civitai...), and back.
 // ControlNet units are written as sd-webui-controlnet writes them ("ControlNet 0"); CtrLoRA conditions and a
 // ControlNet-XS follow the same "key: value, ..." style under "CtrLoRA N" and "ControlNet-XS N". LoRAs appear as
-// A1111 writes them: `<lora:name:weight>` in the prompt and their hashes in "Lora hashes". A standalone VAE is
-// "VAE hash" and "VAE" (the file name with its extension), textual-inversion embeddings "TI hashes".
+// A1111 writes them: `<lora:name:weight>` in the prompt and their hashes in "Lora hashes", which also lists the
+// LoRAs tied to regions (as A1111 with Regional Prompter, whose one prompt holds every region's tags). A standalone
+// VAE is "VAE hash" and "VAE" (the file name with its extension), textual-inversion embeddings "TI hashes".
 
 import { A1111_SAMPLER_NAMES, type ControlKind, type GenerationSettings, type ReadModel, type ReadSettings, type ResizeModeName } from '../common/generation-contract.ts';
 import {
@@ -85,9 +86,22 @@ export function settingsToInfotext(s: GenerationSettings): string {
     denoisingStrength: s.hires?.denoise ?? s.denoisingStrength ?? undefined,
     clipSkip: s.clipSkip,
     controlNets,
-    loraHashes: new Map(s.loras.filter((l) => l.model.hash).map((l) => [safeName(l.model.name), l.model.hash])),
+    loraHashes: loraHashesOf(s),
     extra,
   });
+}
+
+/**
+ * "Lora hashes": the main prompt's LoRAs, then those the regions' prompts tie to a region (their tags live in the
+ * hintbrush-regions chunk, not in this text), each name once, the first one kept; LoRAs without a hash left out.
+ */
+function loraHashesOf(s: GenerationSettings): Map<string, string> {
+  const hashes = new Map<string, string>();
+  for (const { model } of [...s.loras, ...(s.regionLoras ?? []).flat()]) {
+    const name = safeName(model.name);
+    if (model.hash && !hashes.has(name)) hashes.set(name, model.hash);
+  }
+  return hashes;
 }
 
 /** The file name with its extension (what A1111's "VAE" holds), from the model's path. */

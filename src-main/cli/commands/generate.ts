@@ -22,6 +22,7 @@ import { existingFile, fileModelResolverWith } from '../file-model-resolver.ts';
 import { readRegionsFileIndexed, type RegionsFileContents } from '../regions-file.ts';
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
 import { resourcesDir } from '../paths.ts';
+import { cliOrtCacheHelp, prepareCliOrtCache } from '../ort-cache-folder.ts';
 import { HIRES_OPTIONS, hiresFromOptions } from '../hires-args.ts';
 import { promptScheduleProblem } from '../../common/prompt-schedule.ts';
 
@@ -233,12 +234,13 @@ export const generate: CliCommand = {
     '--out PNG [--latents-out FILE]',
   options: OPTIONS,
   positionals: { min: 0, max: 0 },
+  helpNotes: () => [cliOrtCacheHelp()],
   async run({ values, io, signal }) {
     const out = required(values, 'out');
     const payload = await payloadFromOptions(values, (line) => io.err(`Note: ${line}\n`));
     const s = payload.settings;
     const provider = values.provider === undefined ? undefined : oneOf(values.provider, 'provider', ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'], 'cpu');
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = prepareCliOrtCache((line) => io.err(line));
     if (provider) env.HINTBRUSH_PROVIDER = provider;
     if (provider === 'cpu') env.HINTBRUSH_ENGINE_SKIP_PROBE = '1'; // nothing to probe: the CPU is always there
     const debug = process.env.HINTBRUSH_DEBUG === '1';

@@ -15,7 +15,8 @@ export const probe: CliCommand = {
   positionals: { min: 0, max: 0 },
   async run({ values, io, signal }) {
     const supervisor = new EngineSupervisor({
-      launcher: nodeEngineLauncher({ resourcesDir: resourcesDir(), dataDir: os.tmpdir(), env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1' } }),
+      // it loads no model, so it needs no optimized-model cache (generate and train keep theirs in ort-cache-folder.ts's)
+      launcher: nodeEngineLauncher({ resourcesDir: resourcesDir(), dataDir: os.tmpdir(), env: { HINTBRUSH_ENGINE_SKIP_PROBE: '1', HINTBRUSH_ORT_CACHE: 'off' } }),
     });
     supervisor.start();
     try {

@@ -21,6 +21,7 @@ import type { StoredItem } from '../../training/training-store.ts';
 import { UsageError, intOption, type CliCommand, type OptionSpec } from '../command.ts';
 import { numberOption } from '../generate-args.ts';
 import { resourcesDir } from '../paths.ts';
+import { cliOrtCacheHelp, prepareCliOrtCache } from '../ort-cache-folder.ts';
 
 const str = (value: string, description: string): OptionSpec => ({ type: 'string', value, description });
 const flag = (description: string): OptionSpec => ({ type: 'boolean', description });
@@ -77,6 +78,7 @@ export const train: CliCommand = {
   usage: '--recipe style|ctrlora --checkpoint FILE [--base FILE] --data DIR --out FILE [--steps N | --minutes M] [--rank R] [--lr X] [--resolution 512] [--sample-every N] [--resume] ...',
   options: OPTIONS,
   positionals: { min: 0, max: 0 },
+  helpNotes: () => [cliOrtCacheHelp()],
   async run({ values, io, signal }) {
     const recipe = required(values, 'recipe');
     if (recipe !== 'style' && recipe !== 'ctrlora') throw new UsageError('--recipe must be style or ctrlora');
@@ -138,7 +140,7 @@ export const train: CliCommand = {
       recompute: values['no-recompute'] !== true,
     };
 
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = prepareCliOrtCache((line) => io.err(line));
     if (typeof values.provider === 'string') env.HINTBRUSH_PROVIDER = values.provider;
     if (values.provider === 'cpu') env.HINTBRUSH_ENGINE_SKIP_PROBE = '1';
     // A training step graph takes a while to build: be patient with a quiet engine.
