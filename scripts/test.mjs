@@ -3,7 +3,13 @@
 // The renderer is built first when an end-to-end test needs it.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+// The CLI keeps onnxruntime's optimized models in the user's cache folder (on Linux under XDG_CACHE_HOME): the
+// tests' belong in the temp folder, not in the home of whoever runs them. The studio's engine keeps its own in
+// its data folder, which each test makes; the test of the folder choice sets its own environment.
+process.env.XDG_CACHE_HOME ??= path.join(os.tmpdir(), 'hintbrush-test-cache');
 
 const roots = ['src-main', 'src-renderer/src', 'test'];
 const only = process.argv.slice(2);
