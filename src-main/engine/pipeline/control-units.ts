@@ -11,7 +11,8 @@ import { batchOf } from './conditioning.ts';
 import type { LoraUse, ModelRuntime, RegionFeeds, Tensor32 } from './model-runtime.ts';
 import { controlShapes } from '../models/unet.ts';
 import type { UnetConfig } from '../models/unet-config.ts';
-import { unitRegions, type RegionMask } from './region-controls.ts';
+import type { RegionMask } from './feathered-regions.ts';
+import { unitRegions } from './region-controls.ts';
 import type { RegionRequest } from './regions.ts';
 
 interface UnitBase {
@@ -61,13 +62,20 @@ export class PreparedControls {
 
   /**
    * CtrLoRA conditions go through the VAE encoder once, from RGB in [0, 1] as the authors feed it. `regions` are
-   * the generation's (what a unit's `region` indexes); a unit tied to an empty one is left out, with a message.
+   * the generation's (what a unit's `region` indexes) and `regionMasks` their feathered masks (feathered-regions.ts, the
+   * ones the regions' LoRAs use), indexed alike; a unit tied to an empty one is left out, with a message.
    */
-  static async prepare(runtime: ModelRuntime, checkpoint: string, all: readonly ControlUnit[], regions: readonly RegionRequest[] = []): Promise<PreparedControls> {
+  static async prepare(
+    runtime: ModelRuntime,
+    checkpoint: string,
+    all: readonly ControlUnit[],
+    regions: readonly RegionRequest[] = [],
+    regionMasks: readonly (RegionMask | null)[] = [],
+  ): Promise<PreparedControls> {
     if (all.filter((u) => u.kind === 'cnxs').length > 1) {
       throw new GenerateError('bad-request', 'only one ControlNet-XS can steer a generation (it is fused into the UNet)');
     }
-    const { units, masks, messages } = unitRegions(all, regions);
+    const { units, masks, messages } = unitRegions(all, regions, regionMasks);
     const inputs = new Map<ControlUnit, Tensor32>();
     for (const unit of units) {
       if (!(unit.end > unit.start) || unit.start < 0 || unit.end > 1) {

@@ -9,6 +9,7 @@ import { createSampler } from '../../generation/samplers/index.ts';
 import { TorchGenerator } from '../../generation/torch-rng.ts';
 import { batchOf } from './conditioning.ts';
 import { PreparedControls, type ControlUnit } from './control-units.ts';
+import { featherRegions } from './feathered-regions.ts';
 import { GenerateError } from './generate-errors.ts';
 import { RegionConditioning, type RegionRequest } from './regions.ts';
 import type { LoraUse, ModelRuntime, Tensor32 } from './model-runtime.ts';
@@ -146,11 +147,22 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
     hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
   );
   // Region prompts are padded against the negative and follow prompt editing on the same counter as the main prompt.
+  // Each region is feathered once here; its LoRAs and the hints tied to it share that mask and its pooled sizes.
+  const regionMasks = featherRegions(req.regions ?? [], req.width, req.height);
   const regions = req.regions?.length
-    ? await RegionConditioning.prepare(runtime, req.checkpoint, req.regions, req, { clipSkip: req.clipSkip, loras: req.loras, embeddings: req.embeddings }, hooks.onRegionSkipped, {
-        steps: scheduleSteps(hires ? hires.firstPassSteps : req.steps, sampler.order),
-        options: hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
-      })
+    ? await RegionConditioning.prepare(
+        runtime,
+        req.checkpoint,
+        req.regions,
+        req,
+        { clipSkip: req.clipSkip, loras: req.loras, embeddings: req.embeddings },
+        hooks.onRegionSkipped,
+        {
+          steps: scheduleSteps(hires ? hires.firstPassSteps : req.steps, sampler.order),
+          options: hires ? { hiresSteps: scheduleSteps(hires.hiresSteps, sampler.order) } : {},
+        },
+        regionMasks,
+      )
     : null;
   const generator = new TorchGenerator(req.seed);
   const noise = generator.randn(latentShape);
@@ -171,7 +183,7 @@ export async function sampleLatents(runtime: ModelRuntime, req: GenerateRequest,
   const mask = req.mask ? latentMask(req.mask, h, w) : null;
   if (mask && !initLatents) throw new GenerateError('bad-request', 'inpainting needs an init image');
 
-  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls, req.regions);
+  const controls = await PreparedControls.prepare(runtime, req.checkpoint, req.controls, req.regions, regionMasks);
 
   const latents = await sampler.sample({
     noise,

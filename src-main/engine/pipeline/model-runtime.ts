@@ -284,7 +284,7 @@ export class ModelRuntime {
 
   /**
    * One evaluation of the UNet fused with a ControlNet-XS (plus other units' residuals and LoRAs). `regionMask`
-   * (the tied region's feathered plane, pooled to a size on request: region-controls.ts RegionMask) limits the
+   * (the tied region's feathered plane, pooled to a size on request: feathered-regions.ts RegionMask) limits the
    * XS's infusions to that region; null: the whole picture, and the graph has no mask inputs.
    */
   async cnxsUnet(

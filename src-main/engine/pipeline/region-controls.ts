@@ -5,41 +5,12 @@
 // where another region overlaps. Both CFG rows are masked alike, as both get the control. A ControlNet-XS has no
 // residuals of its own; the same pooled planes mask each of its infusions into the UNet (models/cnxs.ts).
 //
-// Ownership: made per generation by PreparedControls.prepare (one per pass: a hires pass brings its own masks at
-// its size) and read by every step; pooled planes are kept per residual size.
+// Ownership: the masks are the generation's (feathered-regions.ts, one per region and pass: a hires pass brings
+// its own at its size), shared with the regions' LoRAs; read by every step, each pooled size kept by its mask.
 
 import { GenerateError } from './generate-errors.ts';
-import { areaAverage, featherPlane, isEmptyPlane, type Plane } from './region-masks.ts';
+import type { RegionMask } from './feathered-regions.ts';
 import type { RegionRequest } from './regions.ts';
-
-/** One region's feathered mask at the generation's pixel size, pooled on demand to each residual size. */
-export class RegionMask {
-  private readonly pooled = new Map<string, Float32Array>();
-
-  constructor(readonly plane: Plane) {}
-
-  /** The mask area-averaged to h x w (region-masks.ts's pooling, as the regional attention's weights are). */
-  at(h: number, w: number): Float32Array {
-    const key = `${h}x${w}`;
-    let out = this.pooled.get(key);
-    if (!out) {
-      out = areaAverage(this.plane, h, w);
-      this.pooled.set(key, out);
-    }
-    return out;
-  }
-
-  /** `residual` [B, C, h, w] times the mask at h x w, as a new array. */
-  apply(residual: Float32Array, shape: readonly number[]): Float32Array {
-    const [, , h, w] = shape;
-    const m = this.at(h, w);
-    const plane = h * w;
-    if (residual.length % plane !== 0) throw new RangeError(`control residual of ${residual.length} values is not [B, C, ${h}, ${w}]`);
-    const out = new Float32Array(residual.length);
-    for (let i = 0; i < residual.length; i++) out[i] = residual[i] * m[i % plane];
-    return out;
-  }
-}
 
 interface TiedUnit {
   kind: 'controlnet' | 'ctrlora' | 'cnxs';
@@ -59,13 +30,14 @@ export interface UnitRegions<U> {
 const fileName = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
 /**
- * The masks of the units tied to a region (a ControlNet-XS's too: model-runtime.ts cnxsUnet masks its infusions).
- * A tie to a region that does not exist is a 'bad-request' naming the field; a unit tied to a region whose mask is empty (a region the regional prompting
- * skips too) is left out and named.
+ * The masks of the units tied to a region (a ControlNet-XS's too: model-runtime.ts cnxsUnet masks its infusions),
+ * taken from `masks`, the regions' feathered masks indexed as `regions` (null: empty). A tie to a region that does
+ * not exist is a 'bad-request' naming the field; a unit tied to a region whose mask is empty (a region the regional
+ * prompting skips too) is left out and named.
  */
-export function unitRegions<U extends TiedUnit>(units: readonly U[], regions: readonly RegionRequest[]): UnitRegions<U> {
+export function unitRegions<U extends TiedUnit>(units: readonly U[], regions: readonly RegionRequest[], masks: readonly (RegionMask | null)[]): UnitRegions<U> {
+  if (masks.length !== regions.length) throw new RangeError(`${masks.length} region masks for ${regions.length} regions`);
   const out: UnitRegions<U> = { units: [], masks: new Map(), messages: [] };
-  const feathered = new Map<number, RegionMask | null>();
   units.forEach((unit, i) => {
     const r = unit.region;
     if (r === undefined || r === null) {
@@ -76,13 +48,7 @@ export function unitRegions<U extends TiedUnit>(units: readonly U[], regions: re
     if (!Number.isInteger(r) || r < 0 || r >= regions.length) {
       throw new GenerateError('bad-request', `${at} ${r} names no region: the generation has ${regions.length === 0 ? 'none' : `${regions.length} (0 to ${regions.length - 1})`}`);
     }
-    if (!feathered.has(r)) {
-      const region = regions[r];
-      const [, , h, w] = region.mask.shape;
-      const plane: Plane = { width: w, height: h, data: region.mask.data };
-      feathered.set(r, isEmptyPlane(plane) ? null : new RegionMask(featherPlane(plane, region.feather)));
-    }
-    const mask = feathered.get(r)!;
+    const mask = masks[r];
     if (!mask) {
       const prompt = JSON.stringify(regions[r].prompt.slice(0, 40));
       out.messages.push(`hint ${i + 1} (${fileName(unit.path)}) is tied to region ${r + 1} (${prompt}), whose mask is empty: the hint is skipped`);

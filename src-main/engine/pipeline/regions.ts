@@ -23,9 +23,9 @@ import { REGION_MASK_PREFIX, regionContextInputName } from '../models/regional-a
 import { REGION_LORA_MASK_PREFIX } from '../models/region-lora.ts';
 import type { TensorData } from '../runtime/session.ts';
 import { encodeChunks, namedIn, type ConditioningOptions } from './conditioning.ts';
-import { GenerateError } from './generate-errors.ts';
 import type { LoraUse, ModelRuntime, RegionFeeds, Tensor32 } from './model-runtime.ts';
-import { areaAverage, featherPlane, isEmptyPlane, normaliseWeights, type Plane } from './region-masks.ts';
+import { featherRegions, type RegionMask } from './feathered-regions.ts';
+import { areaAverage, normaliseWeights, type Plane } from './region-masks.ts';
 import { embeddingsForWidth, widthMismatchMessage, type TextualInversion } from './textual-inversion.ts';
 
 import { MAX_REGIONS } from '../../common/regions-contract.ts';
@@ -90,8 +90,8 @@ export class RegionConditioning {
     private readonly negative: readonly ScheduledText[],
     /** Normalised pixel weights, [0] the main prompt's. */
     private readonly weights: readonly Plane[],
-    /** Feathered, not normalised, pixel masks of the regions (where their LoRAs act). */
-    private readonly feathered: readonly Plane[],
+    /** Feathered, not normalised, masks of the regions (where their LoRAs act), shared with the tied hints. */
+    private readonly feathered: readonly RegionMask[],
   ) {
     this.loras = regions.map((r) => r.loras);
   }
@@ -137,7 +137,7 @@ export class RegionConditioning {
       const plane = h * w;
       out = new Float32Array(this.feathered.length * 2 * plane);
       this.feathered.forEach((m, r) => {
-        const pooled = areaAverage(m, h, w);
+        const pooled = m.at(h, w);
         out!.set(pooled, r * 2 * plane);
         out!.set(pooled, (r * 2 + 1) * plane);
       });
@@ -205,7 +205,9 @@ export class RegionConditioning {
    * Encodes the regions of one generation. Regions whose mask is empty are skipped and reported through
    * `onSkipped`; none left means null (a plain generation). Each region's prompt is padded against the negative
    * the way the main prompt is (A1111), so a region covering everything is exactly that prompt alone. `opts` are the
-   * main prompt's (its LoRAs act in every region too; its embeddings may be named in region prompts).
+   * main prompt's (its LoRAs act in every region too; its embeddings may be named in region prompts). `masks` are
+   * the regions' feathered masks (feathered-regions.ts), indexed as `regions`: the generation's one set, which
+   * the hints tied to regions share.
    */
   static async prepare(
     runtime: ModelRuntime,
@@ -215,23 +217,19 @@ export class RegionConditioning {
     opts: ConditioningOptions,
     onSkipped: (index: number, prompt: string) => void = () => {},
     schedule: RegionSchedule = { steps: 1 },
+    masks: readonly (RegionMask | null)[] = featherRegions(regions, main.width, main.height),
   ): Promise<RegionConditioning | null> {
-    if (regions.length > MAX_REGIONS) throw new GenerateError('bad-request', `${regions.length} regions: at most ${MAX_REGIONS} can steer a generation`);
-    const planes: Plane[] = [];
+    if (masks.length !== regions.length) throw new RangeError(`${masks.length} region masks for ${regions.length} regions`);
+    const kept: RegionMask[] = [];
     const prepared: PreparedRegion[] = [];
     for (const [i, region] of regions.entries()) {
-      const [, , h, w] = region.mask.shape;
-      if (h !== main.height || w !== main.width) {
-        throw new GenerateError('bad-request', `region ${i + 1}: mask is ${w}x${h}, the generation ${main.width}x${main.height}`);
-      }
-      if (!(region.feather >= 0 && region.feather <= 256)) throw new GenerateError('bad-request', `region ${i + 1}: feather ${region.feather} must be from 0 to 256 pixels`);
-      const plane: Plane = { width: w, height: h, data: region.mask.data };
-      if (isEmptyPlane(plane)) {
+      const mask = masks[i];
+      if (!mask) {
         onSkipped(i, region.prompt);
         continue;
       }
       prepared.push({ texts: promptSchedule(regionText(region, main.prompt), schedule.steps, schedule.options), loras: region.loras ?? [] });
-      planes.push(featherPlane(plane, region.feather));
+      kept.push(mask);
     }
     if (prepared.length === 0) return null;
     const tokenizer = getClipTokenizer(opts.vocabPath);
@@ -239,7 +237,7 @@ export class RegionConditioning {
     const { usable, skipped } = embeddingsForWidth(opts.embeddings ?? [], width);
     const embeddings = usable.length > 0 ? new EmbeddingLookup(usable, tokenizer) : undefined;
     const negative = promptSchedule(main.negative, schedule.steps, schedule.options);
-    const conditioning = new RegionConditioning(runtime, checkpoint, opts, embeddings, prepared, negative, normaliseWeights(planes), planes);
+    const conditioning = new RegionConditioning(runtime, checkpoint, opts, embeddings, prepared, negative, normaliseWeights(kept.map((m) => m.plane)), kept);
     const texts = prepared.flatMap((r) => r.texts.map((t) => t.text));
     conditioning.notes.push(...namedIn(texts, skipped, tokenizer).map((e) => widthMismatchMessage(e, width)));
     for (const region of prepared) {
