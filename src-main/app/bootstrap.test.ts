@@ -6,19 +6,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus, Events, JobInfo } from '../common/contract.ts';
-import { SqliteDocumentStore } from '../documents/document-store.ts';
 import { encodePng } from '../formats/png.ts';
 import { nodeEngineLauncher } from '../jobs/engine-launcher.ts';
 import { openLibraryDatabase } from '../library/database.ts';
-import { HistoryStore } from '../library/history-store.ts';
-import { JobStore } from '../library/job-store.ts';
-import { LibraryService } from '../library/library-service.ts';
-import { SettingsStore } from '../library/settings-store.ts';
-import { TrainingStore } from '../training/training-store.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
 import { createServices, type Services } from './bootstrap.ts';
 import { errorKindOf } from './app-services.test-support.ts';
-import { DATABASE_FILE } from './library-port.ts';
+import { DATABASE_FILE, libraryStores } from './library-port.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = path.join(repo, 'test/fixtures/sd15-tiny/tiny-lora.safetensors');
@@ -130,15 +124,7 @@ describe('createServices on a full disk (the database at its size limit)', () =>
       dataDir: tmp,
       resourcesDir: path.join(repo, 'resources'),
       startEngine: false,
-      openLibrary: (_dir, onChanged) => ({
-        library: new LibraryService(db, { onChanged }),
-        jobStore: new JobStore(db),
-        documents: new SqliteDocumentStore(db),
-        history: new HistoryStore(db),
-        training: new TrainingStore(db),
-        settings: new SettingsStore(db),
-        close: () => db.close(),
-      }),
+      openLibrary: (_dir, onChanged) => libraryStores(db, onChanged),
     });
     try {
       const doc = await services.call('documents.create', { width: 64, height: 64, name: 'sketch' });

@@ -2,7 +2,7 @@
 // database in the data folder. Kept behind this seam so tests can hand bootstrap a library of their own.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { openLibraryDatabase } from '../library/database.ts';
+import { openLibraryDatabase, type Database } from '../library/database.ts';
 import { SqliteDocumentStore, type DocumentStorage } from '../documents/document-store.ts';
 import { HistoryStore } from '../library/history-store.ts';
 import { JobStore } from '../library/job-store.ts';
@@ -34,7 +34,11 @@ export const DATABASE_FILE = 'library.sqlite';
 /** Opens (creating, migrating) `<dataDir>/library.sqlite`; `onChanged` hears every change of the model list. */
 export function openLibrary(dataDir: string, onChanged: (count: number) => void): OpenedLibrary {
   mkdirSync(dataDir, { recursive: true });
-  const db = openLibraryDatabase(path.join(dataDir, DATABASE_FILE));
+  return libraryStores(openLibraryDatabase(path.join(dataDir, DATABASE_FILE)), onChanged);
+}
+
+/** The library and the stores over an open library database; closing them closes the database. */
+export function libraryStores(db: Database, onChanged: (count: number) => void): OpenedLibrary {
   return {
     library: new LibraryService(db, { onChanged }),
     jobStore: new JobStore(db),

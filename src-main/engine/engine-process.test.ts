@@ -2,45 +2,13 @@
 // utilityProcess channel; the Node child-process channel is covered by src-main/jobs/ tests), and the
 // provider probe against the real onnxruntime-node.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { EngineToMain, MainToEngine } from './protocol.ts';
-import { chooseProvider, probeProviders, runEngine } from './engine-process.ts';
+import { describe, it } from 'node:test';
+import { chooseProvider, probeProviders } from './engine-process.ts';
+import { engineOnFakePort } from './engine-on-fake-port.test-support.ts';
 import { cachedProviderFailure } from './runtime/provider-log.ts';
 
-class FakeParentPort {
-  readonly received: EngineToMain[] = [];
-  private listener: ((e: { data: unknown }) => void) | null = null;
-  postMessage(m: unknown) {
-    this.received.push(m as EngineToMain);
-  }
-  on(_event: 'message', listener: (e: { data: unknown }) => void) {
-    this.listener = listener;
-  }
-  send(m: MainToEngine | Record<string, unknown>) {
-    this.listener?.({ data: m });
-  }
-  async next<T extends EngineToMain['type']>(type: T, jobId?: string): Promise<Extract<EngineToMain, { type: T }>> {
-    for (let i = 0; i < 500; i++) {
-      const found = this.received.find((m) => m.type === type && (!jobId || (m as { jobId?: string }).jobId === jobId));
-      if (found) return found as Extract<EngineToMain, { type: T }>;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no ${type} message`);
-  }
-}
-
 describe('engine process loop (Electron parentPort)', () => {
-  const port = new FakeParentPort();
-  const proc = process as unknown as { parentPort?: unknown };
-  before(async () => {
-    process.env.HINTBRUSH_ENGINE_SKIP_PROBE = '1';
-    proc.parentPort = port;
-    await runEngine(); // detects the parentPort, as in a utilityProcess
-  });
-  after(() => {
-    delete proc.parentPort;
-    delete process.env.HINTBRUSH_ENGINE_SKIP_PROBE;
-  });
+  const port = engineOnFakePort();
 
   it('says ready with its pid, provider and tasks', async () => {
     const ready = await port.next('ready');

@@ -2,12 +2,13 @@
 // before that process's first job and again when it changes; the engine takes it (provider and device id)
 // and answers with a new `ready`; sessions then name the device in ORT's executionProviders.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { ProviderSetting } from '../common/provider-setting.ts';
 import { EngineSupervisor } from '../jobs/engine-supervisor.ts';
 import type { EngineCallbacks } from '../jobs/engine-launcher.ts';
 import { until } from '../jobs/test-engine.test-support.ts';
-import { chooseProvider, configureProvider, runEngine } from './engine-process.ts';
+import { engineOnFakePort } from './engine-on-fake-port.test-support.ts';
+import { chooseProvider, configureProvider } from './engine-process.ts';
 import type { EngineToMain, MainToEngine } from './protocol.ts';
 import { providerEntry } from './runtime/session.ts';
 
@@ -54,33 +55,9 @@ describe('supervisor: the choice reaches each engine process before its first jo
   });
 });
 
-class FakeParentPort {
-  readonly received: EngineToMain[] = [];
-  private listener: ((e: { data: unknown }) => void) | null = null;
-  postMessage(m: unknown) {
-    this.received.push(m as EngineToMain);
-  }
-  on(_event: 'message', listener: (e: { data: unknown }) => void) {
-    this.listener = listener;
-  }
-  send(m: MainToEngine) {
-    this.listener?.({ data: m });
-  }
-}
-
 describe('engine: takes the choice', () => {
-  const port = new FakeParentPort();
-  const proc = process as unknown as { parentPort?: unknown };
-  before(async () => {
-    process.env.HINTBRUSH_ENGINE_SKIP_PROBE = '1';
-    proc.parentPort = port;
-    await runEngine();
-  });
-  after(() => {
-    delete proc.parentPort;
-    delete process.env.HINTBRUSH_ENGINE_SKIP_PROBE;
-    configureProvider({ provider: 'auto', deviceId: 0 });
-  });
+  const port = engineOnFakePort();
+  after(() => configureProvider({ provider: 'auto', deviceId: 0 }));
 
   it('answers configure with ready, and CUDA/DirectML sessions name the chosen device', () => {
     port.send({ type: 'configure', provider: 'cuda', deviceId: 2 });

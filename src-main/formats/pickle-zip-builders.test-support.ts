@@ -2,7 +2,7 @@
 // be made byte by byte in a temporary folder instead of being stored as more fixtures. Test-only code.
 
 import zlib from 'node:zlib';
-import { crc32 } from './zip.ts';
+import { crc32 } from './crc32.ts';
 
 /** Assembles pickle opcodes (the binary ones torch.save writes, plus a few it never does). */
 export class PickleWriter {

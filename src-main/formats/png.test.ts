@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import { crc32, decodePng, encodePng, pngChunk, readPngText, type PngImage } from './png.ts';
+import { crc32 } from './crc32.ts';
+import { decodePng, encodePng, pngChunk, readPngText, type PngImage } from './png.ts';
 
 // PNGs written by Pillow 12.3 (rgba, palette, grey1, la, grey16) and by hand in Python (interlaced, rgb16)
 // from the pixel patterns below; base64 so the test stands on its own.

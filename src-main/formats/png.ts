@@ -4,6 +4,7 @@
 // interlacing, tEXt/zTXt/iTXt; every chunk's CRC is checked and sizes are bounded, since a dropped-in PNG
 // is hostile input. 16-bit samples are reduced to their high byte; palettes are expanded to RGB(A).
 import { deflateSync, inflateSync } from 'node:zlib';
+import { crc32 } from './crc32.ts';
 
 export class PngError extends Error {
   readonly kind = 'bad-png';
@@ -36,22 +37,6 @@ const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 const MAX_TEXT_BYTES = 8 << 20;
 export const COLOR_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const ALLOWED_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
 
 /** One PNG chunk: length, type, data and the CRC over type and data. */
 export function pngChunk(type: string, data: Uint8Array): Buffer {

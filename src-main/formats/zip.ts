@@ -4,6 +4,7 @@
 // Supports zip64 (torch writes it for checkpoints over 4 GB), stored and deflated entries.
 
 import zlib from 'node:zlib';
+import { crc32 } from './crc32.ts';
 import { readExact } from './fd-tensor-file.ts';
 import { TensorFileError } from './tensor-file.ts';
 
@@ -188,22 +189,6 @@ export function entryDataOffset(fd: number, file: string, dir: ZipDirectory, ent
     throw new TensorFileError('corrupt', file, `zip entry '${entry.name}' runs into the central directory`);
   }
   return dataOffset;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** Whole contents of a small entry (the pickle), decompressed if needed, size and CRC checked. */

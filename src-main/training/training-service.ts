@@ -6,33 +6,22 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LibraryItem, MethodInput, MethodName, MethodOutput } from '../common/contract.ts';
+import type { MethodInput, MethodName, MethodOutput } from '../common/contract.ts';
 import type { CalibrateInput, CalibrationReport, DatasetReport, ImportDatasetInput, TrainingStartInput } from '../common/training-contract.ts';
 import { assignBucket, bucketCounts, bucketResolutions } from '../engine/training/buckets.ts';
 import type { CalibratedResult, TrainPayload } from '../engine/tasks/train-payload.ts';
-import type { EngineSupervisor } from '../jobs/engine-supervisor.ts';
-import type { JobQueue } from '../jobs/job-queue.ts';
-import type { EventBus } from '../base/event-bus.ts';
 import { kindError } from '../common/errors.ts';
 import { writeFileAtomic } from '../formats/atomic-file.ts';
 import { annotatedConditionPng, cannyConditionPng, generatedConditionFile } from './conditions.ts';
 import { scanDatasetFolder } from './dataset-import.ts';
-import { RunManager } from './run-manager.ts';
+import { RunManager, type RunManagerOptions } from './run-manager.ts';
 import { calibrationKey, calibrationReport, folders, pickModel, resolveSettings, trainPayload, usableItems } from './run-plan.ts';
-import type { TrainingStore } from './training-store.ts';
 
 type TrainingMethod = Extract<MethodName, `training.${string}`>;
 export type TrainingHandlers = { [M in TrainingMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };
 
-export interface TrainingServiceOptions {
-  dataDir: string;
-  mode: 'electron' | 'browser';
-  queue: JobQueue;
-  supervisor: EngineSupervisor;
-  library: { list(): LibraryItem[]; add(paths: readonly string[]): Promise<unknown> };
-  events: EventBus;
-  store: TrainingStore;
-}
+/** The service's run manager gets these options as they are, so they are its own (less the test clock). */
+export type TrainingServiceOptions = Omit<RunManagerOptions, 'now'>;
 
 export class TrainingService {
   readonly runs: RunManager;

@@ -14,7 +14,7 @@ import type { Browser } from 'playwright-core';
 import { launchBrowser, openPage, screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { startServe, type ServeHandle } from '../support/serve.ts';
-import { addFixtures, addLayer, inkAt, openStudio, stroke, waitSaved } from './studio-support.ts';
+import { addFixtures, addLayer, inkAt, openStudio, setGenerationSize, stroke, waitSaved } from './studio-support.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-disk-full-'));
 const dataDir = path.join(root, 'data');
@@ -72,11 +72,7 @@ test('the disk fills during a generation: the studio stays alive, says why, and 
 
   // A long generation; the disk fills while it runs.
   await page.getByTestId('tab-generate').click();
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('128');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
-  await page.getByTestId('steps').fill('150');
+  await setGenerationSize(page, { side: 128, steps: 150 });
   await page.getByTestId('generate').click();
   await page.getByTestId('generate-progress').waitFor({ timeout: 60_000 });
   const filler = path.join(dataDir, 'filler.bin');

@@ -9,7 +9,7 @@ import { readPngText } from '../../src-main/formats/png.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, generateAndWait, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
+import { addFixtures, generateAndWait, layerNames, openStudio, pixelsAt, setGenerationSize, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -53,10 +53,7 @@ test('an edge and a blob hint through two CtrLoRA conditions, weighed 0.6 and 0.
   assert.equal(bound[0], 'tiny-ctrlora-blob');
   assert.match(bound[1] ?? '', /^tiny-ctrlora-edge · \.safetensors · [0-9a-f]{10}$/);
   await page.getByTestId('prompt').fill('a pebble on a (wet:1.1) road');
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('256');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
+  await setGenerationSize(page, { side: 256 });
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-ctrlora-hints');
 

@@ -17,7 +17,7 @@ import { getClipTokenizer } from '../../src-main/generation/tokenizer.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
+import { addModelFolder, generateAndWait, openStudio, setGenerationSize } from './studio-support.ts';
 
 const session = e2eSession();
 let folder: string;
@@ -61,11 +61,7 @@ test('an embedding suggested in the prompt and a chosen VAE end up in the pictur
   await page.getByTestId('vae').selectOption({ label: 'my-vae' });
   await page.getByTestId('vae-default').click();
   await page.waitForFunction(() => /Automatic \(my-vae\)/.test(document.querySelector('[data-testid="vae"]')?.textContent ?? ''), null, { timeout: 10_000 });
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('64');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
-  await page.getByTestId('steps').fill('2');
+  await setGenerationSize(page, { side: 64, steps: 2 });
   await generateAndWait(page, 180_000);
 
   const api = await connect(server);

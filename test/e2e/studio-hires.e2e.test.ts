@@ -15,7 +15,7 @@ import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { repoRoot } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
+import { addFixtures, addModelFolder, generateAndWait, openStudio, setGenerationSize, setNumberInput } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -24,11 +24,6 @@ async function generateTab(page: Page): Promise<void> {
   await page.locator('nav button[title^="Studio"]').click();
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('hires-enable').waitFor();
-}
-
-async function setNumber(page: Page, testid: string, value: string): Promise<void> {
-  await page.getByTestId(testid).fill(value);
-  await page.getByTestId(testid).dispatchEvent('change');
 }
 
 test('hires fix from the studio with a library upscaler: history, PNG metadata, and the settings reused', { timeout: 600_000 }, async () => {
@@ -47,9 +42,7 @@ test('hires fix from the studio with a library upscaler: history, PNG metadata, 
   await openStudio(page);
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('prompt').fill('a lighthouse at dusk');
-  await setNumber(page, 'gen-width', '128');
-  await setNumber(page, 'gen-height', '128');
-  await page.getByTestId('steps').fill('3');
+  await setGenerationSize(page, { side: 128, steps: 3 });
   await page.getByTestId('hires-enable').check();
   await page.getByTestId('hires-upscaler').selectOption(`model:${upscaler.id}`);
   await page.getByTestId('hires-scale').fill('2');
@@ -57,11 +50,11 @@ test('hires fix from the studio with a library upscaler: history, PNG metadata, 
   await page.getByTestId('hires-denoise').fill('0.5');
   assert.match((await page.getByTestId('hires-target').textContent()) ?? '', /128×128 → 256×256/);
   await page.getByTestId('hires-scale').fill('4');
-  await setNumber(page, 'gen-width', '768');
+  await setNumberInput(page, 'gen-width', 768);
   assert.match((await page.getByTestId('hires-target').textContent()) ?? '', /768×128 → 3072×512 — above 2048 px a side/);
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-hires-too-large');
-  await setNumber(page, 'gen-width', '128');
+  await setNumberInput(page, 'gen-width', 128);
   await page.getByTestId('hires-scale').fill('2');
   await page.getByTestId('hires-target').scrollIntoViewIfNeeded();
   await screenshot(page, 'studio-hires-settings');

@@ -20,7 +20,7 @@ import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, frameTimes, generateAndWait, layerNames, openStudio, stroke } from './studio-support.ts';
+import { addFixtures, addLayer, frameTimes, generateAndWait, layerNames, openStudio, setGenerationSize, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -203,10 +203,7 @@ test('live mode follows ten quick strokes, cancels stale pictures within a step,
   assert.equal(await page.getByTestId('live-keep').isEnabled(), true);
   // Generate at 64x64 (the generation size is not a document edit, so no live picture is asked for; the hint
   // is sent at the canvas size whatever the generation size).
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('64');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
+  await setGenerationSize(page, { side: 64 });
   const generateSent = frames.length;
   await generateAndWait(page, 240_000);
   const generate = frames.slice(generateSent).find((f) => f.dir === 'sent' && f.message.method === 'generate.start')!;

@@ -11,7 +11,7 @@ import { readPngText } from '../../src-main/formats/png.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, generateAndWait, openStudio, stroke } from './studio-support.ts';
+import { addFixtures, addLayer, generateAndWait, openStudio, setGenerationSize, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -41,11 +41,7 @@ test('a hint tied to a region: recorded in history and PNG, restored from the PN
 
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('prompt').fill('a fantasy landscape');
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('256');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
-  await page.getByTestId('steps').fill('3');
+  await setGenerationSize(page, { side: 256, steps: 3 });
   await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click(); // the studio reopens on this tab below
 

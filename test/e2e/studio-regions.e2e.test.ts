@@ -13,7 +13,7 @@ import { decodePng, readPngText } from '../../src-main/formats/png.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, generateAndWait, layerNames, openStudio, pixelsAt, stroke } from './studio-support.ts';
+import { addFixtures, addLayer, generateAndWait, layerNames, openStudio, pixelsAt, setGenerationSize, stroke } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -73,11 +73,7 @@ test('two painted regions with their own prompts: recorded in history and PNG, r
 
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('prompt').fill('a fantasy landscape');
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('256');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
-  await page.getByTestId('steps').fill('3');
+  await setGenerationSize(page, { side: 256, steps: 3 });
   await generateAndWait(page, 240_000);
   await page.getByTestId('tab-layers').click();
   await page.locator('[data-testid="layer-row"][data-kind="image"]').nth(1).waitFor({ timeout: 30_000 });

@@ -1,7 +1,8 @@
 // Steps the studio end-to-end tests share: adding the fixtures (or another models folder) through the Library
 // view, opening the studio, turning document coordinates into page coordinates (the canvas publishes its viewport
-// as data attributes), drawing strokes, reading what the canvas shows at a point, waiting for autosave, running
-// a generation to its end, and timing the page's frames while it is painted on.
+// as data attributes), drawing strokes, reading what the canvas shows at a point, waiting for autosave, setting
+// the generation's size and steps, running a generation to its end, and timing the page's frames while it is
+// painted on.
 import type { Page } from 'playwright-core';
 import { fixturesDir } from '../support/paths.ts';
 
@@ -95,6 +96,22 @@ export async function addLayer(page: Page, choice: string): Promise<void> {
 export async function layerNames(page: Page): Promise<string[]> {
   await page.getByTestId('tab-layers').click();
   return page.locator('[data-testid="layer-row"] .name').allTextContents();
+}
+
+/** Types a value into a Generate tab number input that applies on its change event (fill only fires input). */
+export async function setNumberInput(page: Page, testid: string, value: number): Promise<void> {
+  await page.getByTestId(testid).fill(String(value));
+  await page.getByTestId(testid).dispatchEvent('change');
+}
+
+/**
+ * Sets the Generate tab's picture size to `side`x`side` and, when given, its number of steps: small and few, so
+ * that a test's generation on the tiny fixtures is quick.
+ */
+export async function setGenerationSize(page: Page, { side, steps }: { side: number; steps?: number }): Promise<void> {
+  await setNumberInput(page, 'gen-width', side);
+  await setNumberInput(page, 'gen-height', side);
+  if (steps !== undefined) await page.getByTestId('steps').fill(String(steps));
 }
 
 /** Clicks Generate, waits for its progress to show, then for the Generate button to come back (the run is over). */

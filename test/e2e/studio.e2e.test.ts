@@ -15,7 +15,7 @@ import { connect } from '../support/contract-client.ts';
 import { resultsDir } from '../support/paths.ts';
 import type { ServeHandle } from '../support/serve.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, addLayer, frameTimes, inkAt, layerNames, openStudio, stroke, toScreen, waitSaved, type Point } from './studio-support.ts';
+import { addFixtures, addLayer, frameTimes, inkAt, layerNames, openStudio, setGenerationSize, stroke, toScreen, waitSaved, type Point } from './studio-support.ts';
 
 const session = e2eSession();
 
@@ -113,11 +113,7 @@ test('paint a scribble and a pose, weigh them, generate, and never lose the work
   await page.getByTestId('prompt').fill('a (lighthouse:1.2) on a [cliff:beach:0.5], [fog] BREAK dusk');
   await problem.waitFor({ state: 'hidden' });
   await page.getByTestId('negative-prompt').fill('blurry');
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('256');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
-  await page.getByTestId('steps').fill('4');
+  await setGenerationSize(page, { side: 256, steps: 4 });
   await page.mouse.move(0, 0);
   await screenshot(page, 'studio-generate-settings');
 

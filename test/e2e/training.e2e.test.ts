@@ -17,7 +17,7 @@ import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
 import type { ServeHandle } from '../support/serve.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
-import { addFixtures, layerNames, stroke } from './studio-support.ts';
+import { addFixtures, layerNames, setGenerationSize, stroke } from './studio-support.ts';
 
 const OUTPUT = 'outline-ctrlora';
 /** Steps of the run: long enough to pause, resume and kill it mid-way after a checkpoint (a tiny step takes
@@ -222,11 +222,7 @@ test('a new CtrLoRA condition trained through the wizard survives a killed serve
   await stroke(page, [{ x: 140, y: 140 }, { x: 360, y: 330 }]);
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('prompt').fill('a blob');
-  for (const side of ['gen-width', 'gen-height']) {
-    await page.getByTestId(side).fill('128');
-    await page.getByTestId(side).dispatchEvent('change');
-  }
-  await page.getByTestId('steps').fill('3');
+  await setGenerationSize(page, { side: 128, steps: 3 });
   await page.getByTestId('generate').click();
   // 128 px and 3 steps are quick: wait for the picture's layer rather than for the progress.
   await page.getByTestId('tab-layers').click();

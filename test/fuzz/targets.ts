@@ -18,7 +18,8 @@ import { TensorFileError } from '../../src-main/formats/tensor-file.ts';
 import { stateDictPickle, torchArchive } from '../../src-main/formats/pickle-zip-builders.test-support.ts';
 import { parseParameters } from '../../src-main/generation/a1111-parameters.ts';
 import { infotextToSettings } from '../../src-main/generation/infotext.ts';
-import { crc32, decodePng, encodePng, PngError, readPngText } from '../../src-main/formats/png.ts';
+import { crc32 } from '../../src-main/formats/crc32.ts';
+import { decodePng, encodePng, PngError, readPngText } from '../../src-main/formats/png.ts';
 import { fixturesDir } from '../support/paths.ts';
 import { mutateBytes, mutateText, randomJson, type Random } from './mutate.ts';
 

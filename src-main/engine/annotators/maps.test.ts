@@ -3,33 +3,16 @@
 // hand from the published pre- and post-processing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { AnnotatorLayout } from '../../common/contract.ts';
-import { ModelSession } from '../runtime/session.ts';
-import type { Node } from '../graph/node.ts';
 import { annotateDepth, depthInput, depthInputSize } from './depth.ts';
 import type { RgbImage } from './image.ts';
 import { annotateHed, annotateLineart } from './lines.ts';
-import { annotatorModel, type AnnotatorModel } from './model.ts';
+import { annotatorModel } from './model.ts';
 import { readOnnxSignature } from '../../formats/onnx-reader.ts';
 import { fakeDepthModel, fakeHedModel, fakeLineartModel, writeModel } from './synthetic-annotators.test-support.ts';
+import { syntheticModelLoader } from './synthetic-model-loader.test-support.ts';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-maps-'));
-const sessions: ModelSession[] = [];
-test.after(async () => {
-  for (const s of sessions) await s.release();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** Writes the model, reads it back as the engine does: signature from the file, a session from the file. */
-async function load(name: string, outputs: Record<string, Node>, layout: AnnotatorLayout): Promise<AnnotatorModel> {
-  const file = writeModel(path.join(dir, name), outputs);
-  const session = await ModelSession.fromFile(file, { providers: ['cpu'] });
-  sessions.push(session);
-  return annotatorModel(name, readOnnxSignature(file), layout, session);
-}
+const { dir, load } = syntheticModelLoader('maps');
 
 /** A picture whose pixels are f(x, y) = [r, g, b]. */
 function picture(width: number, height: number, f: (x: number, y: number) => number[]): RgbImage {

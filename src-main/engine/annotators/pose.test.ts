@@ -3,32 +3,14 @@
 // fields; people checked in OpenPose's keypoint order at positions worked out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { AnnotatedPerson, AnnotatorLayout } from '../../common/contract.ts';
-import type { Node } from '../graph/node.ts';
-import { ModelSession } from '../runtime/session.ts';
+import type { AnnotatedPerson } from '../../common/contract.ts';
 import { annotateDwpose, detectPeople, nms } from './dwpose.ts';
 import type { RgbImage } from './image.ts';
-import { annotatorModel, type AnnotatorModel } from './model.ts';
-import { readOnnxSignature } from '../../formats/onnx-reader.ts';
 import { annotateOpenpose } from './openpose.ts';
-import { fakeDetectorModel, fakeOpenposeModel, fakePoseModel, writeModel } from './synthetic-annotators.test-support.ts';
+import { fakeDetectorModel, fakeOpenposeModel, fakePoseModel } from './synthetic-annotators.test-support.ts';
+import { syntheticModelLoader } from './synthetic-model-loader.test-support.ts';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hintbrush-pose-'));
-const sessions: ModelSession[] = [];
-test.after(async () => {
-  for (const s of sessions) await s.release();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function load(name: string, outputs: Record<string, Node>, layout: AnnotatorLayout): Promise<AnnotatorModel> {
-  const file = writeModel(path.join(dir, name), outputs);
-  const session = await ModelSession.fromFile(file, { providers: ['cpu'] });
-  sessions.push(session);
-  return annotatorModel(name, readOnnxSignature(file), layout, session);
-}
+const { load } = syntheticModelLoader('pose');
 
 const grey = (width: number, height: number): RgbImage => ({ width, height, data: new Uint8Array(width * height * 3).fill(90) });
 

@@ -9,25 +9,9 @@
 //   zero convs in both directions and into the decoder, a ControlNet hint encoder, `scale_list`.
 // control-layouts.test.ts checks that the tiny architecture reproduces the tiny fixtures' keys and shapes.
 
-import { controlNetLayout, type LayoutTensor, type UnetArch } from './sd15-layout.test-support.ts';
+import { controlNetLayout, LayoutBuilder, resBlock, type LayoutTensor, type UnetArch } from './sd15-layout.test-support.ts';
 
 const weight = (name: string, shape: number[], fanIn: number): LayoutTensor => ({ name, shape, init: 'weight', fanIn });
-const bias = (name: string, n: number, fanIn: number): LayoutTensor => ({ name, shape: [n], init: 'bias', fanIn });
-
-class Builder {
-  readonly tensors: LayoutTensor[] = [];
-  constructor(private readonly prefix: string) {}
-  conv(name: string, cout: number, cin: number, k: number): void {
-    this.tensors.push(weight(`${this.prefix}${name}.weight`, [cout, cin, k, k], cin * k * k), bias(`${this.prefix}${name}.bias`, cout, cin * k * k));
-  }
-  linear(name: string, out: number, inp: number, withBias = true): void {
-    this.tensors.push(weight(`${this.prefix}${name}.weight`, [out, inp], inp));
-    if (withBias) this.tensors.push(bias(`${this.prefix}${name}.bias`, out, inp));
-  }
-  norm(name: string, c: number): void {
-    this.tensors.push({ name: `${this.prefix}${name}.weight`, shape: [c], init: 'norm-weight', fanIn: 1 }, { name: `${this.prefix}${name}.bias`, shape: [c], init: 'norm-bias', fanIn: 1 });
-  }
-}
 
 /** CtrLoRA's Base ControlNet with its pretraining LoRA of `rank` (128 in the release). */
 export function ctrLoraBaseLayout(unet: UnetArch, rank = 128): LayoutTensor[] {
@@ -49,17 +33,8 @@ export function ctrLoraConditionLayout(unet: UnetArch, rank = 128): LayoutTensor
   return ctrLoraBaseLayout(unet, rank).filter((t) => taken(t.name));
 }
 
-function resBlock(b: Builder, path: string, cin: number, cout: number, timeDim: number): void {
-  b.norm(`${path}.in_layers.0`, cin);
-  b.conv(`${path}.in_layers.2`, cout, cin, 3);
-  b.linear(`${path}.emb_layers.1`, cout, timeDim);
-  b.norm(`${path}.out_layers.0`, cout);
-  b.conv(`${path}.out_layers.3`, cout, cout, 3);
-  if (cin !== cout) b.conv(`${path}.skip_connection`, cout, cin, 1);
-}
-
 /** The control stream's SpatialTransformer: 8 heads of max(8, width / 8) channels, 1x1 projections. */
-function xsTransformer(b: Builder, path: string, ch: number, contextDim: number): void {
+function xsTransformer(b: LayoutBuilder, path: string, ch: number, contextDim: number): void {
   const inner = 8 * Math.max(8, Math.floor(ch / 8));
   b.norm(`${path}.norm`, ch);
   b.conv(`${path}.proj_in`, inner, ch, 1);
@@ -80,8 +55,8 @@ function xsTransformer(b: Builder, path: string, ch: number, contextDim: number)
 export function cnxsLayout(unet: UnetArch, ratio: number): LayoutTensor[] {
   const mc = unet.modelChannels;
   const timeDim = 4 * mc;
-  const ctr = new Builder('control_model.control_model.');
-  const own = new Builder('control_model.');
+  const ctr = new LayoutBuilder('control_model.control_model.');
+  const own = new LayoutBuilder('control_model.');
   const cw = (level: number) => Math.max(1, Math.round(unet.channelMult[level] * mc * ratio));
   // Widths after each encoder block (block 0 = conv_in), in the base and in the control stream.
   const baseW: number[] = [mc];

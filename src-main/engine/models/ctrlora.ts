@@ -16,9 +16,9 @@
 
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
-import { Graph, GraphError, type Node, graphOptionsOf, type GraphOptions } from '../graph/node.ts';
+import { Graph, GraphError, type Node, graphOptionsOf } from '../graph/node.ts';
 import * as op from '../graph/ops.ts';
-import { detectControlNet, type ControlNetConfig } from './controlnet.ts';
+import { detectControlNet, type ControlNetConfig, type ControlNetGraphOptions } from './controlnet.ts';
 import { overlayView, withoutPrefix } from './key-layouts.ts';
 import { conv2d } from './layers.ts';
 import { LoraSet, type LoraModule } from './lora.ts';
@@ -145,18 +145,8 @@ function checkAllUsed(condition: TensorFile, cond: CtrLoraCondition, lora: LoraS
   if (unused.length) throw new GraphError(`${condition.path}: ${unused.length} LoRA layer(s) match no layer of the base, e.g. '${unused[0]}' (wrong base model?)`);
 }
 
-export interface CtrLoraGraphOptions extends GraphOptions {
-  batch: number;
-  height: number; // latent size
-  width: number;
-  tokens: number;
-  contextDim: number;
-  compute?: DataType;
-  /** Token count of each region's context (regional-attention.ts); absent: no regions. */
-  regionTokens?: readonly number[];
-  /** Per region: the negative rows read its branch too (a region with LoRAs; regional-attention.ts). */
-  regionNegativeReads?: readonly boolean[];
-}
+/** A ControlNet graph's options less `loras`: the LoRA on the base is the condition's own. */
+export type CtrLoraGraphOptions = Omit<ControlNetGraphOptions, 'loras'>;
 
 export interface CtrLoraGraph {
   graph: Graph;

@@ -70,7 +70,7 @@ export const VAE_PREFIX = 'first_stage_model.';
 export const CLIP_PREFIX = 'cond_stage_model.transformer.text_model.';
 
 /** Collects tensors under a prefix with the parameter shapes of torch's layers. */
-class LayoutBuilder {
+export class LayoutBuilder {
   readonly tensors: LayoutTensor[] = [];
   constructor(private readonly prefix: string) {}
 
@@ -97,7 +97,8 @@ class LayoutBuilder {
 
 // ---- UNet (and the ControlNet's copy of its encoder) -----------------------------------------------------------
 
-function resBlock(b: LayoutBuilder, path: string, cin: number, cout: number, timeDim: number): void {
+/** LDM ResBlock: GroupNorm, 3x3 conv, time embedding projection, GroupNorm, 3x3 conv, 1x1 skip when widths differ. */
+export function resBlock(b: LayoutBuilder, path: string, cin: number, cout: number, timeDim: number): void {
   b.norm(`${path}.in_layers.0`, cin);
   b.conv(`${path}.in_layers.2`, cout, cin, 3);
   b.linear(`${path}.emb_layers.1`, cout, timeDim);
