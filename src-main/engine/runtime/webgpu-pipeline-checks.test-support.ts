@@ -3,7 +3,8 @@
 // swiftShaderEnv()'s environment:
 //   node --import tsx webgpu-checks.test-support.ts pipe-img2img [--verbose]
 // --verbose sets ORT's log level to verbose before the first session, so its node placement per session (which
-// nodes ran on WebGPU, which on the CPU) is printed on stderr.
+// nodes ran on WebGPU, which on the CPU) is printed on stderr. Measured (README): within 2.7e-6 of the golden,
+// every session and node on WebGPU, 22 min of CPU time (30 min of wall time on 2 shared cores).
 
 import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../goldens.test-support.ts';
 import { sampleLatents } from '../pipeline/generate.ts';
