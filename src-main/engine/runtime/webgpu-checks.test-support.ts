@@ -17,6 +17,7 @@ import { buildStyleLoraTraining } from '../training/recipes/style-lora.ts';
 import { TrainSession } from '../training/train-step.ts';
 import { fixture, fixtureFile, golden, relativeError, unetFeeds } from '../goldens.test-support.ts';
 import { moduleChecks } from './webgpu-module-checks.test-support.ts';
+import { pipelineChecks } from './webgpu-pipeline-checks.test-support.ts';
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 
@@ -144,6 +145,7 @@ const checks: Record<string, () => Promise<unknown>> = {
   'refused-buffer': refusedBuffer,
   training,
   ...moduleChecks,
+  ...pipelineChecks,
 };
 
 const name = process.argv[2];
