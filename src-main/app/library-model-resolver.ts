@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { LibraryItem, ModelKind } from '../common/contract.ts';
 import type { ModelRef, ModelSelector } from '../common/generation-contract.ts';
 import { kindError } from '../common/errors.ts';
+import { metadataHash } from '../common/model-hashes.ts';
 import type { ModelResolver } from './settings-from-input.ts';
 
 /** A resolver over the library's items; `loraHash` computes (or recalls) A1111's LoRA hash of a library LoRA. */
@@ -16,22 +17,13 @@ export function libraryModelResolver(items: readonly LibraryItem[], loraHash: (i
     if (item.problem) throw kindError('unsupported-model', `${item.name} cannot be used: ${item.problem}`);
     return item;
   };
-  const hashOf = async (item: LibraryItem, kind: ModelKind): Promise<string> => {
-    switch (kind) {
-      case 'lora':
-        return loraHash(item);
-      case 'upscaler':
-        return '';
-      case 'controlnet':
-      case 'cnxs':
-      case 'ctrlora-lora':
-      case 'ctrlora-base':
-        // sd-webui-controlnet names control models by A1111's legacy 8-digit hash
-        return String(item.details.legacyHash ?? '') || item.shortHash.slice(0, 8);
-      default:
-        return item.shortHash; // checkpoint and VAE: A1111's sha256[0:10]
-    }
-  };
+  // A1111's hash for `kind` (model-hashes.ts) from the hashes the library stored when it scanned the file
+  const hashOf = (item: LibraryItem, kind: ModelKind): Promise<string> =>
+    metadataHash(kind, {
+      lora: () => loraHash(item),
+      legacy: () => String(item.details.legacyHash ?? '') || item.shortHash.slice(0, 8),
+      short: () => item.shortHash,
+    });
   return {
     async resolve(sel, kind, role): Promise<ModelRef> {
       const item = pick(sel, kind, role);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelKind } from '../common/contract.ts';
 import type { ModelRef } from '../common/generation-contract.ts';
+import { metadataHash } from '../common/model-hashes.ts';
 import type { ModelResolver } from '../app/settings-from-input.ts';
 import { hashFile, loraShortHash } from '../library/hash.ts';
 
@@ -22,20 +23,13 @@ export function existingFile(file: string, what: string): string {
   return full;
 }
 
-async function hashOf(file: string, kind: ModelKind): Promise<string> {
-  switch (kind) {
-    case 'lora':
-      return loraShortHash(file);
-    case 'upscaler':
-      return '';
-    case 'controlnet':
-    case 'cnxs':
-    case 'ctrlora-lora':
-    case 'ctrlora-base':
-      return (await hashFile(file)).legacyHash; // sd-webui-controlnet's [8 digits]
-    default:
-      return (await hashFile(file)).shortHash; // checkpoint and VAE: sha256[0:10]
-  }
+/** A1111's hash of the file for `kind` (model-hashes.ts), computed from the file itself. */
+function hashOf(file: string, kind: ModelKind): Promise<string> {
+  return metadataHash(kind, {
+    lora: () => loraShortHash(file),
+    legacy: async () => (await hashFile(file)).legacyHash,
+    short: async () => (await hashFile(file)).shortHash,
+  });
 }
 
 /** The extensions a LoRA named by a `<lora:name:w>` tag may have in a --lora-dir folder (A1111's Lora folder). */

@@ -5,7 +5,6 @@
 //
 // Ownership: the runtime owns the files it opens (FileCache) and its sessions; dispose() releases both.
 
-import { openTensorFile } from '../../formats/open-tensor-file.ts';
 import type { TensorFile } from '../../formats/tensor-file.ts';
 import type { DataType } from '../graph/dtype.ts';
 import type { Graph } from '../graph/node.ts';
@@ -13,16 +12,16 @@ import { buildClipTextGraph, clipLoraName, detectClipText } from '../models/clip
 import { buildCnxsUnetGraph, CNXS_REGION_MASK_PREFIX } from '../models/cnxs.ts';
 import { buildControlNetGraph } from '../models/controlnet.ts';
 import { buildCtrLoraGraph } from '../models/ctrlora.ts';
-import { indexLoraFile, LoraSet, type LoraModule, type LoraNamer } from '../models/lora.ts';
-import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes } from '../models/unet.ts';
+import { LoraSet, type LoraNamer } from '../models/lora.ts';
+import { buildUnetGraph, CONTROL_INPUT_NAMES, controlShapes, type UnetGraphOptions } from '../models/unet.ts';
 import { RegionalLoraSet, regionLoraStrengthName } from '../models/region-lora.ts';
 import type { LayerAdapter } from '../models/weights.ts';
 import { detectUnet, unetLoraName, type UnetConfig } from '../models/unet-config.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph, detectVae, type VaeConfig } from '../models/vae.ts';
 import { checkSd15Vae, standaloneVaeView } from '../models/vae-file.ts';
-import type { FusionOptions } from '../runtime/fusions.ts';
+import type { FusionOptions, Fusions } from '../runtime/fusions.ts';
 import { SessionCache } from '../runtime/session-cache.ts';
-import { checkModelRole, type ModelRole } from './model-checks.ts';
+import { FileCache } from './file-cache.ts';
 import { EngineRunError, FOLDED_INFERENCE, LEAN_INFERENCE, VAE_INFERENCE, type ProviderName, type TensorData } from '../runtime/session.ts';
 import { SteppedDownOutOfMemory } from '../runtime/out-of-memory.ts';
 import { DEFAULT_TILES, TiledVaeDecoder } from '../models/vae-tiled.ts';
@@ -34,44 +33,6 @@ export interface Tensor32 {
 
 
 const f32 = (shape: readonly number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
-
-/** Opened weight files, shared by every graph that reads them. */
-export class FileCache {
-  private readonly files = new Map<string, TensorFile>();
-  private readonly checked = new Set<string>();
-  private readonly loraIndex = new Map<string, Map<string, LoraModule>>();
-
-  /** Opens `path` (once) and checks it can serve as `role` (once per role). */
-  open(path: string, role: ModelRole): TensorFile {
-    let f = this.files.get(path);
-    if (!f) {
-      f = openTensorFile(path);
-      this.files.set(path, f);
-    }
-    const key = `${role}|${path}`;
-    if (!this.checked.has(key)) {
-      checkModelRole(f, role);
-      this.checked.add(key);
-    }
-    return f;
-  }
-
-  loraModules(path: string): Map<string, LoraModule> {
-    let m = this.loraIndex.get(path);
-    if (!m) {
-      m = indexLoraFile(this.open(path, 'lora'));
-      this.loraIndex.set(path, m);
-    }
-    return m;
-  }
-
-  closeAll(): void {
-    for (const f of this.files.values()) f.close();
-    this.files.clear();
-    this.checked.clear();
-    this.loraIndex.clear();
-  }
-}
 
 /** Regional prompting's inputs (regions.ts RegionConditioning); null or absent: the plain graphs. */
 export interface RegionFeeds {
@@ -87,10 +48,23 @@ export interface RegionFeeds {
 
 const regionKey = (regions: RegionFeeds | null) => (regions ? `|${regions.key}|${regions.loras.map((l) => l.map((u) => u.path).join(',')).join(';')}` : '');
 const hasRegionLoras = (regions: RegionFeeds | null): regions is RegionFeeds => !!regions && regions.loras.some((l) => l.length > 0);
+/** Region attention's graph options (regional-attention.ts); both undefined without regions: the plain graphs. */
+const regionGraphOptions = (regions: RegionFeeds | null) => ({ regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0) });
 
 export interface LoraUse {
   path: string;
   strength: number;
+}
+
+/** One UNet evaluation's inputs, taken alike by the plain UNet and the UNet fused with a ControlNet-XS. */
+interface UnetStep {
+  sample: Tensor32;
+  timestep: Float32Array;
+  context: Tensor32;
+  /** The summed control residuals of the other control units, or null (the graph has no control inputs). */
+  control: Float32Array[] | null;
+  loras: readonly LoraUse[];
+  regions: RegionFeeds | null;
 }
 
 export class ModelRuntime {
@@ -203,33 +177,46 @@ export class ModelRuntime {
     const [b, , h, w] = sample.shape;
     const tokens = context.shape[1];
     const key = `unet|${checkpoint}|${b}x${h}x${w}|${tokens}|${control ? 'cn' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}${regionKey(regions)}`;
+    const step: UnetStep = { sample, timestep, context, control, loras, regions };
     const session = await this.sessions.get(key, (fusions) => {
-      const built = buildUnetGraph(this.files.open(checkpoint, 'checkpoint'), {
-        batch: b,
-        height: h,
-        width: w,
-        tokens,
-        compute: this.compute,
-        ...fusions,
-        withControl: control !== null,
-        loras: (g, cfg) => this.unetLoras(g, loras, regions, unetLoraName(cfg), { batch: b, height: h, width: w }),
-        regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
-      });
+      const built = buildUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.unetGraphOptions(step, fusions));
       return { graph: built.graph, outputs: { eps: built.eps } };
     });
+    const out = await session.run(this.unetFeeds(checkpoint, step, session.model.inputNames));
+    return out.eps.data as Float32Array;
+  }
+
+  /** The graph options both UNet graphs take: sizes, control inputs, LoRAs (regional ones too) and regions. */
+  private unetGraphOptions({ sample, context, control, loras, regions }: UnetStep, fusions: Fusions): UnetGraphOptions {
+    const [b, , h, w] = sample.shape;
+    return {
+      batch: b,
+      height: h,
+      width: w,
+      tokens: context.shape[1],
+      compute: this.compute,
+      ...fusions,
+      withControl: control !== null,
+      loras: (g, cfg) => this.unetLoras(g, loras, regions, unetLoraName(cfg), { batch: b, height: h, width: w }),
+      ...regionGraphOptions(regions),
+    };
+  }
+
+  /** The feeds both UNet graphs take: latents, timestep, context, LoRA strengths, region inputs, control residuals. */
+  private unetFeeds(checkpoint: string, { sample, timestep, context, control, loras, regions }: UnetStep, inputNames: readonly string[]): Record<string, TensorData> {
+    const [b, , h, w] = sample.shape;
     const feeds: Record<string, TensorData> = {
       sample: f32(sample.shape, sample.data),
       timestep: f32([b], timestep),
       context: f32(context.shape, context.data),
       ...this.loraFeeds(loras, regions),
-      ...regions?.feeds(session.model.inputNames),
+      ...regions?.feeds(inputNames),
     };
     if (control) {
       const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);
       CONTROL_INPUT_NAMES(shapes.length).forEach((name, i) => (feeds[name] = f32(shapes[i], control[i])));
     }
-    const out = await session.run(feeds);
-    return out.eps.data as Float32Array;
+    return feeds;
   }
 
   /** The 13 residuals of one ControlNet, already multiplied by `strength`. */
@@ -238,7 +225,7 @@ export class ModelRuntime {
     const key = `cn|${path}|${b}x${h}x${w}|${context.shape[1]}|${this.compute}${regionKey(regions)}`;
     let names: string[] = [];
     const session = await this.sessions.get(key, (fusions) => {
-      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0), ...fusions });
+      const built = buildControlNetGraph(this.files.open(path, 'controlnet'), { batch: b, height: h, width: w, tokens: context.shape[1], contextDim: context.shape[2], compute: this.compute, ...regionGraphOptions(regions), ...fusions });
       names = CONTROL_INPUT_NAMES(built.residuals.length);
       return { graph: built.graph, outputs: Object.fromEntries(built.residuals.map((r, i) => [names[i], r])) };
     });
@@ -266,7 +253,7 @@ export class ModelRuntime {
         tokens: context.shape[1],
         contextDim: context.shape[2],
         compute: this.compute,
-        regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
+        ...regionGraphOptions(regions),
         ...fusions,
       });
       return { graph: built.graph, outputs: built.outputs };
@@ -302,34 +289,17 @@ export class ModelRuntime {
   ): Promise<Float32Array> {
     const [b, , h, w] = sample.shape;
     const key = `cnxs|${checkpoint}|${cnxsPath}|${b}x${h}x${w}|${context.shape[1]}|${control ? 'cn' : ''}|${regionMask ? 'tied' : ''}|${this.compute}|${loras.map((l) => l.path).join(',')}${regionKey(regions)}`;
+    const step: UnetStep = { sample, timestep, context, control, loras, regions };
     const session = await this.sessions.get(key, (fusions) => {
-      const built = buildCnxsUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.files.open(cnxsPath, 'cnxs'), {
-        batch: b,
-        height: h,
-        width: w,
-        tokens: context.shape[1],
-        compute: this.compute,
-        ...fusions,
-        withControl: control !== null,
-        regionMasked: regionMask !== null,
-        loras: (g, cfg) => this.unetLoras(g, loras, regions, unetLoraName(cfg), { batch: b, height: h, width: w }),
-        regionTokens: regions?.tokens, regionNegativeReads: regions?.loras.map((l) => l.length > 0),
-      });
+      const options = { ...this.unetGraphOptions(step, fusions), regionMasked: regionMask !== null };
+      const built = buildCnxsUnetGraph(this.files.open(checkpoint, 'checkpoint'), this.files.open(cnxsPath, 'cnxs'), options);
       return { graph: built.graph, outputs: { eps: built.eps } };
     });
     const feeds: Record<string, TensorData> = {
-      sample: f32(sample.shape, sample.data),
-      timestep: f32([b], timestep),
-      context: f32(context.shape, context.data),
+      ...this.unetFeeds(checkpoint, step, session.model.inputNames),
       hint: f32(hint.shape, hint.data),
       weight: f32([1], Float32Array.of(weight)),
-      ...this.loraFeeds(loras, regions),
-      ...regions?.feeds(session.model.inputNames),
     };
-    if (control) {
-      const shapes = controlShapes(this.config(checkpoint).unet, b, h, w);
-      CONTROL_INPUT_NAMES(shapes.length).forEach((name, i) => (feeds[name] = f32(shapes[i], control[i])));
-    }
     for (const name of session.model.inputNames) {
       if (!regionMask || !name.startsWith(CNXS_REGION_MASK_PREFIX)) continue;
       const [mh, mw] = name.slice(CNXS_REGION_MASK_PREFIX.length).split('x').map(Number);

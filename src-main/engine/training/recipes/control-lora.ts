@@ -9,11 +9,10 @@ import type { DataType } from '../../graph/dtype.ts';
 import { Graph, GraphError, type Node } from '../../graph/node.ts';
 import * as op from '../../graph/ops.ts';
 import { controlNet, controlNetView, detectControlNet, type ControlNetConfig } from '../../models/controlnet.ts';
-import { unet } from '../../models/unet.ts';
 import { detectUnet } from '../../models/unet-config.ts';
 import { Weights } from '../../models/weights.ts';
 import { freshLoraFactors, TrainableLora, uniformRandom, type TrainableLoraModule } from '../trainable-lora.ts';
-import { convInputsReading, diffusionInputs, epsilonMse, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
+import { controlledUnetLoss, diffusionInputs, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
 
 // Original-layout (LDM) ControlNet key -> diffusers ControlNetModel parameter name: the names training writes
 // for ControlNet parameters (`controlnet.<diffusers name>`, `lora_controlnet_<diffusers module path>`). The
@@ -136,13 +135,7 @@ export function buildControlLoraTraining(checkpoint: TensorFile, controlnetFile:
   const strength = op.constantOf(g, 'float32', [1], [1]);
   const residuals = controlNet(wc, cfg, { sample: data.noisy, timestep: data.timestep, context: data.context, hint, strength });
   lora.checkAllUsed(controlnetFile.path);
-  const checkpoints: Node[] = [];
-  const wu = new Weights(g, checkpoint, ucfg.prefix, compute);
-  const eps = unet(wu, ucfg, { sample: data.noisy, timestep: data.timestep, context: data.context, control: residuals, onBlockOutput: (h) => checkpoints.push(h) });
-  const loss = epsilonMse(eps, data.noise);
-  // The ControlNet's block outputs are what its zero convolutions read.
-  const zeroWeights = new Set([...replaced].filter(([k]) => /^(zero_convs\.\d+\.0|middle_block_out\.0)\.weight$/.test(k)).map(([, n]) => op.cast(n, compute)));
-  checkpoints.push(...convInputsReading(loss, zeroWeights));
+  const { loss, checkpoints } = controlledUnetLoss(g, checkpoint, ucfg, compute, data, residuals, replaced);
 
   const initial = () => {
     const random = uniformRandom(opts.seed ?? 0);

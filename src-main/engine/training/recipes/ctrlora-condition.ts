@@ -16,11 +16,10 @@ import * as op from '../../graph/ops.ts';
 import { detectControlNet } from '../../models/controlnet.ts';
 import { ctrLoraControl, ctrLoraView, detectCtrLoraCondition, replacedByCondition } from '../../models/ctrlora.ts';
 import { renamedView } from '../../models/key-layouts.ts';
-import { unet } from '../../models/unet.ts';
 import { detectUnet } from '../../models/unet-config.ts';
 import { Weights } from '../../models/weights.ts';
 import { normalRandom, TrainableLora, type TrainableLoraModule } from '../trainable-lora.ts';
-import { convInputsReading, diffusionInputs, epsilonMse, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
+import { controlledUnetLoss, diffusionInputs, paramInput, type DiffusionShape, type TrainableParam, type TrainingGraph } from './recipe.ts';
 
 export interface CtrLoraTrainingOptions extends Omit<DiffusionShape, 'contextDim'> {
   compute?: DataType;
@@ -63,12 +62,7 @@ export function buildCtrLoraTraining(checkpoint: TensorFile, base: TensorFile, c
   const scale = op.constantOf(g, 'float32', [1], [1]);
   const residuals = ctrLoraControl(w, cfg, { timestep: data.timestep, context: data.context, latent, scale });
   lora.checkAllUsed(condFile.path);
-  const checkpoints: Node[] = [];
-  const wu = new Weights(g, checkpoint, ucfg.prefix, compute);
-  const eps = unet(wu, ucfg, { sample: data.noisy, timestep: data.timestep, context: data.context, control: residuals, onBlockOutput: (h) => checkpoints.push(h) });
-  const loss = epsilonMse(eps, data.noise);
-  const zeroWeights = new Set([...replaced].filter(([k]) => /^(zero_convs\.\d+\.0|middle_block_out\.0)\.weight$/.test(k)).map(([, n]) => op.cast(n, compute)));
-  checkpoints.push(...convInputsReading(loss, zeroWeights));
+  const { loss, checkpoints } = controlledUnetLoss(g, checkpoint, ucfg, compute, data, residuals, replaced);
 
   const initial = () => {
     const values = new Map<string, Float32Array>();

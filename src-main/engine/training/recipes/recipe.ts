@@ -7,9 +7,13 @@
 // `timestep` [B] (float32 step index 0..999), `alpha_bar` [B] (the schedule's alphas_cumprod at those steps),
 // `context` [B, T, D]; plus the recipe's condition (`hint` for ControlNet, `latent` for CtrLoRA).
 
+import type { TensorFile } from '../../../formats/tensor-file.ts';
 import type { DataType } from '../../graph/dtype.ts';
 import { type Graph, GraphError, type Node, topologicalOrder } from '../../graph/node.ts';
 import * as op from '../../graph/ops.ts';
+import { unet } from '../../models/unet.ts';
+import type { UnetConfig } from '../../models/unet-config.ts';
+import { Weights } from '../../models/weights.ts';
 
 export interface TrainableParam {
   /** Name in the recipe's file layout (kohya key, diffusers name, CtrLoRA release key). */
@@ -93,4 +97,28 @@ export function convInputsReading(loss: Node, weights: ReadonlySet<Node>): Node[
   return topologicalOrder([loss])
     .filter((n) => n.op === 'Conv' && weights.has(n.inputs[1]))
     .map((n) => n.inputs[0]);
+}
+
+/**
+ * The loss of a control recipe (control-lora.ts, ctrlora-condition.ts): the frozen UNet of `checkpoint` run with
+ * the trained control's `residuals` at weight 1, as in inference. Its checkpoints are the UNet's block outputs
+ * and the control's block outputs that its zero convolutions read (found through the zero convs' weights among
+ * `replaced`, the trained inputs by original-layout ControlNet key).
+ */
+export function controlledUnetLoss(
+  g: Graph,
+  checkpoint: TensorFile,
+  ucfg: UnetConfig,
+  compute: DataType,
+  data: DiffusionInputs,
+  residuals: Node[],
+  replaced: ReadonlyMap<string, Node>,
+): { loss: Node; checkpoints: Node[] } {
+  const checkpoints: Node[] = [];
+  const wu = new Weights(g, checkpoint, ucfg.prefix, compute);
+  const eps = unet(wu, ucfg, { sample: data.noisy, timestep: data.timestep, context: data.context, control: residuals, onBlockOutput: (h) => checkpoints.push(h) });
+  const loss = epsilonMse(eps, data.noise);
+  const zeroWeights = new Set([...replaced].filter(([k]) => /^(zero_convs\.\d+\.0|middle_block_out\.0)\.weight$/.test(k)).map(([, n]) => op.cast(n, compute)));
+  checkpoints.push(...convInputsReading(loss, zeroWeights));
+  return { loss, checkpoints };
 }
