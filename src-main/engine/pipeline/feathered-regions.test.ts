@@ -6,32 +6,21 @@
 // region-loras.test.ts against the LoRA applied globally.
 import assert from 'node:assert/strict';
 import { after, test, type TestContext } from 'node:test';
-import { fixture, referenceJson } from '../goldens.test-support.ts';
+import { fixture } from '../goldens.test-support.ts';
 import type { ControlUnit } from './control-units.ts';
 import { featherRegions, RegionMask } from './feathered-regions.ts';
 import { generate, GenerateError, type GenerateRequest } from './generate.ts';
-import { ModelRuntime, type LoraUse, type RegionFeeds, type Tensor32 } from './model-runtime.ts';
+import { ModelRuntime } from './model-runtime.ts';
 import type { RegionRequest } from './regions.ts';
+import { goldenRequest, paintedRegion } from './golden-request.test-support.ts';
 
 /** The real runtime, keeping the region mask each fused UNet+XS evaluation was handed. */
 class XsMaskRecorder extends ModelRuntime {
   xsMasks: unknown[] = [];
 
-  override cnxsUnet(
-    checkpoint: string,
-    cnxsPath: string,
-    sample: Tensor32,
-    timestep: Float32Array,
-    context: Tensor32,
-    hint: Tensor32,
-    weight: number,
-    control: Float32Array[] | null,
-    loras: readonly LoraUse[],
-    regions: RegionFeeds | null = null,
-    regionMask: { at(h: number, w: number): Float32Array } | null = null,
-  ): Promise<Float32Array> {
-    this.xsMasks.push(regionMask);
-    return super.cnxsUnet(checkpoint, cnxsPath, sample, timestep, context, hint, weight, control, loras, regions, regionMask);
+  override cnxsUnet(...args: Parameters<ModelRuntime['cnxsUnet']>): Promise<Float32Array> {
+    this.xsMasks.push(args[10] ?? null); // regionMask
+    return super.cnxsUnet(...args);
   }
 }
 
@@ -42,13 +31,11 @@ const SIZE = 64;
 const LORA = fixture('tiny-lora.safetensors');
 
 function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  const p = referenceJson().pipeline;
-  return { checkpoint: fixture('tiny-sd15.safetensors'), prompt: p.prompt, negative: p.negative, width: SIZE, height: SIZE, steps: 2, cfg: 7.5, seed: 3, sampler: 'euler', clipSkip: 1, controls: [], loras: [], ...overrides };
+  return goldenRequest({ width: SIZE, height: SIZE, steps: 2, cfg: 7.5, seed: 3, sampler: 'euler', ...overrides });
 }
 
 function region(f: (x: number, y: number) => number, prompt: string, extra: Partial<RegionRequest> = {}): RegionRequest {
-  const data = Float32Array.from({ length: SIZE * SIZE }, (_, i) => f(i % SIZE, Math.floor(i / SIZE)));
-  return { mask: { shape: [1, 1, SIZE, SIZE], data }, prompt, feather: 0, appendMain: false, ...extra };
+  return paintedRegion(SIZE, f, prompt, extra);
 }
 
 const hint = { shape: [1, 3, SIZE, SIZE], data: Float32Array.from({ length: 3 * SIZE * SIZE }, (_, i) => ((i % SIZE) % 9 < 2 ? 1 : 0)) };

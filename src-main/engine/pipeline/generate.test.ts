@@ -3,8 +3,9 @@
 // provider gets by default, and with the plain MatMul/Softmax graphs other providers fall back to.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../goldens.test-support.ts';
-import { generate, type GenerateRequest } from './generate.ts';
+import { fixture, golden, PIPELINE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
+import { generate } from './generate.ts';
+import { goldenRequest } from './golden-request.test-support.ts';
 import { ModelRuntime } from './model-runtime.ts';
 
 const runtimes = {
@@ -13,24 +14,7 @@ const runtimes = {
 };
 after(() => Promise.all(Object.values(runtimes).map((r) => r.dispose())));
 
-function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  const p = referenceJson().pipeline;
-  return {
-    checkpoint: fixture('tiny-sd15.safetensors'),
-    prompt: p.prompt,
-    negative: p.negative,
-    width: p.width,
-    height: p.height,
-    steps: p.steps,
-    cfg: p.cfg,
-    seed: p.seed,
-    sampler: 'ddim',
-    clipSkip: 1,
-    controls: [],
-    loras: [],
-    ...overrides,
-  };
-}
+const request = goldenRequest;
 
 for (const [graphs, runtime] of Object.entries(runtimes)) {
   for (const sampler of ['ddim', 'euler', 'euler_a', 'dpmpp_2m_karras'] as const) {

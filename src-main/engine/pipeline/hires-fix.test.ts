@@ -7,17 +7,17 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { hiresTarget } from '../../common/hires-contract.ts';
 import { lanczosResize } from '../../generation/image-resize.ts';
-import { fixture, referenceJson } from '../goldens.test-support.ts';
+import { fixture } from '../goldens.test-support.ts';
 import { generate, type GenerateRequest, type StepUpdate } from './generate.ts';
 import { generateHires, type HiresPlan } from './hires-fix.ts';
 import { ModelRuntime } from './model-runtime.ts';
+import { goldenRequest } from './golden-request.test-support.ts';
 
 const runtime = new ModelRuntime('float32', ['cpu']);
 after(() => runtime.dispose());
 
 function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  const p = referenceJson().pipeline; // 10 DDIM steps, seed 42
-  return { checkpoint: fixture('tiny-sd15.safetensors'), prompt: p.prompt, negative: p.negative, width: 128, height: 128, steps: p.steps, cfg: p.cfg, seed: p.seed, sampler: 'ddim', clipSkip: 1, controls: [], loras: [], ...overrides };
+  return goldenRequest({ width: 128, height: 128, ...overrides }); // 10 DDIM steps, seed 42
 }
 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);

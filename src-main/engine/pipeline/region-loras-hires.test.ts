@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { hiresTarget } from '../../common/hires-contract.ts';
-import { fixture, referenceJson, relativeError } from '../goldens.test-support.ts';
+import { fixture, relativeError } from '../goldens.test-support.ts';
 import { RegionMask } from './feathered-regions.ts';
 import type { GenerateRequest } from './generate.ts';
 import { generateHires, type HiresPlan } from './hires-fix.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import type { RegionRequest } from './regions.ts';
+import { goldenRequest, paintedRegion } from './golden-request.test-support.ts';
 
 const runtime = new ModelRuntime('float32', ['cpu']);
 after(() => runtime.dispose());
@@ -21,13 +22,11 @@ const OTHER = 'a castle on a hill at dusk, oil painting';
 const LORA = fixture('tiny-lora.safetensors');
 
 function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  const p = referenceJson().pipeline;
-  return { checkpoint: fixture('tiny-sd15.safetensors'), prompt: p.prompt, negative: p.negative, width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', clipSkip: 1, controls: [], loras: [], ...overrides };
+  return goldenRequest({ width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', ...overrides });
 }
 
 function region(f: (x: number, y: number) => number, prompt: string, extra: Partial<RegionRequest> = {}): RegionRequest {
-  const data = Float32Array.from({ length: SIZE * SIZE }, (_, i) => f(i % SIZE, Math.floor(i / SIZE)));
-  return { mask: { shape: [1, 1, SIZE, SIZE], data }, prompt, feather: 0, appendMain: false, ...extra };
+  return paintedRegion(SIZE, f, prompt, extra);
 }
 
 /** x2 with the bilinear latent upscale, 3 second-pass steps at denoise 0.6. */

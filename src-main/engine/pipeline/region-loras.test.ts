@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { getClipTokenizer } from '../../generation/tokenizer.ts';
-import { fixture, fixtureFile, referenceJson, relativeError } from '../goldens.test-support.ts';
+import { fixture, fixtureFile, relativeError } from '../goldens.test-support.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import type { RegionRequest } from './regions.ts';
@@ -18,6 +18,7 @@ import type { ControlUnit } from './control-units.ts';
 import { readTextualInversion } from './textual-inversion.ts';
 import { tokenRows, writeA1111Safetensors } from './textual-inversion.test-support.ts';
 import { writeSafetensors } from '../../formats/safetensors.ts';
+import { goldenRequest, paintedRegion } from './golden-request.test-support.ts';
 
 const runtime = new ModelRuntime('float32', ['cpu']);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-region-lora-'));
@@ -31,13 +32,11 @@ const OTHER = 'a castle on a hill at dusk, oil painting';
 const LORA = fixture('tiny-lora.safetensors');
 
 function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  const p = referenceJson().pipeline;
-  return { checkpoint: fixture('tiny-sd15.safetensors'), prompt: p.prompt, negative: p.negative, width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', clipSkip: 1, controls: [], loras: [], ...overrides };
+  return goldenRequest({ width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', ...overrides });
 }
 
 function region(f: (x: number, y: number) => number, prompt: string, extra: Partial<RegionRequest> = {}): RegionRequest {
-  const data = Float32Array.from({ length: SIZE * SIZE }, (_, i) => f(i % SIZE, Math.floor(i / SIZE)));
-  return { mask: { shape: [1, 1, SIZE, SIZE], data }, prompt, feather: 0, appendMain: false, ...extra };
+  return paintedRegion(SIZE, f, prompt, extra);
 }
 
 test('a whole-picture region with a LoRA gives the latents of that LoRA applied globally with the region prompt', async () => {

@@ -5,11 +5,12 @@
 // final latents through the CLI in cli/regions-independent.test.ts.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { fixture, referenceJson, relativeError } from '../goldens.test-support.ts';
+import { fixture, relativeError } from '../goldens.test-support.ts';
 import { generate, type GenerateRequest } from './generate.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import { MAX_REGIONS, type RegionRequest } from './regions.ts';
 import type { ControlUnit } from './control-units.ts';
+import { goldenRequest, paintedRegion } from './golden-request.test-support.ts';
 
 const runtimes = {
   fused: new ModelRuntime('float32', ['cpu']),
@@ -21,13 +22,11 @@ const SIZE = 128;
 const OTHER = 'a castle on a hill at dusk, oil painting';
 
 function request(overrides: Partial<GenerateRequest> = {}): GenerateRequest {
-  const p = referenceJson().pipeline;
-  return { checkpoint: fixture('tiny-sd15.safetensors'), prompt: p.prompt, negative: p.negative, width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', clipSkip: 1, controls: [], loras: [], ...overrides };
+  return goldenRequest({ width: SIZE, height: SIZE, steps: 4, cfg: 7.5, seed: 7, sampler: 'euler', ...overrides });
 }
 
 function region(f: (x: number, y: number) => number, prompt: string, feather = 0, appendMain = false): RegionRequest {
-  const data = Float32Array.from({ length: SIZE * SIZE }, (_, i) => f(i % SIZE, Math.floor(i / SIZE)));
-  return { mask: { shape: [1, 1, SIZE, SIZE], data }, prompt, feather, appendMain };
+  return paintedRegion(SIZE, f, prompt, { feather, appendMain });
 }
 
 for (const [graphs, runtime] of Object.entries(runtimes)) {

@@ -6,8 +6,9 @@
 // nodes ran on WebGPU, which on the CPU) is printed on stderr. Measured (README): within 2.7e-6 of the golden,
 // every session and node on WebGPU, 22 min of CPU time (30 min of wall time on 2 shared cores).
 
-import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../goldens.test-support.ts';
+import { golden, PIPELINE_TOLERANCE, relativeError } from '../goldens.test-support.ts';
 import { sampleLatents } from '../pipeline/generate.ts';
+import { goldenRequest } from '../pipeline/golden-request.test-support.ts';
 import { ModelRuntime } from '../pipeline/model-runtime.ts';
 import { describeFallback } from './fusions.ts';
 import { ort } from './session.ts';
@@ -28,28 +29,13 @@ async function pipeImg2img() {
     if (!sessions.some((s) => s.key === key)) sessions.push({ key, provider: session.provider, skipped: session.skipped.map((s) => `${s.name}: ${s.reason}`) });
     return session;
   };
-  const p = referenceJson().pipeline;
   const image = golden('vae.image');
   const started = performance.now();
   const cpu = process.cpuUsage();
   try {
     const latents = await sampleLatents(
       runtime,
-      {
-        checkpoint: fixture('tiny-sd15.safetensors'),
-        prompt: p.prompt,
-        negative: p.negative,
-        width: p.width,
-        height: p.height,
-        steps: p.steps,
-        cfg: p.cfg,
-        seed: p.seed,
-        sampler: 'ddim',
-        clipSkip: 1,
-        controls: [],
-        loras: [],
-        init: { image: { shape: [...image.shape], data: image.data }, strength: 0.6 },
-      },
+      goldenRequest({ init: { image: { shape: [...image.shape], data: image.data }, strength: 0.6 } }),
       {
         onStep: (s) => {
           process.stderr.write(`step ${s.step}/${s.total} at ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
