@@ -5,26 +5,25 @@
 // carries "TI hashes", "VAE" and "VAE hash" as A1111's own parser (test/support/a1111_infotext.py) reads them.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ldmVaeTensors, writeVaeSafetensors } from '../engine/models/vae-file.test-support.ts';
 import { tokenRows, writeA1111Pt, writeA1111Safetensors } from '../engine/pipeline/textual-inversion.test-support.ts';
-import { fixture, fixtureFile, repoRoot } from '../engine/goldens.test-support.ts';
+import { fixture, fixtureFile } from '../engine/goldens.test-support.ts';
 import { openSafetensors } from '../formats/safetensors.ts';
 import { decodePng, readPngText } from '../formats/png.ts';
 import { getClipTokenizer } from '../generation/tokenizer.ts';
 import type { CliIo } from './command.ts';
 import { main } from './hintbrush.ts';
+import { a1111Read, hasA1111Reader, NO_A1111_READER } from '../generation/a1111-reader.test-support.ts';
 
 function captureIo(): CliIo & { stdout: string; stderr: string } {
   const io = { stdout: '', stderr: '', isTty: false, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
   return io;
 }
 
-const hasPython = spawnSync('python3', ['--version']).status === 0;
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const WORDS = 'a photo of a cat';
 const DELTA = [0.1, -0.06, 0.16];
@@ -82,10 +81,8 @@ describe('hintbrush generate --embeddings and --vae', () => {
     assert.notDeepEqual(words.latents, wordsWithSd2Name.latents); // the SD2 name stayed words and changed the prompt
     assert.match(viaFiles.io.stderr, /Embedding sdtwoemb was left out: its vectors are 1024 wide \(SD2/);
 
-    if (!hasPython) return t.skip('python3 is not installed: the A1111 parse was not run');
-    const parsed = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: viaFiles.text, encoding: 'utf8' });
-    assert.equal(parsed.status, 0, parsed.stderr);
-    const { params } = JSON.parse(parsed.stdout) as { params: Record<string, string> };
+    if (!hasA1111Reader) return t.skip(NO_A1111_READER);
+    const { params } = a1111Read(viaFiles.text);
     assert.equal(params.Prompt, 'catphrase, sunset, sdtwoemb');
     assert.equal(params['TI hashes'], `catphrase: ${sha256(embedding).slice(0, 12)}`);
     assert.equal(params.VAE, 'own-vae.safetensors');

@@ -2,16 +2,16 @@
 // PNG has the target size and its A1111 parameters read back to the same hires settings, here and through
 // A1111's parser (Python port in test/support); bad hires options are refused before anything runs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixture, repoRoot } from '../engine/goldens.test-support.ts';
+import { fixture } from '../engine/goldens.test-support.ts';
 import { infotextToSettings } from '../generation/infotext.ts';
 import { decodePng } from '../formats/png.ts';
 import type { CliIo } from './command.ts';
 import { main } from './hintbrush.ts';
+import { a1111Read, hasA1111Reader, NO_A1111_READER } from '../generation/a1111-reader.test-support.ts';
 
 function captureIo(): CliIo & { stdout: string; stderr: string } {
   const io = { stdout: '', stderr: '', isTty: false, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
@@ -37,10 +37,8 @@ describe('hintbrush generate with hires fix', () => {
     assert.deepEqual([read.width, read.height, read.steps, read.seed, read.denoisingStrength], [64, 64, 3, 7, 0.5]);
     assert.deepEqual(read.hires, { upscaler: 'Lanczos', upscalerName: 'Lanczos', model: null, scale: 2, resizeWidth: 0, resizeHeight: 0, steps: 2, denoise: 0.5 });
 
-    if (spawnSync('python3', ['--version']).status !== 0) return t.skip('python3 is not installed: the A1111 parse was not run');
-    const run = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: text, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const { params } = JSON.parse(run.stdout) as { params: Record<string, string> };
+    if (!hasA1111Reader) return t.skip(NO_A1111_READER);
+    const { params } = a1111Read(text);
     assert.deepEqual(
       [params['Size-1'], params['Size-2'], params.Steps, params['Denoising strength'], params['Hires upscale'], params['Hires steps'], params['Hires upscaler']],
       ['64', '64', '3', '0.5', '2', '2', 'Lanczos'],

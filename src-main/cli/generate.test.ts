@@ -2,7 +2,6 @@
 // metadata is checked with tools that are not Hintbrush's: an independent PNG chunk reader (png-chunks-extract,
 // png-chunk-text) and A1111's own parsing logic in Python (test/support/a1111_infotext.py).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -11,11 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { fillDisk } from '../formats/disk-full.test-support.ts';
 import { openSafetensors } from '../formats/safetensors.ts';
 import { encodePng } from '../formats/png.ts';
-import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError, repoRoot } from '../engine/goldens.test-support.ts';
+import { fixture, golden, PIPELINE_TOLERANCE, referenceJson, relativeError } from '../engine/goldens.test-support.ts';
 import type { CliIo } from './command.ts';
 import { outputPath } from './commands/generate.ts';
 import { parseLoraSpec, parseUnitSpec } from './generate-args.ts';
 import { main } from './hintbrush.ts';
+import { a1111Read, hasA1111Reader, NO_A1111_READER } from '../generation/a1111-reader.test-support.ts';
 
 const require = createRequire(import.meta.url);
 const extractChunks = require('png-chunks-extract') as (data: Uint8Array) => Array<{ name: string; data: Uint8Array }>;
@@ -35,14 +35,6 @@ function captureIo(onErr: (text: string) => void = () => {}): CliIo & { stdout: 
   return io;
 }
 
-const hasPython = spawnSync('python3', ['--version']).status === 0;
-
-/** A1111's parse of an infotext (Python port), or null when python3 is absent. */
-function a1111Parse(text: string): { params: Record<string, string>; controlnets: Record<string, Record<string, unknown>>; lora_hashes: Record<string, string> } {
-  const run = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: text, encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
-  return JSON.parse(run.stdout);
-}
 
 describe('argument specs read from the right', () => {
   it('splits FILE:IMAGE:WEIGHT[:START:END] with Windows drives and POSIX paths', () => {
@@ -96,8 +88,8 @@ describe('hintbrush generate', () => {
     const texts = extractChunks(readFileSync(out)).filter((c) => c.name === 'tEXt').map((c) => decodeText(c.data));
     assert.equal(texts.length, 1);
     assert.equal(texts[0].keyword, 'parameters');
-    if (!hasPython) return t.skip('python3 is not installed: the A1111 parse (test/support/a1111_infotext.py) was not run');
-    const { params, controlnets, lora_hashes } = a1111Parse(texts[0].text);
+    if (!hasA1111Reader) return t.skip(NO_A1111_READER);
+    const { params, controlnets, lora_hashes } = a1111Read(texts[0].text);
     assert.equal(params.Prompt, 'a castle on a hill, (sunset:1.2) <lora:tiny-lora:0.7>');
     assert.equal(params['Negative prompt'], 'blurry, low quality');
     const sd15Hash = (await import('../library/hash.ts')).hashFile;

@@ -1,12 +1,10 @@
 // Hires fix in A1111's parameters text: what A1111 1.x writes is read, what Hintbrush writes is read back the
 // same, and A1111's own parser (the Python port in test/support) reads Hintbrush's text to the same values.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from '../engine/goldens.test-support.ts';
 import { fixtureSettings } from '../engine/tasks/golden-settings.test-support.ts';
 import { infotextToSettings, settingsToInfotext } from './infotext.ts';
+import { a1111Read, hasA1111Reader, NO_A1111_READER } from './a1111-reader.test-support.ts';
 
 const A1111_TEXT = `a castle, masterpiece
 Negative prompt: blurry
@@ -30,12 +28,8 @@ test("Hintbrush's hires text reads back to the same settings, here and in A1111'
   const sized = settingsToInfotext(fixtureSettings({ hires: { ...hires, steps: 0, resizeWidth: 512, resizeHeight: 384, upscaler: 'Lanczos' } }));
   assert.match(sized, /Denoising strength: 0\.5, Hires resize: 512x384, Hires upscaler: Lanczos, Version/);
 
-  if (spawnSync('python3', ['--version']).status !== 0) return t.skip('python3 is not installed: the A1111 parse was not run');
-  const parse = (s: string) => {
-    const run = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: s, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    return (JSON.parse(run.stdout) as { params: Record<string, string> }).params;
-  };
+  if (!hasA1111Reader) return t.skip(NO_A1111_READER);
+  const parse = (s: string) => a1111Read(s).params;
   const p = parse(text);
   assert.deepEqual([p['Size-1'], p['Size-2'], p['Denoising strength'], p['Hires upscale'], p['Hires steps'], p['Hires upscaler']], ['256', '256', '0.5', '2', '10', 'Latent']);
   const q = parse(sized);

@@ -2,13 +2,11 @@
 // every region's `<lora:...>` tags, so its Lora hashes names them all). Checked through the real writer and reader,
 // and through A1111's own "Lora hashes" parsing (Python port, test/support/a1111_infotext.py) when python3 exists.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
 import type { GenerationSettings } from '../common/generation-contract.ts';
-import { repoRoot } from '../engine/goldens.test-support.ts';
 import { generationInfoFromText } from './a1111-parameters.ts';
 import { infotextToSettings, settingsToInfotext } from './infotext.ts';
+import { a1111Read, hasA1111Reader, NO_A1111_READER } from './a1111-reader.test-support.ts';
 
 const model = (name: string, hash: string) => ({ id: null, name, hash, path: `/loras/${name}.safetensors` });
 const region = (prompt: string) => ({ prompt, maskPngBase64: '', feather: 0, appendMain: false });
@@ -40,8 +38,6 @@ const SETTINGS: GenerationSettings = {
   ],
 };
 
-const hasPython = spawnSync('python3', ['--version']).status === 0;
-
 test("Lora hashes names the main prompt's LoRAs and each region's, each name once, in the order they come", () => {
   const text = settingsToInfotext(SETTINGS);
   // A1111 strips ':' and ',' from names in the list, as for the main prompt's LoRAs
@@ -68,9 +64,6 @@ test('region LoRAs alone fill Lora hashes; a region LoRA without a hash is left 
   assert.doesNotMatch(settingsToInfotext({ ...SETTINGS, loras: [], regions: undefined, regionLoras: undefined }), /Lora hashes/);
 });
 
-test("A1111's own parsing of Lora hashes reads every region's LoRA", { skip: !hasPython && 'python3 not found' }, () => {
-  const run = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: settingsToInfotext(SETTINGS), encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
-  const parsed = JSON.parse(run.stdout) as { lora_hashes: Record<string, string> };
-  assert.deepEqual(parsed.lora_hashes, { add_detail: '7c6bad76eb54', dragon_v2: 'aaaa11112222', 'armor shiny': 'bbbb33334444' });
+test("A1111's own parsing of Lora hashes reads every region's LoRA", { skip: !hasA1111Reader && NO_A1111_READER }, () => {
+  assert.deepEqual(a1111Read(settingsToInfotext(SETTINGS)).lora_hashes, { add_detail: '7c6bad76eb54', dragon_v2: 'aaaa11112222', 'armor shiny': 'bbbb33334444' });
 });

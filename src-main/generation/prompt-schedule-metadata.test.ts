@@ -1,13 +1,12 @@
 // The PNG's A1111 `parameters` text carries the prompt as typed, prompt editing included (A1111 writes
 // p.all_prompts, the text before scheduling), so reading a picture back reproduces its schedule.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
 import type { GenerationSettings } from '../common/generation-contract.ts';
 import { infotextToSettings, settingsToInfotext } from './infotext.ts';
 import { encodePng, readPngText } from '../formats/png.ts';
 import { promptSchedule } from '../common/prompt-schedule.ts';
+import { a1111Read, hasA1111Reader } from './a1111-reader.test-support.ts';
 
 const base: GenerationSettings = {
   prompt: '',
@@ -30,14 +29,9 @@ const base: GenerationSettings = {
   batchIndex: 0,
 };
 
-const A1111_READER = path.join(import.meta.dirname, '../../test/support/a1111_infotext.py');
-
 /** The prompt and negative prompt as A1111's own reader (ported to test/support) takes them from the text. */
 function a1111Reads(text: string): { Prompt: string; 'Negative prompt': string } | null {
-  const run = spawnSync('python3', [A1111_READER], { input: text, encoding: 'utf8' });
-  if (run.error) return null; // no python3 here
-  assert.equal(run.status, 0, run.stderr);
-  return JSON.parse(run.stdout).params;
+  return hasA1111Reader ? (a1111Read(text).params as { Prompt: string; 'Negative prompt': string }) : null; // null: no python3 here
 }
 
 const PROMPTS: [string, string][] = [

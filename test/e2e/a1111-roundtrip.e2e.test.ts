@@ -10,7 +10,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +23,9 @@ import { main } from '../../src-main/cli/hintbrush.ts';
 import type { CliIo } from '../../src-main/cli/command.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { repoRoot } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
 import { addModelFolder, generateAndWait, openStudio } from './studio-support.ts';
+import { a1111Read, hasA1111Reader } from '../../src-main/generation/a1111-reader.test-support.ts';
 
 const PROMPT = 'a lighthouse on a cliff at dusk, (stormy sky:1.2)';
 const NEGATIVE = 'tinyneg, (blurry:1.1)';
@@ -113,10 +112,8 @@ test('an A1111 PNG with an embedding, a VAE and hires fix, dropped and reused, g
   assert.match(parameters, /Negative prompt: tinyneg, \(blurry:1\.1\)\n/);
   assert.match(parameters, /Steps: 4, Sampler: Euler a, .*CFG scale: 6\.5, Seed: 1234567, Size: 64x64, /);
   assert.match(parameters, /, Denoising strength: 0\.6, .*VAE: shifted-vae\.safetensors, TI hashes: "tinyneg: [0-9a-f]{12}", Hires upscale: 2, Hires steps: 3, Hires upscaler: Latent, /);
-  if (spawnSync('python3', ['--version']).status === 0) {
-    const run = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: parameters, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const { params } = JSON.parse(run.stdout) as { params: Record<string, string> };
+  if (hasA1111Reader) {
+    const { params } = a1111Read(parameters);
     assert.deepEqual(
       [params.Prompt, params['Negative prompt'], params.Sampler, params['CFG scale'], params.Seed, params['Size-1'], params['Hires upscale'], params['Hires steps'], params['Hires upscaler'], params['Denoising strength']],
       [PROMPT, NEGATIVE, 'Euler a', '6.5', '1234567', '64', '2', '3', 'Latent', '0.6'],

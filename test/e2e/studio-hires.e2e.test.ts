@@ -5,7 +5,6 @@
 // and "Use these settings" restore the hires controls. Screenshots: test-results/studio-hires-*.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,9 +12,9 @@ import { decodePng } from '../../src-main/formats/png.ts';
 import { tinyUpscalerGraph, writeGraph } from '../../src-main/engine/pipeline/tiny-upscaler.test-support.ts';
 import { screenshot } from '../support/browser.ts';
 import { connect } from '../support/contract-client.ts';
-import { repoRoot } from '../support/paths.ts';
 import { e2eSession } from './e2e-session.test-support.ts';
 import { addFixtures, addModelFolder, generateAndWait, openStudio, setGenerationSize, setNumberInput } from './studio-support.ts';
+import { a1111Read, hasA1111Reader } from '../../src-main/generation/a1111-reader.test-support.ts';
 
 const session = e2eSession();
 
@@ -75,10 +74,8 @@ test('hires fix from the studio with a library upscaler: history, PNG metadata, 
   const png = decodePng(bytes);
   assert.deepEqual([png.width, png.height], [256, 256]);
   assert.equal(png.text.parameters, entry.parameters);
-  if (spawnSync('python3', ['--version']).status === 0) {
-    const run = spawnSync('python3', [path.join(repoRoot, 'test/support/a1111_infotext.py')], { input: png.text.parameters, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const { params } = JSON.parse(run.stdout) as { params: Record<string, string> };
+  if (hasA1111Reader) {
+    const { params } = a1111Read(png.text.parameters);
     assert.deepEqual([params['Size-1'], params['Denoising strength'], params['Hires upscale'], params['Hires steps'], params['Hires upscaler']], ['128', '0.5', '2', '2', '2x-tiny-esrgan']);
   }
   api.close();
