@@ -148,18 +148,18 @@ export function checkFinite(outputs: Record<string, TensorData>): number {
 
 /**
  * A warm-up run, then `runs` timed runs: their median and best (the best is the better estimate on a machine
- * shared with other work), the warm-up time and the largest |output| (checked finite).
+ * shared with other work), the warm-up time, the warm-up's outputs and their largest |value| (checked finite).
  */
 export async function steadyRuns(
   session: ModelSession,
   feeds: Record<string, TensorData>,
   runs: number,
-): Promise<{ warmupMs: number; runMs: number; bestMs: number; maxAbs: number }> {
+): Promise<{ warmupMs: number; runMs: number; bestMs: number; maxAbs: number; first: Record<string, TensorData> }> {
   const [first, warmupMs] = await timed(() => session.run(feeds));
   const maxAbs = checkFinite(first);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push((await timed(() => session.run(feeds)))[1]);
-  return { warmupMs, runMs: median(times), bestMs: Math.min(...times), maxAbs };
+  return { warmupMs, runMs: median(times), bestMs: Math.min(...times), maxAbs, first };
 }
 
 /** Deterministic values in [-scale, scale]. */

@@ -13,16 +13,15 @@ import { type CpuMemoryPolicy, LEAN_INFERENCE, type TensorData, VAE_INFERENCE } 
 import { benchSession, type BenchOptions, pseudoRandom, type Scenario, steadyRuns } from '../scenario.ts';
 import { winogradConv3x3 } from '../winograd-conv.ts';
 
-/** Best time of `runs` after a warm-up, and the first output. */
+/** Best time of `runs` after a warm-up, and the warm-up's output. */
 async function measure(build: (g: Graph) => Node, feeds: Record<string, TensorData>, opts: BenchOptions, policy: CpuMemoryPolicy, runs: number) {
   const { session } = await benchSession(() => {
     const g = new Graph();
     return { y: build(g) };
   }, opts, policy);
-  const { bestMs } = await steadyRuns(session, feeds, runs);
-  const out = (await session.run(feeds)).y.data as Float32Array;
+  const { bestMs, first } = await steadyRuns(session, feeds, runs);
   await session.release();
-  return { bestMs, out };
+  return { bestMs, out: first.y.data as Float32Array };
 }
 
 function relativeDiff(a: Float32Array, b: Float32Array): number {
